@@ -1,0 +1,85 @@
+package kvm
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+)
+
+// BuilderID identifies this builder's artifacts to post-processors.
+const BuilderID = "kvmforge.kvm"
+
+// hcpRegion is the HCP Packer region of every image: the image is a file
+// on the machine that built it, and a fixed name keeps HCP channel queries
+// stable across CI runners whose host names change every run.
+const hcpRegion = "local"
+
+// Artifact is a disk image on the local filesystem with its checksum file.
+type Artifact struct {
+	ImagePath     string
+	ChecksumPath  string
+	Checksum      string // sha256 hex of the image
+	Format        string
+	VirtualSize   int64
+	Accelerator   string
+	SourceURL     string
+	SourceID      string // checksum of the source image
+	GeneratedData map[string]interface{}
+}
+
+func (a *Artifact) BuilderId() string { return BuilderID }
+func (a *Artifact) Id() string        { return a.Checksum }
+func (a *Artifact) Files() []string   { return []string{a.ImagePath, a.ChecksumPath} }
+
+func (a *Artifact) String() string {
+	return fmt.Sprintf("%s image %s (%s virtual, sha256 %s)", a.Format, a.ImagePath, humanBytes(a.VirtualSize), a.Checksum)
+}
+
+// State answers Packer core (generated data, HCP Packer metadata) and the
+// keys the official qemu builder sets, so that the vagrant post-processor's
+// libvirt provider can box our image.
+func (a *Artifact) State(name string) interface{} {
+	switch name {
+	case "generated_data":
+		return a.GeneratedData
+	case registryimage.ArtifactStateURI:
+		img, err := registryimage.FromArtifact(a,
+			registryimage.WithProvider("kvm"),
+			registryimage.WithRegion(hcpRegion),
+			registryimage.WithSourceID(a.SourceID),
+			registryimage.SetLabels(map[string]interface{}{
+				"format":       a.Format,
+				"virtual_size": strconv.FormatInt(a.VirtualSize, 10),
+				"accelerator":  a.Accelerator,
+				"source_url":   a.SourceURL,
+			}))
+		if err != nil {
+			return nil
+		}
+		return img
+	case "diskName":
+		return filepath.Base(a.ImagePath)
+	case "diskType":
+		return a.Format
+	case "diskSize":
+		return fmt.Sprintf("%dM", (a.VirtualSize+(1<<20)-1)>>20)
+	case "diskPaths":
+		return []string{a.ImagePath}
+	case "domainType":
+		return a.Accelerator
+	}
+	return nil
+}
+
+// Destroy deletes the image and its checksum file.
+func (a *Artifact) Destroy() error {
+	for _, f := range a.Files() {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package kvm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+)
+
+// generatedDataNames are the values the builder publishes as `build.<Name>`
+// to provisioners and post-processors. Every one is set on every path.
+var generatedDataNames = []string{
+	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort",
+	"ImageFormat", "ImagePath", "ImageChecksum", "OutputDirectory", "Firmware",
+}
+
+// Builder is the `kvm` builder.
+type Builder struct {
+	config Config
+	runner multistep.Runner
+	// newDriver is replaced in tests.
+	newDriver func(qemu, qemuImg string) (Driver, error)
+}
+
+func (b *Builder) ConfigSpec() hcldec.ObjectSpec { return b.config.FlatMapstructure().HCL2Spec() }
+
+func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
+	warnings, err := b.config.Prepare(raws...)
+	if err != nil {
+		return nil, warnings, err
+	}
+	return generatedDataNames, warnings, nil
+}
+
+func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
+	c := &b.config
+	newDriver := b.newDriver
+	if newDriver == nil {
+		newDriver = func(q, qi string) (Driver, error) { return NewQemuDriver(q, qi) }
+	}
+	driver, err := newDriver(c.QemuBinary, c.QemuImgBinary)
+	if err != nil {
+		return nil, err
+	}
+
+	state := new(multistep.BasicStateBag)
+	state.Put("config", c)
+	state.Put("driver", driver)
+	state.Put("hook", hook)
+	state.Put("ui", ui)
+
+	generated := &packerbuilderdata.GeneratedData{State: state}
+	for _, name := range generatedDataNames {
+		generated.Put(name, "")
+	}
+	generated.Put("SourceImageURL", c.SourceImageURL)
+	generated.Put("SourceImageChecksum", c.SourceImageChecksum)
+	generated.Put("ImageFormat", c.Format)
+	generated.Put("OutputDirectory", c.OutputDir)
+	generated.Put("Firmware", c.Firmware)
+
+	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated), c.PackerConfig, ui, state)
+	b.runner.Run(ctx, state)
+
+	if err, ok := state.GetOk("error"); ok {
+		return nil, err.(error)
+	}
+	if _, ok := state.GetOk(multistep.StateCancelled); ok {
+		return nil, errors.New("build was cancelled")
+	}
+	if _, ok := state.GetOk(multistep.StateHalted); ok {
+		return nil, errors.New("build was halted")
+	}
+	return b.artifact(state, generated)
+}
+
+func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.Step {
+	c := &b.config
+	return []multistep.Step{
+		&commonsteps.StepDownload{
+			Checksum:    c.SourceImageChecksum,
+			Description: "source image",
+			ResultKey:   "source_image_path",
+			Url:         []string{c.SourceImageURL},
+		},
+		&commonsteps.StepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
+		&stepPrepareWorkDir{OutputDir: c.OutputDir},
+		&stepCreateOverlay{DiskSize: c.diskSizeBytes},
+		&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
+		&stepCreateSeed{
+			Hostname: "packer-" + sanitizeHostname(c.PackerBuildName),
+			User: seedUser{
+				Name:     c.Comm.SSHUsername,
+				Password: c.Comm.SSHPassword,
+				FastBoot: c.FastBoot.True() || c.FastBoot == 0,
+			},
+			PublicKey: func() string {
+				// The comment lets StepCleanupTempKeys find the key again.
+				return strings.TrimSpace(string(c.Comm.SSHPublicKey)) + " " + c.Comm.SSHTemporaryKeyPairName
+			},
+			UserData:      c.UserData,
+			NetworkConfig: c.NetworkConfig,
+		},
+		&stepForwardSSHPort{MinPort: 2222, MaxPort: 4444},
+		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout},
+		&stepPublishRuntimeData{Generated: generated},
+		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: ovmfCandidates},
+		&stepRunVM{Spec: vmSpec{
+			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
+			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
+		}},
+		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout},
+		&communicator.StepConnect{
+			Config:    &c.Comm,
+			Host:      func(multistep.StateBag) (string, error) { return "127.0.0.1", nil },
+			SSHConfig: c.Comm.SSHConfigFunc(),
+			SSHPort:   func(state multistep.StateBag) (int, error) { return state.Get("ssh_host_port").(int), nil },
+		},
+		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
+		&commonsteps.StepProvision{},
+		&commonsteps.StepCleanupTempKeys{Comm: &c.Comm},
+		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout},
+		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
+	}
+}
+
+func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdata.GeneratedData) (packersdk.Artifact, error) {
+	c := &b.config
+	path := state.Get("image_path").(string)
+	sum := state.Get("image_checksum").(string)
+	generated.Put("ImagePath", path)
+	generated.Put("ImageChecksum", "sha256:"+sum)
+	sourceID, err := sourceImageID(c.SourceImageChecksum, state.Get("source_image_path").(string))
+	if err != nil {
+		return nil, err
+	}
+	data, _ := state.Get("generated_data").(map[string]interface{})
+	return &Artifact{
+		ImagePath:     path,
+		ChecksumPath:  state.Get("checksum_path").(string),
+		Checksum:      sum,
+		Format:        c.Format,
+		VirtualSize:   state.Get("disk_virtual_size").(int64),
+		Accelerator:   state.Get("accelerator").(string),
+		SourceURL:     c.SourceImageURL,
+		SourceID:      sourceID,
+		GeneratedData: data,
+	}, nil
+}
+
+// sourceImageID is the source image's checksum for HCP Packer ancestry:
+// the literal digest from the template when there is one, otherwise the
+// SHA-256 of the downloaded file.
+func sourceImageID(configured, path string) (string, error) {
+	kind, value, _ := strings.Cut(configured, ":")
+	if kind == "sha256" || kind == "sha512" {
+		return kind + ":" + strings.ToLower(value), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sanitizeHostname keeps what a hostname may hold.
+func sanitizeHostname(name string) string {
+	out := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, name)
+	if len(out) > 50 {
+		out = out[:50]
+	}
+	return strings.Trim(out, "-")
+}

@@ -1,0 +1,159 @@
+package kvm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime/multipart"
+	"net/textproto"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// seedUser is what the builder's own user-data needs to know to let the
+// build in over SSH.
+type seedUser struct {
+	Name      string
+	PublicKey string
+	Password  string
+	// FastBoot limits the build boot's host keys to ed25519.
+	FastBoot bool
+}
+
+// builderCloudConfig is the #cloud-config the builder always sends: the
+// build user with the temporary key and passwordless sudo.
+func builderCloudConfig(u seedUser) map[string]interface{} {
+	user := map[string]interface{}{
+		"name":  u.Name,
+		"sudo":  "ALL=(ALL) NOPASSWD:ALL",
+		"shell": "/bin/bash",
+	}
+	if u.PublicKey != "" {
+		user["ssh_authorized_keys"] = []interface{}{strings.TrimSpace(u.PublicKey)}
+	}
+	cfg := map[string]interface{}{"users": []interface{}{user}}
+	if u.Password != "" {
+		user["lock_passwd"] = false
+		user["plain_text_passwd"] = u.Password
+		cfg["ssh_pwauth"] = true
+	}
+	if u.FastBoot {
+		cfg["ssh_genkeytypes"] = []interface{}{"ed25519"}
+	}
+	return cfg
+}
+
+// mergeUserData combines the builder's cloud-config with the user's own
+// user-data. A #cloud-config document is merged key by key so that one
+// document reaches cloud-init; any other format (scripts, boothooks,
+// includes, MIME) is sent beside ours as a multipart message.
+func mergeUserData(userData string, u seedUser) (string, error) {
+	ours := builderCloudConfig(u)
+	trimmed := strings.TrimLeft(userData, " \t\r\n")
+	switch {
+	case trimmed == "":
+		return renderCloudConfig(ours)
+	case strings.HasPrefix(trimmed, "#cloud-config"):
+		var theirs map[string]interface{}
+		if err := yaml.Unmarshal([]byte(trimmed), &theirs); err != nil {
+			return "", fmt.Errorf("invalid #cloud-config YAML: %w", err)
+		}
+		if theirs == nil && strings.TrimSpace(strings.TrimPrefix(trimmed, "#cloud-config")) != "" {
+			return "", errors.New("#cloud-config must be a YAML mapping of cloud-init keys")
+		}
+		return renderCloudConfig(mergeMaps(ours, theirs))
+	}
+	contentType, err := partContentType(trimmed)
+	if err != nil {
+		return "", err
+	}
+	own, err := renderCloudConfig(ours)
+	if err != nil {
+		return "", err
+	}
+	return multipartUserData([][2]string{{"text/cloud-config", own}, {contentType, userData}})
+}
+
+// partContentType maps cloud-init's user-data markers to MIME types.
+func partContentType(data string) (string, error) {
+	markers := []struct{ prefix, mime string }{
+		{"#!", "text/x-shellscript"},
+		{"#cloud-boothook", "text/cloud-boothook"},
+		{"#include", "text/x-include-url"},
+		{"#part-handler", "text/part-handler"},
+		{"Content-Type: multipart", "multipart/mixed"},
+	}
+	for _, m := range markers {
+		if strings.HasPrefix(data, m.prefix) {
+			return m.mime, nil
+		}
+	}
+	return "", errors.New("user-data must start with #cloud-config, #!, #cloud-boothook, #include or be a MIME multipart message")
+}
+
+func multipartUserData(parts [][2]string) (string, error) {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", p[0]+`; charset="utf-8"`)
+		h.Set("MIME-Version", "1.0")
+		pw, err := w.CreatePart(h)
+		if err != nil {
+			return "", err
+		}
+		if _, err := pw.Write([]byte(p[1])); err != nil {
+			return "", err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	header := fmt.Sprintf("Content-Type: multipart/mixed; boundary=%q\nMIME-Version: 1.0\n\n", w.Boundary())
+	return header + body.String(), nil
+}
+
+// mergeMaps merges b into a: nested maps merge, lists append, and for any
+// other value the user's (b) wins.
+func mergeMaps(a, b map[string]interface{}) map[string]interface{} {
+	out := make(map[string]interface{}, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, bv := range b {
+		switch av := out[k].(type) {
+		case map[string]interface{}:
+			if bm, ok := bv.(map[string]interface{}); ok {
+				out[k] = mergeMaps(av, bm)
+				continue
+			}
+		case []interface{}:
+			if bl, ok := bv.([]interface{}); ok {
+				out[k] = append(append([]interface{}{}, av...), bl...)
+				continue
+			}
+		}
+		out[k] = bv
+	}
+	return out
+}
+
+func renderCloudConfig(cfg map[string]interface{}) (string, error) {
+	body, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	return "#cloud-config\n" + string(body), nil
+}
+
+func validateYAML(doc string) error {
+	var v interface{}
+	return yaml.Unmarshal([]byte(doc), &v)
+}
+
+// metaData is the NoCloud meta-data: a fresh instance-id makes cloud-init
+// treat every build boot as a first boot, even from an image it has seen.
+func metaData(instanceID, hostname string) string {
+	return fmt.Sprintf("instance-id: %s\nlocal-hostname: %s\n", instanceID, hostname)
+}

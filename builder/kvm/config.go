@@ -1,0 +1,390 @@
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config
+//go:generate packer-sdc struct-markdown
+
+package kvm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
+)
+
+// Config is the configuration of the `kvm` builder. The field comments are
+// the user documentation: `make generate` turns them into docs-partials.
+type Config struct {
+	common.PackerConfig `mapstructure:",squash"`
+	Comm                communicator.Config `mapstructure:",squash"`
+
+	// The cloud image to boot: a local path, a `file://` URL or an
+	// `http(s)://` URL. It is downloaded once into Packer's cache and never
+	// modified; the build writes to a copy-on-write overlay on top of it.
+	SourceImageURL string `mapstructure:"source_image_url" required:"true"`
+	// The checksum of the source image: `sha256:<hex>`, `sha512:<hex>`,
+	// `file:<url or path of a checksum index>`, or `none` to skip the check
+	// (a warning is printed). A mismatch stops the build before boot.
+	SourceImageChecksum string `mapstructure:"source_image_checksum" required:"true"`
+
+	// Directory the image and its checksum file are written to. Defaults to
+	// `output-<build name>`. Use `packer build -force` to replace it.
+	OutputDir string `mapstructure:"output_directory"`
+	// File name of the image, without extension. Defaults to the build name.
+	ImageName string `mapstructure:"image_name"`
+	// `qcow2` (default) or `raw`.
+	Format string `mapstructure:"format"`
+	// Compression of a qcow2 image: `zstd` (default: as small as `zlib` and
+	// several times faster), `zlib`, or `none`. A raw image is never compressed.
+	Compression string `mapstructure:"compression"`
+	// `standalone` (default) flattens the disk into a self-contained image.
+	// `overlay` keeps a thin qcow2 that references the source image in
+	// Packer's cache: fast for layered iterations, but not portable.
+	OutputMode string `mapstructure:"output_mode"`
+	// Virtual size of the build's disk, such as `20G` or `10240M`. The disk
+	// is grown to this size before boot (cloud-init grows the root
+	// partition); it may not be smaller than the source image. Defaults to
+	// the source image's size.
+	DiskSize string `mapstructure:"disk_size"`
+
+	// `auto` (default) uses KVM when /dev/kvm is present and proves it can
+	// run a guest within a few seconds, otherwise falls back to TCG software
+	// emulation with a warning. `kvm` fails fast when KVM cannot run the
+	// guest; `tcg` always emulates.
+	Accelerator string `mapstructure:"accelerator"`
+	// QEMU CPU model. Defaults to `host` under KVM and `max` under TCG.
+	CPUModel string `mapstructure:"cpu_model"`
+	// QEMU machine type. Defaults to `q35`.
+	MachineType string `mapstructure:"machine_type"`
+	// Number of virtual CPUs. Defaults to 2 (at most the host's count).
+	CPUs int `mapstructure:"cpus"`
+	// Memory of the build VM in MiB. Defaults to 2048; at least 256.
+	Memory int `mapstructure:"memory"`
+	// `bios` (default) or `uefi`. UEFI uses OVMF, found automatically in
+	// the usual places (including Debian's and Ubuntu's `_4M` files); each
+	// build gets its own copy of the variables file.
+	Firmware string `mapstructure:"firmware"`
+	// Path of the OVMF code file, when it is not found automatically.
+	EFIFirmwareCode string `mapstructure:"efi_firmware_code"`
+	// Path of the OVMF variables template, when it is not found automatically.
+	EFIFirmwareVars string `mapstructure:"efi_firmware_vars"`
+	// The QEMU system emulator. Defaults to `qemu-system-<host architecture>`.
+	QemuBinary string `mapstructure:"qemu_binary"`
+	// The qemu-img binary. Defaults to `qemu-img`.
+	QemuImgBinary string `mapstructure:"qemu_img_binary"`
+	// Extra QEMU arguments appended to the command line, one list per
+	// option, for example `[["-device", "virtio-rng-pci"]]`. An escape
+	// hatch: the builder does not check them.
+	QemuArgs [][]string `mapstructure:"qemuargs"`
+	// Expose the VM's display over VNC on 127.0.0.1 (a free port from 5900
+	// up, printed at boot). Off by default: builds are headless.
+	VNC bool `mapstructure:"vnc"`
+	// Keep the VM's serial console log at this path. By default it is kept
+	// in a temporary file that is removed after the build; its tail is
+	// always shown when boot or SSH fails.
+	SerialLogFile string `mapstructure:"serial_log_file"`
+
+	// Your own cloud-init user-data, merged with the builder's (which
+	// creates `ssh_username` with the build's SSH key and passwordless
+	// sudo). A `#cloud-config` document is merged key by key (lists are
+	// appended); a script or any other format is sent beside it as a
+	// MIME multipart message.
+	UserData string `mapstructure:"user_data"`
+	// Like `user_data`, read from a file. Not both.
+	UserDataFile string `mapstructure:"user_data_file"`
+	// A cloud-init network-config (version 1 or 2), written to the seed as
+	// is. By default cloud-init configures DHCP on the first interface.
+	NetworkConfig string `mapstructure:"network_config"`
+	// Speed up the build boot (default true): cloud-init generates only an
+	// ed25519 host key instead of also an RSA-3072 one (which costs ~15 s
+	// under TCG). Clones regenerate every host key type on their first boot.
+	FastBoot config.Trilean `mapstructure:"fast_boot"`
+	// Wait for `cloud-init status --wait` before provisioning, so
+	// provisioners never race cloud-init or its apt runs. Default true.
+	WaitForCloudInit config.Trilean `mapstructure:"wait_for_cloud_init"`
+	// Remove the build's temporary SSH key from the guest's
+	// authorized_keys before shutdown. Default true.
+	RemoveTemporaryKey config.Trilean `mapstructure:"remove_temporary_key"`
+
+	// Command run over SSH to shut the guest down, such as
+	// `sudo systemctl poweroff`. By default the builder sends an ACPI
+	// power-down over QMP, which needs nothing from the guest.
+	ShutdownCommand string `mapstructure:"shutdown_command"`
+	// How long to wait for the guest to power off before QEMU is stopped
+	// (with a warning). Defaults to `5m`.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// How long `accelerator = "auto"` lets KVM prove it can run a guest
+	// before falling back to TCG. Defaults to `10s`.
+	AcceleratorProbeTimeout time.Duration `mapstructure:"accelerator_probe_timeout"`
+
+	diskSizeBytes int64
+	ctx           interpolate.Context
+}
+
+// Accepted values of the enumerated options, in the order the docs list them.
+var (
+	validFormats      = []string{"qcow2", "raw"}
+	validCompressions = []string{"zstd", "zlib", "none"}
+	validOutputModes  = []string{"standalone", "overlay"}
+	validAccelerators = []string{"auto", "kvm", "tcg"}
+	validFirmwares    = []string{"bios", "uefi"}
+)
+
+const (
+	minMemoryMiB = 256
+	maxMemoryMiB = 1 << 20
+	maxCPUs      = 255
+)
+
+// Prepare decodes the raw configuration, applies defaults and validates it.
+func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
+	err := config.Decode(c, &config.DecodeOpts{
+		PluginType:         BuilderID,
+		Interpolate:        true,
+		InterpolateContext: &c.ctx,
+		InterpolateFilter: &interpolate.RenderFilter{
+			Exclude: []string{"shutdown_command", "user_data", "qemuargs"},
+		},
+	}, raws...)
+	if err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+
+	var errs *packersdk.MultiError
+	var warnings []string
+	if es := c.Comm.Prepare(&c.ctx); len(es) > 0 {
+		errs = packersdk.MultiErrorAppend(errs, es...)
+	}
+	errs = packersdk.MultiErrorAppend(errs, c.validateSource(&warnings)...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
+
+	if errs != nil && len(errs.Errors) > 0 {
+		return warnings, errs
+	}
+	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword)
+	return warnings, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.OutputDir == "" {
+		c.OutputDir = "output-" + c.PackerBuildName
+	}
+	if c.ImageName == "" {
+		c.ImageName = c.PackerBuildName
+		if c.ImageName == "" {
+			c.ImageName = "image"
+		}
+	}
+	setDefault(&c.Format, "qcow2")
+	setDefault(&c.OutputMode, "standalone")
+	if c.Compression == "" {
+		c.Compression = "zstd"
+		if c.Format == "raw" {
+			c.Compression = "none"
+		}
+	}
+	setDefault(&c.Accelerator, "auto")
+	setDefault(&c.MachineType, "q35")
+	setDefault(&c.Firmware, "bios")
+	setDefault(&c.QemuBinary, defaultQemuBinary())
+	setDefault(&c.QemuImgBinary, "qemu-img")
+	if c.CPUs == 0 {
+		c.CPUs = min(2, runtime.NumCPU())
+	}
+	if c.Memory == 0 {
+		c.Memory = 2048
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 5 * time.Minute
+	}
+	if c.AcceleratorProbeTimeout == 0 {
+		c.AcceleratorProbeTimeout = 10 * time.Second
+	}
+	if c.Comm.Type == "" {
+		c.Comm.Type = "ssh"
+	}
+	if c.Comm.SSHTemporaryKeyPairType == "" {
+		// ed25519 keys are generated instantly and every cloud image's
+		// sshd accepts them.
+		c.Comm.SSHTemporaryKeyPairType = "ed25519"
+	}
+	if c.Comm.SSHTemporaryKeyPairName == "" {
+		// The comment that marks the build's key in authorized_keys.
+		c.Comm.SSHTemporaryKeyPairName = "packer_" + uuid.TimeOrderedUUID()
+	}
+	if !c.RemoveTemporaryKey.False() {
+		c.Comm.SSHClearAuthorizedKeys = true
+	}
+	if c.Comm.SSHTimeout == 0 {
+		c.Comm.SSHTimeout = 10 * time.Minute
+	}
+}
+
+func (c *Config) validateSource(warnings *[]string) []error {
+	var errs []error
+	if c.SourceImageURL == "" {
+		errs = append(errs, errors.New("source_image_url is required: a path or URL of a cloud image such as debian-12-genericcloud-amd64.qcow2"))
+	}
+	switch sum := strings.TrimSpace(c.SourceImageChecksum); {
+	case sum == "":
+		errs = append(errs, errors.New(`source_image_checksum is required: "sha256:<hex>", "sha512:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
+	case strings.EqualFold(sum, "none"):
+		*warnings = append(*warnings, "source_image_checksum is \"none\": the source image will not be verified")
+	default:
+		if err := validateChecksum(sum); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// validateChecksum accepts the forms the SDK's downloader understands and
+// rejects the common mistakes with a message naming the field and the fix.
+func validateChecksum(sum string) error {
+	kind, value, found := strings.Cut(sum, ":")
+	if !found {
+		return fmt.Errorf("source_image_checksum %q has no type: write it as \"sha256:%s\" (or sha512:, file:)", sum, sum)
+	}
+	if kind == "file" {
+		if value == "" {
+			return errors.New("source_image_checksum \"file:\" needs the URL or path of a checksum index after the colon")
+		}
+		return nil
+	}
+	lengths := map[string]int{"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+	want, known := lengths[strings.ToLower(kind)]
+	if !known {
+		return fmt.Errorf("source_image_checksum type %q is not supported: use sha256, sha512, sha1, md5 or file", kind)
+	}
+	if len(value) != want || strings.Trim(strings.ToLower(value), "0123456789abcdef") != "" {
+		return fmt.Errorf("source_image_checksum %q is not a %s digest: expected %d hexadecimal characters", sum, kind, want)
+	}
+	return nil
+}
+
+func (c *Config) validateOutput() []error {
+	var errs []error
+	errs = appendIfErr(errs, oneOf("format", c.Format, validFormats))
+	errs = appendIfErr(errs, oneOf("compression", c.Compression, validCompressions))
+	errs = appendIfErr(errs, oneOf("output_mode", c.OutputMode, validOutputModes))
+	if c.Format == "raw" && c.Compression != "none" {
+		errs = append(errs, fmt.Errorf("compression %q does not apply to format \"raw\": remove compression or use format \"qcow2\"", c.Compression))
+	}
+	if c.OutputMode == "overlay" && c.Format != "qcow2" {
+		errs = append(errs, errors.New("output_mode \"overlay\" needs format \"qcow2\": only qcow2 can reference a backing image"))
+	}
+	if strings.ContainsAny(c.ImageName, "/\\") {
+		errs = append(errs, fmt.Errorf("image_name %q must be a file name, not a path: set output_directory for the folder", c.ImageName))
+	}
+	if c.DiskSize != "" {
+		size, err := parseSize(c.DiskSize)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("disk_size: %w", err))
+		}
+		c.diskSizeBytes = size
+	}
+	return errs
+}
+
+func (c *Config) validateMachine() []error {
+	var errs []error
+	errs = appendIfErr(errs, oneOf("accelerator", c.Accelerator, validAccelerators))
+	errs = appendIfErr(errs, oneOf("firmware", c.Firmware, validFirmwares))
+	if c.Memory < minMemoryMiB || c.Memory > maxMemoryMiB {
+		errs = append(errs, fmt.Errorf("memory %d is out of range: give MiB between %d and %d", c.Memory, minMemoryMiB, maxMemoryMiB))
+	}
+	if c.CPUs < 1 || c.CPUs > maxCPUs {
+		errs = append(errs, fmt.Errorf("cpus %d is out of range: give 1 to %d", c.CPUs, maxCPUs))
+	}
+	if c.Accelerator == "tcg" && c.CPUModel == "host" {
+		errs = append(errs, errors.New("cpu_model \"host\" needs KVM: use accelerator \"kvm\"/\"auto\" or a model such as \"max\""))
+	}
+	for name, path := range map[string]string{"efi_firmware_code": c.EFIFirmwareCode, "efi_firmware_vars": c.EFIFirmwareVars} {
+		if path == "" {
+			continue
+		}
+		if c.Firmware != "uefi" {
+			errs = append(errs, fmt.Errorf("%s only applies with firmware = \"uefi\"", name))
+		} else if _, err := os.Stat(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	for i, arg := range c.QemuArgs {
+		if len(arg) == 0 {
+			errs = append(errs, fmt.Errorf("qemuargs[%d] is empty: give an option and its values, such as [\"-device\", \"virtio-rng-pci\"]", i))
+		}
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown_timeout must be positive, such as \"5m\""))
+	}
+	if c.Comm.Type != "ssh" {
+		errs = append(errs, fmt.Errorf("communicator %q is not supported: the kvm builder provisions Linux guests over \"ssh\"", c.Comm.Type))
+	}
+	return errs
+}
+
+func (c *Config) validateCloudInit() []error {
+	var errs []error
+	if c.UserData != "" && c.UserDataFile != "" {
+		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
+	}
+	if c.UserDataFile != "" {
+		data, err := os.ReadFile(c.UserDataFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("user_data_file: %w", err))
+		} else {
+			c.UserData = string(data)
+		}
+	}
+	if c.UserData != "" {
+		if _, err := mergeUserData(c.UserData, seedUser{Name: "packer"}); err != nil {
+			errs = append(errs, fmt.Errorf("user_data: %w", err))
+		}
+	}
+	if c.NetworkConfig != "" {
+		if err := validateYAML(c.NetworkConfig); err != nil {
+			errs = append(errs, fmt.Errorf("network_config is not valid YAML: %w", err))
+		}
+	}
+	return errs
+}
+
+func oneOf(field, value string, valid []string) error {
+	for _, v := range valid {
+		if value == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %q is not valid: use one of %s", field, value, strings.Join(valid, ", "))
+}
+
+func appendIfErr(errs []error, err error) []error {
+	if err != nil {
+		return append(errs, err)
+	}
+	return errs
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
+	}
+}
+
+func defaultQemuBinary() string {
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "ppc64le": "ppc64", "s390x": "s390x", "riscv64": "riscv64"}[runtime.GOARCH]
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	return "qemu-system-" + arch
+}

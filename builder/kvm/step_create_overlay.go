@@ -1,0 +1,82 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepCreateOverlay puts a qcow2 overlay on top of the source image, so the
+// build writes only to the overlay and the cached source is never modified.
+type stepCreateOverlay struct {
+	DiskSize int64
+}
+
+func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	driver := state.Get("driver").(Driver)
+	ui := state.Get("ui").(packersdk.Ui)
+	source, err := filepath.Abs(state.Get("source_image_path").(string))
+	if err != nil {
+		return halt(state, err)
+	}
+
+	info, err := driver.ImageInfo(ctx, source)
+	if err != nil {
+		return halt(state, fmt.Errorf("the source image is not a readable disk image: %w", err))
+	}
+	if info.Format == "raw" && !hasPartitionTable(source) {
+		return halt(state, fmt.Errorf("the source image %s is not a disk image: qemu-img sees raw data with no partition table (a download error page or a compressed file?)", source))
+	}
+	if s.DiskSize > 0 && s.DiskSize < info.VirtualSize {
+		return halt(state, fmt.Errorf("disk_size (%d bytes) is smaller than the source image (%d bytes): disks can only grow; remove disk_size or raise it", s.DiskSize, info.VirtualSize))
+	}
+
+	overlay := filepath.Join(state.Get("work_dir").(string), "disk.qcow2")
+	if err := driver.CreateOverlay(ctx, source, info.Format, overlay, s.DiskSize); err != nil {
+		return halt(state, fmt.Errorf("creating the overlay disk: %w", err))
+	}
+	size := info.VirtualSize
+	if s.DiskSize > 0 {
+		size = s.DiskSize
+	}
+	ui.Say(fmt.Sprintf("Created a %s overlay on the %s source image", humanBytes(size), info.Format))
+	state.Put("source_image_format", info.Format)
+	state.Put("disk_virtual_size", size)
+	state.Put("overlay_path", overlay)
+	return multistep.ActionContinue
+}
+
+func (s *stepCreateOverlay) Cleanup(multistep.StateBag) {}
+
+// hasPartitionTable tells a raw disk (MBR or protective-MBR boot signature)
+// from other data qemu-img would also call "raw".
+func hasPartitionTable(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sector := make([]byte, 512)
+	if _, err := io.ReadFull(f, sector); err != nil {
+		return false
+	}
+	return sector[510] == 0x55 && sector[511] == 0xAA
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,38 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"github.com/hashicorp/packer-plugin-sdk/net"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepForwardSSHPort reserves a free host port on 127.0.0.1 for the guest's
+// SSH. The SDK's listener keeps a lock file on the port until Cleanup, so
+// parallel builds (even in other Packer processes) never pick the same one.
+type stepForwardSSHPort struct {
+	MinPort, MaxPort int
+	listener         *net.Listener
+}
+
+func (s *stepForwardSSHPort) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	l, err := net.ListenRangeConfig{Addr: "127.0.0.1", Min: s.MinPort, Max: s.MaxPort, Network: "tcp"}.Listen(ctx)
+	if err != nil {
+		return halt(state, fmt.Errorf("finding a free port for SSH between %d and %d: %w", s.MinPort, s.MaxPort, err))
+	}
+	// QEMU binds the port itself; the lock stays held until Cleanup.
+	l.Listener.Close()
+	s.listener = l
+	ui.Say(fmt.Sprintf("Forwarding 127.0.0.1:%d to the guest's SSH port", l.Port))
+	state.Put("ssh_host_port", l.Port)
+	return multistep.ActionContinue
+}
+
+func (s *stepForwardSSHPort) Cleanup(multistep.StateBag) {
+	if s.listener != nil {
+		s.listener.Close()
+	}
+}

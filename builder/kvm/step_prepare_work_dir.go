@@ -1,0 +1,32 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// stepPrepareWorkDir makes a hidden scratch directory inside the output
+// directory for the overlay, seed and firmware variables. Keeping it on the
+// output's filesystem makes the final rename atomic; removing it in Cleanup
+// leaves only the finished image behind, whatever happened.
+type stepPrepareWorkDir struct {
+	OutputDir string
+}
+
+func (s *stepPrepareWorkDir) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	dir, err := os.MkdirTemp(s.OutputDir, ".packer-kvm-")
+	if err != nil {
+		return halt(state, fmt.Errorf("creating a work directory in %s: %w", s.OutputDir, err))
+	}
+	state.Put("work_dir", dir)
+	return multistep.ActionContinue
+}
+
+func (s *stepPrepareWorkDir) Cleanup(state multistep.StateBag) {
+	if dir, ok := state.GetOk("work_dir"); ok {
+		os.RemoveAll(dir.(string))
+	}
+}

@@ -1,0 +1,22 @@
+package kvm
+
+import (
+	"context"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+)
+
+// stepPublishRuntimeData exposes what the build settled at run time (the
+// accelerator and the SSH port) to provisioners as `build.<Name>`.
+type stepPublishRuntimeData struct {
+	Generated *packerbuilderdata.GeneratedData
+}
+
+func (s *stepPublishRuntimeData) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	s.Generated.Put("Accelerator", state.Get("accelerator"))
+	s.Generated.Put("SSHHostPort", state.Get("ssh_host_port"))
+	return multistep.ActionContinue
+}
+
+func (s *stepPublishRuntimeData) Cleanup(multistep.StateBag) {}

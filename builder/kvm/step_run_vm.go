@@ -1,0 +1,166 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"github.com/hashicorp/packer-plugin-sdk/net"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// vmSpec is everything the QEMU command line is made of.
+type vmSpec struct {
+	Name          string
+	MachineType   string
+	CPUModel      string
+	CPUs          int
+	MemoryMiB     int
+	VNC           bool
+	SerialLogFile string
+	QemuArgs      [][]string
+}
+
+// stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
+// network whose SSH forward binds 127.0.0.1 only, a QMP socket and the
+// serial console going to a log file.
+type stepRunVM struct {
+	Spec vmSpec
+
+	vm      VM
+	qmpDir  string
+	vncPort *net.Listener
+}
+
+func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	driver := state.Get("driver").(Driver)
+	ui := state.Get("ui").(packersdk.Ui)
+
+	// A unix socket path must stay under 108 bytes, so it lives in /tmp
+	// rather than in a possibly deep output directory.
+	dir, err := os.MkdirTemp("", "packer-kvm-")
+	if err != nil {
+		return halt(state, err)
+	}
+	s.qmpDir = dir
+	qmpSocket := filepath.Join(dir, "qmp.sock")
+
+	serialLog := s.Spec.SerialLogFile
+	if serialLog == "" {
+		serialLog = filepath.Join(state.Get("work_dir").(string), "serial.log")
+	}
+	state.Put("serial_log", serialLog)
+
+	vncDisplay := -1
+	if s.Spec.VNC {
+		l, err := net.ListenRangeConfig{Addr: "127.0.0.1", Min: 5900, Max: 6000, Network: "tcp"}.Listen(ctx)
+		if err != nil {
+			return halt(state, fmt.Errorf("finding a free VNC port: %w", err))
+		}
+		l.Listener.Close()
+		s.vncPort = l
+		vncDisplay = l.Port - 5900
+		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d", l.Port))
+	}
+
+	args := qemuArgs(s.Spec, bootMedia{
+		Accelerator: state.Get("accelerator").(string),
+		Overlay:     state.Get("overlay_path").(string),
+		Seed:        state.Get("seed_path").(string),
+		SSHHostPort: state.Get("ssh_host_port").(int),
+		QMPSocket:   qmpSocket,
+		SerialLog:   serialLog,
+		EFICode:     stateString(state, "efi_code"),
+		EFIVars:     stateString(state, "efi_vars"),
+		VNCDisplay:  vncDisplay,
+	})
+	ui.Say("Starting the VM...")
+	vm, err := driver.Start(args, qmpSocket)
+	if err != nil {
+		return halt(state, fmt.Errorf("starting QEMU: %w", err))
+	}
+	s.vm = vm
+	state.Put("vm", vm)
+	return multistep.ActionContinue
+}
+
+// Cleanup stops QEMU if it still runs: after a failure, a cancel, or a
+// guest that did not power off in time.
+func (s *stepRunVM) Cleanup(state multistep.StateBag) {
+	if s.vm != nil {
+		if err := s.vm.Stop(); err != nil {
+			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("stopping QEMU: %s", err))
+		}
+	}
+	if s.vncPort != nil {
+		s.vncPort.Close()
+	}
+	if s.qmpDir != "" {
+		os.RemoveAll(s.qmpDir)
+	}
+}
+
+// bootMedia are the per-run parts of the command line the steps before
+// this one produced.
+type bootMedia struct {
+	Accelerator      string
+	Overlay, Seed    string
+	SSHHostPort      int
+	QMPSocket        string
+	SerialLog        string
+	EFICode, EFIVars string
+	VNCDisplay       int
+}
+
+func qemuArgs(spec vmSpec, m bootMedia) []string {
+	cpu := spec.CPUModel
+	if cpu == "" {
+		cpu = map[string]string{"kvm": "host", "tcg": "max"}[m.Accelerator]
+	}
+	args := []string{
+		"-name", spec.Name,
+		"-machine", spec.MachineType,
+		"-accel", m.Accelerator,
+		"-cpu", cpu,
+		"-smp", strconv.Itoa(spec.CPUs),
+		"-m", strconv.Itoa(spec.MemoryMiB) + "M",
+		"-nodefaults", "-no-user-config",
+		"-qmp", "unix:" + m.QMPSocket + ",server=on,wait=off",
+		"-chardev", "file,id=serial0,path=" + m.SerialLog,
+		"-serial", "chardev:serial0",
+		// discard=unmap lets fstrim in the guest shrink the final image.
+		"-drive", "file=" + m.Overlay + ",if=none,id=disk0,format=qcow2,discard=unmap,detect-zeroes=unmap",
+		"-device", "virtio-blk-pci,drive=disk0,bootindex=0",
+		// The seed is a virtio disk: every cloud kernel has virtio-blk,
+		// while a SATA CD-ROM on q35 is invisible to many of them.
+		"-drive", "file=" + m.Seed + ",if=none,id=seed,format=raw,readonly=on",
+		"-device", "virtio-blk-pci,drive=seed",
+		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22", m.SSHHostPort),
+		"-device", "virtio-net-pci,netdev=net0",
+		// Entropy for the guest's first-boot key generation.
+		"-device", "virtio-rng-pci",
+	}
+	if m.EFICode != "" {
+		args = append(args,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+m.EFICode,
+			"-drive", "if=pflash,format=raw,unit=1,file="+m.EFIVars)
+	}
+	if m.VNCDisplay >= 0 {
+		args = append(args, "-vga", "std", "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
+	} else {
+		args = append(args, "-display", "none")
+	}
+	for _, extra := range spec.QemuArgs {
+		args = append(args, extra...)
+	}
+	return args
+}
+
+func stateString(state multistep.StateBag, key string) string {
+	v, _ := state.GetOk(key)
+	s, _ := v.(string)
+	return s
+}

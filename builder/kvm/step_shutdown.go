@@ -1,0 +1,58 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepShutdown powers the guest off cleanly so its filesystems are
+// consistent in the snapshot: an ACPI power-down over QMP by default, or
+// the user's shutdown_command. Only a guest that has not powered off after
+// Timeout is stopped, with a warning.
+type stepShutdown struct {
+	Command string
+	Timeout time.Duration
+}
+
+func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	vm := state.Get("vm").(VM)
+
+	if s.Command != "" {
+		ui.Say(fmt.Sprintf("Shutting down with: %s", s.Command))
+		comm := state.Get("communicator").(packersdk.Communicator)
+		cmd := &packersdk.RemoteCmd{Command: s.Command}
+		// The connection usually drops as the guest goes down: not an error.
+		if err := comm.Start(ctx, cmd); err != nil {
+			return halt(state, fmt.Errorf("running shutdown_command: %w", err))
+		}
+	} else {
+		ui.Say("Shutting down with an ACPI power-down...")
+		if err := vm.PowerDown(ctx); err != nil {
+			return halt(state, fmt.Errorf("sending the ACPI power-down: %w", err))
+		}
+	}
+
+	start := time.Now()
+	timer := time.NewTimer(s.Timeout)
+	defer timer.Stop()
+	select {
+	case <-vm.Exited():
+		ui.Say(fmt.Sprintf("The guest powered off after %s", time.Since(start).Round(100*time.Millisecond)))
+		return multistep.ActionContinue
+	case <-ctx.Done():
+		return halt(state, ctx.Err())
+	case <-timer.C:
+		ui.Error(fmt.Sprintf("Warning: the guest did not power off within %s (shutdown_timeout); stopping QEMU. The image may need a filesystem check.", s.Timeout))
+		if err := vm.Stop(); err != nil {
+			return halt(state, fmt.Errorf("stopping QEMU: %w", err))
+		}
+		return multistep.ActionContinue
+	}
+}
+
+func (s *stepShutdown) Cleanup(multistep.StateBag) {}

@@ -1,0 +1,134 @@
+package kvm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepSnapshot turns the build's overlay into the output image: flattened
+// into a standalone image (default) or kept as a thin overlay. The image is
+// written under a temporary name, synced and renamed into place, so the
+// final path never holds a partial image; its SHA-256 is written beside it
+// in `sha256sum -c` format.
+type stepSnapshot struct {
+	OutputDir   string
+	ImageName   string
+	Format      string
+	Compression string
+	Mode        string // standalone | overlay
+
+	tmpPath string
+}
+
+func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	ui := state.Get("ui").(packersdk.Ui)
+	driver := state.Get("driver").(Driver)
+	overlay := state.Get("overlay_path").(string)
+	final := filepath.Join(s.OutputDir, s.ImageName+"."+s.Format)
+
+	tmp, err := os.CreateTemp(s.OutputDir, "."+s.ImageName+".*.tmp")
+	if err != nil {
+		return halt(state, err)
+	}
+	tmp.Close()
+	s.tmpPath = tmp.Name()
+
+	start := time.Now()
+	if s.Mode == "overlay" {
+		ui.Say("Keeping the disk as a thin overlay on the source image")
+		err = os.Rename(overlay, s.tmpPath)
+	} else {
+		ui.Say(fmt.Sprintf("Writing a standalone %s image (compression: %s)...", s.Format, s.Compression))
+		err = driver.Convert(ctx, overlay, s.tmpPath, s.Format, s.Compression)
+	}
+	if err != nil {
+		return halt(state, fmt.Errorf("writing the image: %w", err))
+	}
+	sum, size, err := syncAndHash(s.tmpPath)
+	if err != nil {
+		return halt(state, fmt.Errorf("checksumming the image: %w", err))
+	}
+	if err := os.Chmod(s.tmpPath, 0o644); err != nil {
+		return halt(state, err)
+	}
+	checksumFile := final + ".sha256"
+	if err := writeFileAtomic(checksumFile, []byte(fmt.Sprintf("%s  %s\n", sum, filepath.Base(final)))); err != nil {
+		return halt(state, err)
+	}
+	if err := os.Rename(s.tmpPath, final); err != nil {
+		return halt(state, err)
+	}
+	s.tmpPath = ""
+	syncDir(s.OutputDir)
+	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", final, humanBytes(size), sum[:12], time.Since(start).Round(100*time.Millisecond)))
+	state.Put("image_path", final)
+	state.Put("image_checksum", sum)
+	state.Put("checksum_path", checksumFile)
+	return multistep.ActionContinue
+}
+
+// Cleanup removes a half-written image after a failure or a cancel.
+func (s *stepSnapshot) Cleanup(multistep.StateBag) {
+	if s.tmpPath != "" {
+		os.Remove(s.tmpPath)
+	}
+}
+
+// syncAndHash flushes the file to disk and returns its SHA-256 and size.
+func syncAndHash(path string) (string, int64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it into place.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
