@@ -44,13 +44,16 @@ esp_mib=128
 root_mib=2048
 packages=systemd-sysv,udev,dbus,openssh-server,sudo,cloud-init,cloud-guest-utils,
 packages+=linux-image-cloud-amd64,initramfs-tools,ifupdown,isc-dhcp-client,iproute2,
-packages+=netbase,e2fsprogs,systemd-boot-efi,less,procps
+packages+=netbase,e2fsprogs,systemd-boot-efi,locales,less,procps
 
 echo "base-image: bootstrapping Debian 12 into $work/root" >&2
 mmdebstrap --quiet --variant=minbase --include="$packages" \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
   --customize-hook='echo "debian" > "$1"/etc/hostname' \
   --customize-hook='truncate -s 0 "$1"/etc/machine-id' \
+  --customize-hook='sed -i "s/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/" "$1"/etc/locale.gen' \
+  --customize-hook='chroot "$1" locale-gen >/dev/null' \
+  --customize-hook='echo LANG=C.UTF-8 > "$1"/etc/default/locale' \
   --customize-hook="echo 'UUID=$root_uuid / ext4 rw,discard,errors=remount-ro 0 1' > \"\$1\"/etc/fstab" \
   --customize-hook='printf "datasource_list: [ NoCloud, None ]\n" > "$1"/etc/cloud/cloud.cfg.d/90-datasources.cfg' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \

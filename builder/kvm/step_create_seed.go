@@ -19,7 +19,6 @@ import (
 // labelled "cidata" with meta-data, user-data and optionally network-config.
 // It is written in Go, so no xorriso/genisoimage is needed on the host.
 type stepCreateSeed struct {
-	WorkDir       string
 	Hostname      string
 	User          seedUser
 	PublicKey     func() string
@@ -42,7 +41,7 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 	if s.NetworkConfig != "" {
 		files["network-config"] = s.NetworkConfig
 	}
-	path := filepath.Join(s.WorkDir, "seed.iso")
+	path := filepath.Join(state.Get("work_dir").(string), "seed.iso")
 	if err := writeSeedISO(path, files); err != nil {
 		return halt(state, fmt.Errorf("writing the cloud-init seed: %w", err))
 	}

@@ -1,0 +1,142 @@
+package kvm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"time"
+)
+
+// DriverMock records the calls steps make and returns canned answers, so
+// steps are unit-tested without QEMU.
+type DriverMock struct {
+	mu sync.Mutex
+
+	ImageInfoResult *ImageInfo
+	ImageInfoErr    error
+
+	CreateOverlayCalls [][]interface{} // backing, format, path, size
+	CreateOverlayErr   error
+
+	ConvertCalls [][]string // src, dst, format, compression
+	ConvertErr   error
+	// ConvertContent is written to dst by Convert, as qemu-img would.
+	ConvertContent []byte
+
+	ProbeKVMErr   error
+	ProbeKVMCalls int
+
+	StartArgs []string
+	StartErr  error
+	VM        *VMMock
+}
+
+func (d *DriverMock) ImageInfo(ctx context.Context, path string) (*ImageInfo, error) {
+	return d.ImageInfoResult, d.ImageInfoErr
+}
+
+func (d *DriverMock) CreateOverlay(ctx context.Context, backing, format, path string, size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.CreateOverlayCalls = append(d.CreateOverlayCalls, []interface{}{backing, format, path, size})
+	if d.CreateOverlayErr != nil {
+		return d.CreateOverlayErr
+	}
+	return os.WriteFile(path, []byte("overlay"), 0o644)
+}
+
+func (d *DriverMock) Convert(ctx context.Context, src, dst, format, compression string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ConvertCalls = append(d.ConvertCalls, []string{src, dst, format, compression})
+	if d.ConvertErr != nil {
+		// Like qemu-img, a failed convert may leave a partial file.
+		_ = os.WriteFile(dst, []byte("partial"), 0o644)
+		return d.ConvertErr
+	}
+	return os.WriteFile(dst, d.ConvertContent, 0o644)
+}
+
+func (d *DriverMock) ProbeKVM(ctx context.Context, machine, cpu string, timeout time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ProbeKVMCalls++
+	return d.ProbeKVMErr
+}
+
+func (d *DriverMock) Start(args []string, qmpSocket string) (VM, error) {
+	d.StartArgs = args
+	if d.StartErr != nil {
+		return nil, d.StartErr
+	}
+	if d.VM == nil {
+		d.VM = NewVMMock()
+	}
+	return d.VM, nil
+}
+
+// VMMock is a VM whose status and exit the test controls.
+type VMMock struct {
+	mu         sync.Mutex
+	exited     chan struct{}
+	StatusText string
+	ExitErr    error
+	// PowerDownExits makes PowerDown end the VM, as a guest that obeys.
+	PowerDownExits bool
+	PowerDownCalls int
+	StopCalls      int
+}
+
+func NewVMMock() *VMMock { return &VMMock{exited: make(chan struct{}), StatusText: "running"} }
+
+func (v *VMMock) Exited() <-chan struct{} { return v.exited }
+func (v *VMMock) ExitError() error        { return v.ExitErr }
+
+func (v *VMMock) Status(ctx context.Context) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	select {
+	case <-v.exited:
+		return "", errors.New("not running")
+	default:
+		return v.StatusText, nil
+	}
+}
+
+func (v *VMMock) SetStatus(s string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.StatusText = s
+}
+
+func (v *VMMock) PowerDown(ctx context.Context) error {
+	v.mu.Lock()
+	v.PowerDownCalls++
+	exits := v.PowerDownExits
+	v.mu.Unlock()
+	if exits {
+		v.Exit(nil)
+	}
+	return nil
+}
+
+func (v *VMMock) Stop() error {
+	v.mu.Lock()
+	v.StopCalls++
+	v.mu.Unlock()
+	v.Exit(nil)
+	return nil
+}
+
+// Exit ends the mock VM once.
+func (v *VMMock) Exit(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	select {
+	case <-v.exited:
+	default:
+		v.ExitErr = err
+		close(v.exited)
+	}
+}

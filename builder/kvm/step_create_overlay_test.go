@@ -1,0 +1,98 @@
+package kvm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+func overlayState(t *testing.T, sourceContent []byte) (*multistep.BasicStateBag, *DriverMock) {
+	state, driver := testState(t)
+	dir := t.TempDir()
+	source := filepath.Join(dir, "source.img")
+	if err := os.WriteFile(source, sourceContent, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state.Put("source_image_path", source)
+	state.Put("work_dir", dir)
+	return state, driver
+}
+
+func TestStepCreateOverlay_backsTheSourceWithItsDetectedFormat(t *testing.T) {
+	state, driver := overlayState(t, []byte("qcow2 data"))
+	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 2 << 30}
+	step := &stepCreateOverlay{DiskSize: 4 << 30}
+
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	call := driver.CreateOverlayCalls[0]
+	if call[1] != "qcow2" || call[3] != int64(4<<30) {
+		t.Fatalf("overlay created with format %v size %v, want qcow2 and 4 GiB", call[1], call[3])
+	}
+	if !filepath.IsAbs(call[0].(string)) {
+		t.Fatalf("backing path %q must be absolute so the overlay works from any directory", call[0])
+	}
+	if state.Get("overlay_path") != call[2] || state.Get("disk_virtual_size") != int64(4<<30) {
+		t.Fatalf("state not published: %v %v", state.Get("overlay_path"), state.Get("disk_virtual_size"))
+	}
+}
+
+func TestStepCreateOverlay_keepsTheSourceSizeWhenDiskSizeIsUnset(t *testing.T) {
+	state, driver := overlayState(t, []byte("qcow2 data"))
+	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 3 << 30}
+	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if got := state.Get("disk_virtual_size"); got != int64(3<<30) {
+		t.Fatalf("virtual size %v, want the source's 3 GiB", got)
+	}
+}
+
+func TestStepCreateOverlay_refusesToShrink(t *testing.T) {
+	state, driver := overlayState(t, []byte("qcow2 data"))
+	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 4 << 30}
+	action := (&stepCreateOverlay{DiskSize: 1 << 30}).Run(context.Background(), state)
+	if action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "disk_size") {
+		t.Fatalf("want a disk_size error, got %v", stateErr(state))
+	}
+	if len(driver.CreateOverlayCalls) != 0 {
+		t.Fatal("an overlay was created despite the error")
+	}
+}
+
+func TestStepCreateOverlay_refusesRawDataThatIsNoDisk(t *testing.T) {
+	state, driver := overlayState(t, []byte("<html>404 Not Found</html>"))
+	driver.ImageInfoResult = &ImageInfo{Format: "raw", VirtualSize: 26}
+	action := (&stepCreateOverlay{}).Run(context.Background(), state)
+	if action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "not a disk image") {
+		t.Fatalf("want a not-a-disk-image error, got %v", stateErr(state))
+	}
+}
+
+func TestStepCreateOverlay_acceptsARawDiskWithAPartitionTable(t *testing.T) {
+	sector := make([]byte, 1024)
+	sector[510], sector[511] = 0x55, 0xAA
+	state, driver := overlayState(t, sector)
+	driver.ImageInfoResult = &ImageInfo{Format: "raw", VirtualSize: 1024}
+	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if driver.CreateOverlayCalls[0][1] != "raw" {
+		t.Fatalf("backing format %v, want raw", driver.CreateOverlayCalls[0][1])
+	}
+}
+
+func TestStepCreateOverlay_reportsWhatQemuImgSaid(t *testing.T) {
+	state, driver := overlayState(t, []byte("x"))
+	driver.ImageInfoErr = errors.New("qemu-img info: Could not open 'x': Image is not in qcow2 format")
+	(&stepCreateOverlay{}).Run(context.Background(), state)
+	if err := stateErr(state); err == nil || !strings.Contains(err.Error(), "Image is not in qcow2 format") {
+		t.Fatalf("error %v does not carry qemu-img's message", err)
+	}
+}

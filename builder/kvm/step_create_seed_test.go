@@ -1,0 +1,89 @@
+package kvm
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/diskfs/go-diskfs"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// readISO returns the volume label and files of an ISO image.
+func readISO(t *testing.T, path string) (string, map[string]string) {
+	t.Helper()
+	img, err := diskfs.Open(path, diskfs.WithOpenMode(diskfs.ReadOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	fs, err := img.GetFilesystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := fs.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		f, err := fs.OpenFile(e.Name(), os.O_RDONLY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(f)
+		files[e.Name()] = string(data)
+	}
+	return strings.TrimRight(fs.Label(), "\x00 "), files
+}
+
+func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
+	state, _ := testState(t)
+	state.Put("work_dir", t.TempDir())
+	step := &stepCreateSeed{
+		Hostname:      "packer-base",
+		User:          seedUser{Name: "builder", FastBoot: true},
+		PublicKey:     func() string { return "ssh-ed25519 AAAAC3Nza packer_123" },
+		UserData:      "#cloud-config\npackages: [nginx]\n",
+		NetworkConfig: "version: 2\nethernets: {}\n",
+	}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	label, files := readISO(t, state.Get("seed_path").(string))
+	if !strings.EqualFold(label, "cidata") {
+		t.Fatalf("volume label %q, want cidata", label)
+	}
+	if !strings.Contains(files["meta-data"], "instance-id: packer-") || !strings.Contains(files["meta-data"], "local-hostname: packer-base") {
+		t.Fatalf("meta-data %q", files["meta-data"])
+	}
+	ud := files["user-data"]
+	for _, want := range []string{"#cloud-config", "name: builder", "ssh-ed25519 AAAAC3Nza packer_123", "NOPASSWD:ALL", "- nginx", "ssh_genkeytypes:"} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("user-data lacks %q:\n%s", want, ud)
+		}
+	}
+	if files["network-config"] != "version: 2\nethernets: {}\n" {
+		t.Fatalf("network-config %q", files["network-config"])
+	}
+}
+
+func TestStepCreateSeed_eachBuildGetsANewInstanceID(t *testing.T) {
+	ids := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		state, _ := testState(t)
+		state.Put("work_dir", t.TempDir())
+		step := &stepCreateSeed{Hostname: "h", User: seedUser{Name: "u"}, PublicKey: func() string { return "k" }}
+		step.Run(context.Background(), state)
+		_, files := readISO(t, state.Get("seed_path").(string))
+		ids[files["meta-data"]] = true
+	}
+	if len(ids) != 2 {
+		t.Fatal("two builds got the same instance-id: cloud-init would not treat the boot as a first boot")
+	}
+}

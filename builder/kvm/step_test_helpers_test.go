@@ -1,0 +1,26 @@
+package kvm
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// testState is a state bag with a buffered UI and a mock driver.
+func testState(t *testing.T) (*multistep.BasicStateBag, *DriverMock) {
+	t.Helper()
+	state := new(multistep.BasicStateBag)
+	driver := &DriverMock{}
+	state.Put("driver", driver)
+	state.Put("ui", &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)})
+	return state, driver
+}
+
+func stateErr(state multistep.StateBag) error {
+	if err, ok := state.GetOk("error"); ok {
+		return err.(error)
+	}
+	return nil
+}
