@@ -56,6 +56,8 @@ mmdebstrap --quiet --variant=minbase --include="$packages" \
   --customize-hook='echo LANG=C.UTF-8 > "$1"/etc/default/locale' \
   --customize-hook="echo 'UUID=$root_uuid / ext4 rw,discard,errors=remount-ro 0 1' > \"\$1\"/etc/fstab" \
   --customize-hook='printf "datasource_list: [ NoCloud, None ]\n" > "$1"/etc/cloud/cloud.cfg.d/90-datasources.cfg' \
+  --customize-hook='printf "manage_etc_hosts: true\n" > "$1"/etc/cloud/cloud.cfg.d/01_debian_cloud.cfg' \
+  --customize-hook='printf "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n" > "$1"/etc/hosts' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \
   bookworm "$work/root" "$mirror" >&2
 

@@ -1,0 +1,285 @@
+package kvm
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+)
+
+func TestMain(m *testing.M) { packertest.Main(m) }
+
+// sourceBlock is a kvm source on the test image with test-friendly sizes.
+func sourceBlock(name, image, extra string) string {
+	return fmt.Sprintf(`
+source "kvm" %q {
+  source_image_url      = %q
+  source_image_checksum = "none"
+  ssh_username          = "packer"
+  memory                = 1024
+  %s
+}
+`, name, image, extra)
+}
+
+func qemuImgInfo(t *testing.T, path string) map[string]interface{} {
+	t.Helper()
+	out, err := exec.Command("qemu-img", "info", "--output=json", path).Output()
+	if err != nil {
+		t.Fatalf("qemu-img info %s: %v", path, err)
+	}
+	var info map[string]interface{}
+	json.Unmarshal(out, &info)
+	return info
+}
+
+func mustContain(t *testing.T, output string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(output, w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+}
+
+// (a) and (f): a provisioner's marker survives into a standalone image,
+// which boots again as the source of a second build; auto falls back to TCG.
+func TestAccBuilder_standaloneImageCarriesTheProvisionedChange(t *testing.T) {
+	env := packertest.Setup(t)
+	dir := packertest.WriteTemplate(t, sourceBlock("first", env.Image, "")+`
+build {
+  sources = ["source.kvm.first"]
+  provisioner "shell" {
+    inline = ["echo built-by-packer | sudo tee /etc/packer-marker", "echo accel=${build.Accelerator} port=${build.SSHHostPort}"]
+  }
+  post-processor "shell-local" {
+    inline = ["echo IMAGE=${build.ImagePath} SUM=${build.ImageChecksum} FORMAT=${build.ImageFormat}"]
+  }
+}
+`)
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode != 0 {
+		t.Fatalf("build failed")
+	}
+	mustContain(t, res.Output, "falling back to TCG", "Accelerator: tcg", "accel=tcg port=")
+	image := filepath.Join(dir, "output-first", "first.qcow2")
+	info := qemuImgInfo(t, image)
+	if _, backed := info["backing-filename"]; backed || info["format"] != "qcow2" {
+		t.Fatalf("image is not a standalone qcow2: %v", info)
+	}
+	if out, err := exec.Command("qemu-img", "check", image).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img check: %v\n%s", err, out)
+	}
+	sumCheck := exec.Command("sha256sum", "-c", "first.qcow2.sha256")
+	sumCheck.Dir = filepath.Join(dir, "output-first")
+	if out, err := sumCheck.CombinedOutput(); err != nil {
+		t.Fatalf("checksum file does not verify: %v\n%s", err, out)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "output-first"))
+	if len(entries) != 2 {
+		t.Fatalf("output holds %d entries, want the image and its checksum only", len(entries))
+	}
+	mustContain(t, res.Output, "IMAGE="+filepath.Join("output-first", "first.qcow2"), "SUM=sha256:", "FORMAT=qcow2")
+
+	// The accelerator probe must settle within its timeout, before the boot.
+	m := regexp.MustCompile(`found in ([0-9.]+m?s)`).FindStringSubmatch(res.Output)
+	if m == nil {
+		t.Fatal("the fallback warning does not say how long detection took")
+	}
+	if took, err := time.ParseDuration(m[1]); err != nil || took > 10*time.Second {
+		t.Fatalf("detecting an unusable KVM took %s (err %v), more than accelerator_probe_timeout", m[1], err)
+	}
+
+	second := packertest.WriteTemplate(t, sourceBlock("second", image, "")+`
+build {
+  sources = ["source.kvm.second"]
+  provisioner "shell" { inline = ["echo MARKER=$(cat /etc/packer-marker)"] }
+}
+`)
+	res2 := env.Run(t, second, "build", ".")
+	if res2.ExitCode != 0 {
+		t.Fatal("second build failed")
+	}
+	mustContain(t, res2.Output, "MARKER=built-by-packer")
+}
+
+// (e): an SSH timeout fails with the serial console's tail.
+func TestAccBuilder_sshTimeoutShowsTheSerialConsole(t *testing.T) {
+	env := packertest.Setup(t)
+	dir := packertest.WriteTemplate(t, sourceBlock("slow", env.Image, `ssh_timeout = "8s"`)+`
+build { sources = ["source.kvm.slow"] }
+`)
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode == 0 {
+		t.Fatal("build succeeded despite an 8 s SSH timeout under TCG")
+	}
+	mustContain(t, res.Output, "waiting for SSH", "ssh_timeout", "lines of the serial console")
+	if _, err := os.Stat(filepath.Join(dir, "output-slow")); !os.IsNotExist(err) {
+		t.Fatal("a failed build left its output directory")
+	}
+	if procs := packertest.QemuProcesses(dir); len(procs) > 0 {
+		t.Fatalf("QEMU still runs: %v", procs)
+	}
+}
+
+// Run-time input faults fail before any boot, with the reason.
+func TestAccBuilder_badSourcesAreRefusedBeforeBoot(t *testing.T) {
+	env := packertest.Setup(t)
+	notADisk := filepath.Join(t.TempDir(), "page.qcow2")
+	os.WriteFile(notADisk, []byte("<html>Not Found</html>\n"), 0o644)
+	cases := map[string]struct{ source, checksum, want string }{
+		"checksum mismatch": {env.Image, "sha256:" + strings.Repeat("0", 64), "checksum"},
+		"not a disk image":  {notADisk, "none", "not a disk image"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := packertest.WriteTemplate(t, fmt.Sprintf(`
+source "kvm" "bad" {
+  source_image_url      = %q
+  source_image_checksum = %q
+  ssh_username          = "packer"
+}
+build { sources = ["source.kvm.bad"] }
+`, tc.source, tc.checksum))
+			res := env.Run(t, dir, "build", ".")
+			if res.ExitCode == 0 {
+				t.Fatal("build succeeded")
+			}
+			mustContain(t, strings.ToLower(res.Output), tc.want)
+			if strings.Contains(res.Output, "Starting the VM") {
+				t.Fatal("the VM was started before the source was refused")
+			}
+		})
+	}
+}
+
+// (b): SIGINT during boot, provisioning and snapshot leaves no QEMU, no
+// temporary file and nothing at the output path.
+func TestAccBuilder_interruptLeavesNothingBehind(t *testing.T) {
+	env := packertest.Setup(t)
+	phases := map[string]string{
+		"boot":      "Waiting for the guest's SSH server",
+		"provision": "Provisioning with shell script",
+		"snapshot":  "Writing a standalone qcow2 image",
+	}
+	for phase, trigger := range phases {
+		t.Run(phase, func(t *testing.T) {
+			dir := packertest.WriteTemplate(t, sourceBlock("cancel", env.Image, "")+`
+build {
+  sources = ["source.kvm.cancel"]
+  provisioner "shell" { inline = ["dd if=/dev/urandom of=/var/tmp/noise bs=1M count=200 status=none", "sleep 1"] }
+}
+`)
+			cmd := env.Command(dir, "build", ".")
+			stdout, _ := cmd.StdoutPipe()
+			cmd.Stderr = cmd.Stdout
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			seen := make(chan struct{})
+			var log strings.Builder
+			go func() {
+				scanner := bufio.NewScanner(stdout)
+				signalled := false
+				for scanner.Scan() {
+					log.WriteString(scanner.Text() + "\n")
+					if !signalled && strings.Contains(scanner.Text(), trigger) {
+						signalled = true
+						close(seen)
+					}
+				}
+				io.Copy(io.Discard, stdout)
+			}()
+			select {
+			case <-seen:
+			case <-time.After(5 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("never reached %q", trigger)
+			}
+			time.Sleep(500 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGINT)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatal("packer did not stop within 2 minutes of SIGINT")
+			}
+			t.Logf("log:\n%s", log.String())
+			if procs := packertest.QemuProcesses(dir); len(procs) > 0 {
+				t.Fatalf("QEMU still runs after the interrupt: %v", procs)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "output-cancel")); !os.IsNotExist(err) {
+				t.Fatal("the interrupted build left output-cancel behind")
+			}
+			if leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*")); len(leftovers) > 0 {
+				t.Fatalf("temporary files left: %v", leftovers)
+			}
+		})
+	}
+}
+
+// (c): three sources in one build run side by side without clashes.
+func TestAccBuilder_parallelSources(t *testing.T) {
+	env := packertest.Setup(t)
+	var sources, names []string
+	for _, n := range []string{"one", "two", "three"} {
+		sources = append(sources, sourceBlock(n, env.Image, `cpus = 1`))
+		names = append(names, `"source.kvm.`+n+`"`)
+	}
+	dir := packertest.WriteTemplate(t, strings.Join(sources, "")+`
+build {
+  sources = [`+strings.Join(names, ", ")+`]
+  provisioner "shell" { inline = ["hostname > /tmp/name", "echo ran on port ${build.SSHHostPort}"] }
+}
+`)
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode != 0 {
+		t.Fatal("parallel build failed")
+	}
+	ports := regexp.MustCompile(`ran on port (\d+)`).FindAllStringSubmatch(res.Output, -1)
+	seen := map[string]bool{}
+	for _, p := range ports {
+		seen[p[1]] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("want three distinct SSH ports, got %v", ports)
+	}
+	for _, n := range []string{"one", "two", "three"} {
+		if _, err := os.Stat(filepath.Join(dir, "output-"+n, n+".qcow2")); err != nil {
+			t.Errorf("source %s: %v", n, err)
+		}
+	}
+}
+
+// (d): the same image boots under UEFI firmware (OVMF found automatically).
+func TestAccBuilder_uefi(t *testing.T) {
+	env := packertest.Setup(t)
+	dir := packertest.WriteTemplate(t, sourceBlock("uefi", env.Image, `firmware = "uefi"
+  output_mode = "overlay"`)+`
+build {
+  sources = ["source.kvm.uefi"]
+  provisioner "shell" { inline = ["test -d /sys/firmware/efi && echo BOOTED-UEFI"] }
+}
+`)
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode != 0 {
+		t.Fatal("UEFI build failed")
+	}
+	mustContain(t, res.Output, "UEFI firmware: /usr/share/OVMF/", "BOOTED-UEFI")
+	info := qemuImgInfo(t, filepath.Join(dir, "output-uefi", "uefi.qcow2"))
+	if info["backing-filename"] == nil {
+		t.Fatal("output_mode overlay produced an image without a backing file")
+	}
+}

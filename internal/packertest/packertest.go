@@ -1,0 +1,177 @@
+// Package packertest runs the real packer CLI against the plugin built from
+// this checkout, for acceptance tests. Each test binary builds the plugin
+// once and installs it into its own plugin directory, so tests never depend
+// on (or disturb) what the developer has installed.
+package packertest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Env is an isolated Packer environment with the plugin installed.
+type Env struct {
+	Packer    string
+	PluginDir string
+	CacheDir  string
+	// Image is the path of the test guest image (from KVM_TEST_IMAGE).
+	Image string
+}
+
+var (
+	once     sync.Once
+	shared   *Env
+	setupErr error
+	tempRoot string
+)
+
+// Main runs the tests of a package and removes the shared environment.
+func Main(m *testing.M) {
+	code := m.Run()
+	if tempRoot != "" {
+		os.RemoveAll(tempRoot)
+	}
+	os.Exit(code)
+}
+
+// Setup skips the test unless PACKER_ACC is set, and returns the shared
+// environment, building and installing the plugin on first use.
+func Setup(t *testing.T) *Env {
+	t.Helper()
+	if os.Getenv("PACKER_ACC") == "" {
+		t.Skip("acceptance test: set PACKER_ACC=1 (make testacc)")
+	}
+	once.Do(func() { shared, setupErr = setup() })
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+	return shared
+}
+
+func setup() (*Env, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	image := os.Getenv("KVM_TEST_IMAGE")
+	if image == "" {
+		return nil, fmt.Errorf("KVM_TEST_IMAGE is not set: run `make testacc`, or set it to the output of scripts/base-image.sh")
+	}
+	packer := filepath.Join(root, ".tools", "bin", "packer")
+	if p := os.Getenv("PACKER_BIN"); p != "" {
+		packer = p
+	}
+	if tempRoot, err = os.MkdirTemp("", "packertest-"); err != nil {
+		return nil, err
+	}
+	env := &Env{Packer: packer, PluginDir: filepath.Join(tempRoot, "plugins"), CacheDir: filepath.Join(tempRoot, "cache"), Image: image}
+	bin := filepath.Join(tempRoot, "packer-plugin-kvm")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the plugin: %v\n%s", err, out)
+	}
+	install := exec.Command(packer, "plugins", "install", "--path", bin, "github.com/kvmforge/kvm")
+	install.Env = env.environ()
+	if out, err := install.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("installing the plugin: %v\n%s", err, out)
+	}
+	return env, nil
+}
+
+func (e *Env) environ() []string {
+	return append(os.Environ(),
+		"PACKER_PLUGIN_PATH="+e.PluginDir,
+		"PACKER_CACHE_DIR="+e.CacheDir,
+		"CHECKPOINT_DISABLE=1",
+		"PACKER_NO_COLOR=1",
+	)
+}
+
+// Result is a finished packer command.
+type Result struct {
+	Output   string
+	ExitCode int
+	Duration time.Duration
+}
+
+// Run runs packer with args in dir and returns its combined output.
+func (e *Env) Run(t *testing.T, dir string, args ...string) *Result {
+	t.Helper()
+	cmd := e.Command(dir, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	res := &Result{Output: out.String(), Duration: time.Since(start)}
+	if exit, ok := err.(*exec.ExitError); ok {
+		res.ExitCode = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running packer: %v", err)
+	}
+	t.Logf("packer %s (%s, exit %d):\n%s", strings.Join(args, " "), res.Duration.Round(time.Second), res.ExitCode, res.Output)
+	return res
+}
+
+// Command prepares a packer command in dir without starting it.
+func (e *Env) Command(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(e.Packer, args...)
+	cmd.Dir = dir
+	cmd.Env = e.environ()
+	// Its own process group, as a terminal would give it, so a test's
+	// SIGINT reaches packer alone and the plugin's own handling is tested.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// WriteTemplate writes an HCL2 template into a new directory and returns it.
+func WriteTemplate(t *testing.T, hcl string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "build.pkr.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// QemuProcesses lists running QEMU processes whose command line holds marker.
+func QemuProcesses(marker string) []string {
+	var found []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(data), "\x00", " ")
+		if strings.Contains(cmdline, "qemu-system") && strings.Contains(cmdline, marker) {
+			found = append(found, cmdline)
+		}
+	}
+	return found
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(data, []byte("module github.com/kvmforge/packer-plugin-kvm\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("repository root not found above the test's directory")
+		}
+		dir = parent
+	}
+}
