@@ -13,6 +13,8 @@ strip() {
     NR == 1 && /^---[[:space:]]*$/ { infm = 1; next }
     infm { if (/^---[[:space:]]*$/) infm = 0; next }
     !h1 && /^# / { h1 = 1; skipblank = 1; next }
+    !started && /^[[:space:]]*$/ { next }
+    { started = 1 }
     skipblank && /^[[:space:]]*$/ { next }
     { skipblank = 0; print }
   ' "$1"

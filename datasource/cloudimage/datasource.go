@@ -76,4 +76,3 @@ func (d *Datasource) OutputSpec() hcldec.ObjectSpec {
 func (d *Datasource) Execute() (cty.Value, error) {
 	return cty.NullVal(cty.EmptyObject), errors.New("kvm-cloudimage: not implemented yet")
 }
-

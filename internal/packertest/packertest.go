@@ -117,7 +117,13 @@ func (e *Env) Run(t *testing.T, dir string, args ...string) *Result {
 	} else if err != nil {
 		t.Fatalf("running packer: %v", err)
 	}
-	t.Logf("packer %s (%s, exit %d):\n%s", strings.Join(args, " "), res.Duration.Round(time.Second), res.ExitCode, res.Output)
+	t.Logf("packer %s: exit %d after %s", strings.Join(args, " "), res.ExitCode, res.Duration.Round(time.Second))
+	// The whole log only when it helps: a failing test.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("output of packer %s:\n%s", strings.Join(args, " "), res.Output)
+		}
+	})
 	return res
 }
 
