@@ -187,8 +187,10 @@ build {
 				t.Fatal(err)
 			}
 			seen := make(chan struct{})
+			readerDone := make(chan struct{})
 			var log strings.Builder
 			go func() {
+				defer close(readerDone)
 				scanner := bufio.NewScanner(stdout)
 				signalled := false
 				for scanner.Scan() {
@@ -207,7 +209,9 @@ build {
 				t.Fatalf("never reached %q", trigger)
 			}
 			time.Sleep(500 * time.Millisecond)
-			cmd.Process.Signal(syscall.SIGINT)
+			// Ctrl-C in a terminal interrupts the whole foreground process
+			// group: packer's wrapper, packer, the plugin and QEMU alike.
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			select {
@@ -216,7 +220,10 @@ build {
 				cmd.Process.Kill()
 				t.Fatal("packer did not stop within 2 minutes of SIGINT")
 			}
-			t.Logf("log:\n%s", log.String())
+			<-readerDone
+			if !strings.Contains(log.String(), "Deleting output directory") {
+				t.Errorf("the build was not interrupted:\n%s", log.String())
+			}
 			if procs := packertest.QemuProcesses(dir); len(procs) > 0 {
 				t.Fatalf("QEMU still runs after the interrupt: %v", procs)
 			}

@@ -1,0 +1,238 @@
+// Command bench measures the kvm builder against a lean hand-run sequence
+// doing the same job on the same image, in one run, phase by phase:
+//
+//	boot-to-SSH, provision, shutdown, snapshot, total
+//
+// The lean sequence is what a careful person would type: qemu-img create
+// an overlay, boot it with a stock cloud-init seed, ssh `true`, ssh `echo
+// hello`, power off over ssh, qemu-img convert. It prints medians and the
+// ratio ours/lean; figures are never asserted (machines differ).
+//
+//	go run ./bench -image $(scripts/base-image.sh) -runs 3
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+var phases = []string{"boot-to-SSH", "provision", "shutdown", "snapshot", "total"}
+
+type timings map[string]time.Duration
+
+func main() {
+	image := flag.String("image", os.Getenv("KVM_TEST_IMAGE"), "the guest image (scripts/base-image.sh)")
+	runs := flag.Int("runs", 3, "runs of each sequence")
+	packer := flag.String("packer", ".tools/bin/packer", "the packer CLI, with the plugin installed")
+	flag.Parse()
+	if *image == "" {
+		fail("give -image (the output of scripts/base-image.sh)")
+	}
+	work, err := os.MkdirTemp("", "kvm-bench-")
+	check(err)
+	defer os.RemoveAll(work)
+
+	var ours, lean []timings
+	for i := 0; i < *runs; i++ {
+		// Alternate, so that drift on the machine hits both alike.
+		fmt.Fprintf(os.Stderr, "run %d/%d: lean sequence\n", i+1, *runs)
+		lean = append(lean, runLean(*image, filepath.Join(work, fmt.Sprint("lean", i))))
+		fmt.Fprintf(os.Stderr, "run %d/%d: packer build\n", i+1, *runs)
+		ours = append(ours, runPacker(*packer, *image, filepath.Join(work, fmt.Sprint("ours", i))))
+	}
+	report(ours, lean, *runs)
+}
+
+func report(ours, lean []timings, runs int) {
+	fmt.Printf("kvm builder vs lean hand-run sequence, %d runs each, medians\n\n", runs)
+	fmt.Printf("| phase | ours | lean | ours/lean |\n| --- | ---: | ---: | ---: |\n")
+	for _, p := range phases {
+		o, l := median(ours, p), median(lean, p)
+		fmt.Printf("| %s | %.1f s | %.1f s | %.2fx |\n", p, o.Seconds(), l.Seconds(), o.Seconds()/l.Seconds())
+	}
+	fmt.Printf("\nSSH detection lag (ours; host time of detection minus the guest's sshd 'Server listening' log time): %.2f s\n",
+		median(ours, "ssh-lag").Seconds())
+}
+
+func median(all []timings, phase string) time.Duration {
+	var v []time.Duration
+	for _, t := range all {
+		v = append(v, t[phase])
+	}
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	return v[len(v)/2]
+}
+
+// runPacker runs the standard job through the plugin and reads the phase
+// boundaries from Packer's timestamped UI.
+func runPacker(packer, image, dir string) timings {
+	check(os.MkdirAll(dir, 0o755))
+	template := fmt.Sprintf(`
+source "kvm" "bench" {
+  source_image_url      = %q
+  source_image_checksum = "none"
+  ssh_username          = "packer"
+  memory                = 1024
+  output_directory      = %q
+}
+build {
+  sources = ["source.kvm.bench"]
+  provisioner "shell" { inline = ["true", "echo hello", "echo SSHD=$(journalctl -u ssh -o short-unix --no-pager | grep -m1 'Server listening' | cut -d' ' -f1)"] }
+}
+`, image, filepath.Join(dir, "out"))
+	check(os.WriteFile(filepath.Join(dir, "bench.pkr.hcl"), []byte(template), 0o644))
+	cmd := exec.Command(packer, "build", "-timestamp-ui", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	total := time.Since(start)
+	if err != nil {
+		fail("packer build: %v\n%s", err, out)
+	}
+	marks := map[string]time.Time{}
+	var sshdListening time.Time
+	stamp := regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^:]*?Z|\S+):\s`)
+	scanner := bufio.NewScanner(strings.NewReader(string(out)))
+	for scanner.Scan() {
+		line := scanner.Text()
+		m := stamp.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, m[1])
+		if err != nil {
+			continue
+		}
+		for _, key := range []string{"Starting the VM", "SSH is up", "Provisioning with shell", "Trying to remove ephemeral keys",
+			"Shutting down with", "The guest powered off", "Writing a standalone", "written in"} {
+			if strings.Contains(line, key) {
+				if _, seen := marks[key]; !seen {
+					marks[key] = at
+				}
+			}
+		}
+		if i := strings.Index(line, "SSHD="); i >= 0 {
+			var secs float64
+			fmt.Sscanf(line[i+5:], "%f", &secs)
+			sshdListening = time.Unix(0, int64(secs*1e9))
+		}
+	}
+	// The plugin reports its own phase durations to a tenth of a second;
+	// Packer's timestamps (whole seconds) bound the provisioning phase.
+	t := timings{
+		"boot-to-SSH": reported(out, `SSH is up after (\S+)`),
+		"provision":   marks["Shutting down with"].Sub(marks["SSH is up"]),
+		"shutdown":    reported(out, `powered off after (\S+)`),
+		"snapshot":    reported(out, `written in (\S+)`),
+		"total":       total,
+	}
+	if !sshdListening.IsZero() {
+		t["ssh-lag"] = marks["SSH is up"].Sub(sshdListening)
+	}
+	return t
+}
+
+func reported(out []byte, pattern string) time.Duration {
+	m := regexp.MustCompile(pattern).FindSubmatch(out)
+	if m == nil {
+		fail("packer output lacks %q", pattern)
+	}
+	d, err := time.ParseDuration(string(m[1]))
+	check(err)
+	return d
+}
+
+// runLean is the hand-run baseline.
+func runLean(image, dir string) timings {
+	check(os.MkdirAll(dir, 0o755))
+	key := filepath.Join(dir, "id")
+	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
+	pub, _ := os.ReadFile(key + ".pub")
+	userData := fmt.Sprintf("#cloud-config\nusers:\n  - name: packer\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    ssh_authorized_keys: [%q]\n", strings.TrimSpace(string(pub)))
+	check(os.WriteFile(filepath.Join(dir, "user-data"), []byte(userData), 0o644))
+	check(os.WriteFile(filepath.Join(dir, "meta-data"), []byte("instance-id: lean-"+filepath.Base(dir)+"\n"), 0o644))
+	seed := filepath.Join(dir, "seed.img")
+	run("truncate", "-s", "2M", seed)
+	run("mkfs.vfat", "-n", "CIDATA", seed)
+	run("mcopy", "-i", seed, filepath.Join(dir, "user-data"), filepath.Join(dir, "meta-data"), "::/")
+
+	total := time.Now()
+	overlay := filepath.Join(dir, "disk.qcow2")
+	run("qemu-img", "create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay)
+	port := freePort()
+	qemu := exec.Command("qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "max", "-smp", "2", "-m", "1024M",
+		"-nodefaults", "-display", "none", "-serial", "file:"+filepath.Join(dir, "serial.log"),
+		"-drive", "file="+overlay+",if=virtio,discard=unmap", "-drive", "file="+seed+",if=virtio,format=raw",
+		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22", port), "-device", "virtio-net-pci,netdev=n0",
+		"-device", "virtio-rng-pci")
+	boot := time.Now()
+	check(qemu.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- qemu.Wait() }()
+	ssh := func(ctx context.Context, command string) error {
+		return exec.CommandContext(ctx, "ssh", "-q", "-i", key, "-p", fmt.Sprint(port), "-o", "StrictHostKeyChecking=no",
+			"-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=2", "-o", "BatchMode=yes", "packer@127.0.0.1", command).Run()
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := ssh(ctx, "true")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			qemu.Process.Kill()
+			fail("lean sequence: no SSH after 5 minutes")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t := timings{"boot-to-SSH": time.Since(boot)}
+	provision := time.Now()
+	check(ssh(context.Background(), "echo hello"))
+	t["provision"] = time.Since(provision)
+	shutdown := time.Now()
+	_ = ssh(context.Background(), "sudo systemctl poweroff")
+	<-exited
+	t["shutdown"] = time.Since(shutdown)
+	snapshot := time.Now()
+	run("qemu-img", "convert", "-O", "qcow2", "-c", "-o", "compression_type=zstd", overlay, filepath.Join(dir, "lean.qcow2"))
+	t["snapshot"] = time.Since(snapshot)
+	t["total"] = time.Since(total)
+	return t
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func run(name string, args ...string) {
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		fail("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fail("%v", err)
+	}
+}
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
