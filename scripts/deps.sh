@@ -6,6 +6,7 @@ packages=(
   qemu-system-x86 qemu-utils ovmf          # the plugin: QEMU, qemu-img, UEFI firmware
   mmdebstrap e2fsprogs fdisk dosfstools mtools extlinux syslinux-common  # the test guest image
   openssh-client ca-certificates           # the benchmark's hand-run baseline
+  busybox                                  # kvm-sysprep's tests run its script under ash too
 )
 missing=()
 for p in "${packages[@]}"; do

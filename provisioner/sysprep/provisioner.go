@@ -2,14 +2,17 @@
 //go:generate packer-sdc struct-markdown
 
 // Package sysprep is the `kvm-sysprep` provisioner: it generalizes a Linux
-// guest so every clone of the image boots unique and clean.
+// guest from inside, over the build's communicator, so every clone of the
+// image boots unique and clean.
 package sysprep
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -17,34 +20,32 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+	"github.com/hashicorp/packer-plugin-sdk/uuid"
 )
 
 // Config is the configuration of the `kvm-sysprep` provisioner.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// The operations to run: operation names, `defaults` for the safe
-	// default set, and `-name` to leave one out. Defaults to `["defaults"]`.
+	// The operations to run: operation names, `defaults` for the set that
+	// is safe for any image, and `-name` to leave one out, such as
+	// `["defaults", "-logfiles", "user-account"]`. Defaults to `["defaults"]`.
 	Operations []string `mapstructure:"operations"`
-	// Users to remove with the `user-account` operation. Defaults to the
-	// build's SSH user.
+	// Users that `ssh-userdir` and `user-account` act on. Defaults to the
+	// user the build connects as.
 	RemoveUsers []string `mapstructure:"remove_users"`
-	// How the generated script is run with root rights. Defaults to
-	// `sudo -n sh -c '{{ .Command }}'`.
+	// How the generated script runs with root rights; `{{ .Path }}` is the
+	// script's path in the guest. Defaults to `sudo -n sh '{{ .Path }}'`
+	// (use `sh '{{ .Path }}'` when connecting as root).
 	ExecuteCommand string `mapstructure:"execute_command"`
-	// Report what each operation would do without changing anything.
+	// Report what each operation would do, changing nothing.
 	DryRun bool `mapstructure:"dry_run"`
 
+	ops []operation
 	ctx interpolate.Context
 }
 
-// operationNames are the operations the provisioner knows, named like
-// virt-sysprep's where they overlap.
-var operationNames = []string{
-	"machine-id", "ssh-hostkeys", "cloud-init", "logfiles", "bash-history",
-	"package-manager-cache", "tmp-files", "dhcp-client-state", "net-persistent",
-	"crash-data", "random-seed", "utmp", "ssh-userdir", "user-account", "trim",
-}
+const defaultExecuteCommand = "sudo -n sh '{{ .Path }}'"
 
 // Provisioner is the `kvm-sysprep` provisioner.
 type Provisioner struct {
@@ -63,15 +64,29 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	if err != nil {
 		return err
 	}
-	if len(p.config.Operations) == 0 {
-		p.config.Operations = []string{"defaults"}
+	c := &p.config
+	if len(c.Operations) == 0 {
+		c.Operations = []string{"defaults"}
+	}
+	if c.ExecuteCommand == "" {
+		c.ExecuteCommand = defaultExecuteCommand
 	}
 	var errs *packersdk.MultiError
-	for _, op := range p.config.Operations {
-		name := strings.TrimPrefix(op, "-")
-		if name != "defaults" && !contains(operationNames, name) {
-			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("operations: unknown operation %q; valid operations are defaults, %s", op, strings.Join(sorted(operationNames), ", ")))
+	if c.ops, err = resolveOperations(c.Operations); err != nil {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	} else if len(c.ops) == 0 {
+		errs = packersdk.MultiErrorAppend(errs, errors.New("operations leaves nothing to run: remove the provisioner or add an operation"))
+	}
+	for _, u := range c.RemoveUsers {
+		if !validUser.MatchString(u) {
+			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("remove_users: %q is not a valid user name", u))
 		}
+		if u == "root" {
+			errs = packersdk.MultiErrorAppend(errs, errors.New("remove_users: root cannot be removed"))
+		}
+	}
+	if !strings.Contains(c.ExecuteCommand, "{{ .Path }}") && !strings.Contains(c.ExecuteCommand, "{{.Path}}") {
+		errs = packersdk.MultiErrorAppend(errs, errors.New("execute_command must contain {{ .Path }}, the script's path in the guest"))
 	}
 	if errs != nil && len(errs.Errors) > 0 {
 		return errs
@@ -79,21 +94,92 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	return nil
 }
 
+var validUser = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
+
 func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
-	return errors.New("kvm-sysprep: not implemented yet")
+	c := &p.config
+	users := c.RemoveUsers
+	if len(users) == 0 {
+		if u, _ := generatedData["User"].(string); u != "" && u != "root" {
+			users = []string{u}
+		}
+	}
+	if len(users) == 0 && needsUsers(c.ops) {
+		return errors.New("kvm-sysprep: ssh-userdir and user-account need a user: set remove_users (the build connects as root or its user is unknown)")
+	}
+
+	path := fmt.Sprintf("/tmp/kvm-sysprep-%s.sh", uuid.TimeOrderedUUID())
+	body := script(c.ops, users, c.DryRun)
+	if err := comm.Upload(path, strings.NewReader(body), nil); err != nil {
+		return fmt.Errorf("kvm-sysprep: uploading the script to %s: %w", path, err)
+	}
+	c.ctx.Data = map[string]string{"Path": path}
+	command, err := interpolate.Render(c.ExecuteCommand, &c.ctx)
+	if err != nil {
+		return fmt.Errorf("kvm-sysprep: execute_command: %w", err)
+	}
+
+	mode := "Generalizing the guest"
+	if c.DryRun {
+		mode = "Dry run: what generalizing the guest would do"
+	}
+	ui.Say(fmt.Sprintf("%s (%d operations)...", mode, len(c.ops)))
+	reported, stderr, exit, err := run(ctx, comm, command, ui)
+	if err != nil {
+		return fmt.Errorf("kvm-sysprep: %w", err)
+	}
+	if exit != 0 {
+		if strings.Contains(stderr, "a password is required") || strings.Contains(stderr, "not in the sudoers") || strings.Contains(stderr, "may not run sudo") {
+			return fmt.Errorf("kvm-sysprep: the build user cannot become root with `sudo -n`: %s. Give it passwordless sudo, or set execute_command (for example `sh '{{ .Path }}'` when connecting as root)", strings.TrimSpace(stderr))
+		}
+		return fmt.Errorf("kvm-sysprep: the script exited with status %d after %d of %d operations: %s", exit, reported, len(c.ops), strings.TrimSpace(stderr))
+	}
+	if reported != len(c.ops) {
+		return fmt.Errorf("kvm-sysprep: only %d of %d operations reported back: %s", reported, len(c.ops), strings.TrimSpace(stderr))
+	}
+	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
+func needsUsers(ops []operation) bool {
+	for _, op := range ops {
+		if op.TakesUsers {
 			return true
 		}
 	}
 	return false
 }
 
-func sorted(list []string) []string {
-	out := append([]string(nil), list...)
-	sort.Strings(out)
-	return out
+// run executes the command, relaying each operation's report line to the
+// UI, and returns how many operations reported, the standard error, and
+// the exit status.
+func run(ctx context.Context, comm packersdk.Communicator, command string, ui packersdk.Ui) (int, string, int, error) {
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	cmd := &packersdk.RemoteCmd{Command: command, Stdout: outW, Stderr: &stderr}
+	reported := make(chan int)
+	go func() {
+		n := 0
+		scanner := bufio.NewScanner(outR)
+		for scanner.Scan() {
+			line := scanner.Text()
+			if rest, ok := strings.CutPrefix(line, "kvm-sysprep: "); ok {
+				n++
+				ui.Message(rest)
+			} else if strings.TrimSpace(line) != "" {
+				ui.Message(line)
+			}
+		}
+		io.Copy(io.Discard, outR)
+		reported <- n
+	}()
+	err := comm.Start(ctx, cmd)
+	if err == nil {
+		cmd.Wait()
+	}
+	outW.Close()
+	n := <-reported
+	if err != nil {
+		return n, stderr.String(), 0, err
+	}
+	return n, stderr.String(), cmd.ExitStatus(), nil
 }
