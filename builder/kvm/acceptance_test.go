@@ -242,7 +242,9 @@ func TestAccBuilder_parallelSources(t *testing.T) {
 	env := packertest.Setup(t)
 	var sources, names []string
 	for _, n := range []string{"one", "two", "three"} {
-		sources = append(sources, sourceBlock(n, env.Image, `cpus = 1`))
+		// Three emulated guests share two host cores here: give them time.
+		sources = append(sources, sourceBlock(n, env.Image, `cpus = 1
+  ssh_timeout = "25m"`))
 		names = append(names, `"source.kvm.`+n+`"`)
 	}
 	dir := packertest.WriteTemplate(t, strings.Join(sources, "")+`

@@ -22,9 +22,16 @@ import (
 // QMP reports the guest stopped on an internal error or a panic, the build
 // fails at once with the reason and the serial console's last lines.
 type stepWaitForSSH struct {
-	Timeout      time.Duration
-	PollInterval time.Duration
+	Timeout       time.Duration
+	PollInterval  time.Duration
+	BannerTimeout time.Duration
 }
+
+// bannerTimeout bounds one probe. sshd re-executes itself for every
+// connection before it sends its banner, which takes seconds in a loaded
+// emulated guest; a probe that meets a closed port ends at once (the user
+// network resets the connection), so a generous bound costs no latency.
+const bannerTimeout = 5 * time.Second
 
 // stoppedStates are QMP run states a guest does not leave by itself.
 var stoppedStates = map[string]string{
@@ -42,6 +49,9 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	interval := s.PollInterval
 	if interval == 0 {
 		interval = 250 * time.Millisecond
+	}
+	if s.BannerTimeout == 0 {
+		s.BannerTimeout = bannerTimeout
 	}
 
 	ui.Say("Waiting for the guest's SSH server...")
@@ -65,7 +75,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 				return halt(state, fmt.Errorf("%s (QMP status %q)%s", why, status, serialTail(serialLog, 30)))
 			}
 		}
-		if sshBanner(port, interval) {
+		if sshBanner(port, s.BannerTimeout) {
 			ui.Say(fmt.Sprintf("SSH is up after %s", time.Since(start).Round(100*time.Millisecond)))
 			return multistep.ActionContinue
 		}
@@ -76,7 +86,7 @@ func (s *stepWaitForSSH) Cleanup(multistep.StateBag) {}
 
 // sshBanner reports whether sshd answers on the port with its banner.
 func sshBanner(port int, timeout time.Duration) bool {
-	conn, err := stdnet.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), timeout)
+	conn, err := stdnet.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 	if err != nil {
 		return false
 	}

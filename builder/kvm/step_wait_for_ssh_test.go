@@ -58,7 +58,7 @@ func TestStepWaitForSSH_continuesOnceSSHDAnswers(t *testing.T) {
 
 func TestStepWaitForSSH_anAcceptedButSilentPortIsNotSSH(t *testing.T) {
 	state, _ := sshWaitState(t, fakePort(t, ""))
-	step := &stepWaitForSSH{Timeout: 600 * time.Millisecond, PollInterval: 50 * time.Millisecond}
+	step := &stepWaitForSSH{Timeout: 600 * time.Millisecond, PollInterval: 50 * time.Millisecond, BannerTimeout: 100 * time.Millisecond}
 	action := step.Run(context.Background(), state)
 	err := stateErr(state)
 	if action != multistep.ActionHalt || !strings.Contains(err.Error(), "ssh_timeout") {

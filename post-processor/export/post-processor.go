@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -18,15 +20,28 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 )
 
+// BuilderID identifies the export's artifacts.
+const BuilderID = "kvmforge.kvm-export"
+
 // Target is one output of the export.
 type Target struct {
-	// Output format: `qcow2`, `raw`, `vmdk`, `vhdx`, `vhd`, `vdi` or `gce`.
+	// Output format: `qcow2`, `raw`, `vmdk` (vSphere/ESXi), `vhdx`
+	// (Hyper-V), `vhd` (Azure), `vdi` (VirtualBox) or `gce` (a `disk.raw`
+	// in a GNU tar.gz, as Google Compute Engine imports it).
 	Format string `mapstructure:"format" required:"true"`
 	// Outer compression of the output file: `none` (default), `gzip`,
-	// `zstd` or `xz`.
+	// `zstd` or `xz`. Streamed in Go; the file name gets `.gz`, `.zst` or
+	// `.xz`. Not for `gce`, which is a tar.gz already.
 	Compression string `mapstructure:"compression"`
-	// For `vhd`: write a fixed-size VHD (as Azure requires).
+	// For `vhd`: a fixed-size VHD with its virtual size rounded up to a
+	// whole MiB, as Azure requires. Default false (dynamic).
 	Fixed bool `mapstructure:"fixed"`
+	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere
+	// and ESXi import), `monolithicSparse` or `monolithicFlat`.
+	Subformat string `mapstructure:"subformat"`
+	// File name of this output without extension. Defaults to the
+	// post-processor's `output_name`.
+	Name string `mapstructure:"name"`
 }
 
 // Config is the configuration of the `kvm-export` post-processor.
@@ -35,18 +50,29 @@ type Config struct {
 
 	// One block per output.
 	Targets []Target `mapstructure:"target" required:"true"`
-	// Checksum file written beside the outputs: `sha256` (default),
-	// `sha512` or `none`.
-	Checksum string `mapstructure:"checksum"`
 	// Directory of the outputs. Defaults to the input image's directory.
 	OutputDirectory string `mapstructure:"output_directory"`
-	// Keep the input artifact's files after the export.
-	KeepInputArtifact bool `mapstructure:"keep_input_artifact"`
+	// File name of the outputs without extension; a template that may use
+	// `{{ .BuildName }}` and the builder's generated data such as
+	// `{{ .ImageFormat }}`. Defaults to the input image's name.
+	OutputName string `mapstructure:"output_name"`
+	// Checksum file written beside the outputs: `sha256` (default, as
+	// SHA256SUMS), `sha512` (SHA512SUMS) or `none`.
+	Checksum string `mapstructure:"checksum"`
+	// How many targets are converted at once. Defaults to the host's
+	// cores.
+	Parallel int `mapstructure:"parallel"`
+	// The qemu-img binary. Defaults to `qemu-img`.
+	QemuImgBinary string `mapstructure:"qemu_img_binary"`
 
 	ctx interpolate.Context
 }
 
-var validFormats = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce"}
+var (
+	validFormats      = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce"}
+	validCompressions = []string{"none", "gzip", "zstd", "xz"}
+	validSubformats   = []string{"streamOptimized", "monolithicSparse", "monolithicFlat"}
+)
 
 // PostProcessor is the `kvm-export` post-processor.
 type PostProcessor struct {
@@ -60,17 +86,34 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		PluginType:         "kvm-export",
 		Interpolate:        true,
 		InterpolateContext: &p.config.ctx,
+		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"output_name", "name"}},
 	}, raws...)
 	if err != nil {
 		return err
 	}
-	var errs *packersdk.MultiError
-	if len(p.config.Targets) == 0 {
-		errs = packersdk.MultiErrorAppend(errs, errors.New("at least one target block is required, such as target { format = \"vmdk\" }"))
+	c := &p.config
+	if c.Checksum == "" {
+		c.Checksum = "sha256"
 	}
-	for i, t := range p.config.Targets {
-		if !contains(validFormats, t.Format) {
-			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("target[%d].format %q is not valid: use one of %s", i, t.Format, strings.Join(validFormats, ", ")))
+	if c.Parallel == 0 {
+		c.Parallel = runtime.NumCPU()
+	}
+	if c.QemuImgBinary == "" {
+		c.QemuImgBinary = "qemu-img"
+	}
+	var errs *packersdk.MultiError
+	if len(c.Targets) == 0 {
+		errs = packersdk.MultiErrorAppend(errs, errors.New(`at least one target block is required, such as target { format = "vmdk" }`))
+	}
+	if !contains([]string{"sha256", "sha512", "none"}, c.Checksum) {
+		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("checksum %q is not valid: use sha256, sha512 or none", c.Checksum))
+	}
+	if c.Parallel < 1 {
+		errs = packersdk.MultiErrorAppend(errs, errors.New("parallel must be at least 1"))
+	}
+	for i := range c.Targets {
+		for _, err := range c.Targets[i].validate(i) {
+			errs = packersdk.MultiErrorAppend(errs, err)
 		}
 	}
 	if errs != nil && len(errs.Errors) > 0 {
@@ -79,8 +122,70 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	return nil
 }
 
+// validate applies defaults and reports what does not fit the format.
+func (t *Target) validate(i int) []error {
+	var errs []error
+	field := func(name string) string { return fmt.Sprintf("target[%d].%s", i, name) }
+	if t.Compression == "" {
+		t.Compression = "none"
+	}
+	if t.Format == "vmdk" && t.Subformat == "" {
+		t.Subformat = "streamOptimized"
+	}
+	if !contains(validFormats, t.Format) {
+		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("format"), t.Format, strings.Join(validFormats, ", ")))
+	}
+	if !contains(validCompressions, t.Compression) {
+		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("compression"), t.Compression, strings.Join(validCompressions, ", ")))
+	}
+	if t.Format == "gce" && t.Compression != "none" {
+		errs = append(errs, fmt.Errorf("%s does not apply to format \"gce\": it is a tar.gz already", field("compression")))
+	}
+	if t.Fixed && t.Format != "vhd" {
+		errs = append(errs, fmt.Errorf("%s only applies to format \"vhd\"", field("fixed")))
+	}
+	if t.Subformat != "" && t.Format != "vmdk" {
+		errs = append(errs, fmt.Errorf("%s only applies to format \"vmdk\"; use fixed for vhd", field("subformat")))
+	} else if t.Format == "vmdk" && !contains(validSubformats, t.Subformat) {
+		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("subformat"), t.Subformat, strings.Join(validSubformats, ", ")))
+	}
+	if strings.ContainsAny(t.Name, `/\`) {
+		errs = append(errs, fmt.Errorf("%s must be a file name, not a path: set output_directory", field("name")))
+	}
+	return errs
+}
+
 func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
-	return nil, false, false, errors.New("kvm-export: not implemented yet")
+	c := &p.config
+	qemuImg := &qemuImg{Binary: c.QemuImgBinary}
+	input, info, err := findDiskImage(ctx, qemuImg, artifact.Files())
+	if err != nil {
+		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
+	}
+	generated := stringKeys(artifact.State("generated_data"))
+	outDir := c.OutputDirectory
+	if outDir == "" {
+		outDir = filepath.Dir(input)
+	}
+	plans, err := p.plan(input, outDir, generated)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
+	}
+	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, humanBytes(info.VirtualSize), len(plans), c.Parallel))
+	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum}
+	outputs, checksumFile, err := ex.run(ctx, plans, outDir)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
+	}
+	sourceSum, _ := fileDigest(input, "sha256")
+	return &Artifact{
+		Outputs:       outputs,
+		ChecksumFile:  checksumFile,
+		Source:        input,
+		SourceSHA256:  sourceSum,
+		VirtualSize:   info.VirtualSize,
+		GeneratedData: generated,
+	}, false, false, nil
 }
 
 func contains(list []string, s string) bool {

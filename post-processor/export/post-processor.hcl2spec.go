@@ -19,9 +19,11 @@ type FlatConfig struct {
 	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
 	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
 	Targets             []FlatTarget      `mapstructure:"target" required:"true" cty:"target" hcl:"target"`
-	Checksum            *string           `mapstructure:"checksum" cty:"checksum" hcl:"checksum"`
 	OutputDirectory     *string           `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
-	KeepInputArtifact   *bool             `mapstructure:"keep_input_artifact" cty:"keep_input_artifact" hcl:"keep_input_artifact"`
+	OutputName          *string           `mapstructure:"output_name" cty:"output_name" hcl:"output_name"`
+	Checksum            *string           `mapstructure:"checksum" cty:"checksum" hcl:"checksum"`
+	Parallel            *int              `mapstructure:"parallel" cty:"parallel" hcl:"parallel"`
+	QemuImgBinary       *string           `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -45,9 +47,11 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_user_variables":      &hcldec.AttrSpec{Name: "packer_user_variables", Type: cty.Map(cty.String), Required: false},
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
 		"target":                     &hcldec.BlockListSpec{TypeName: "target", Nested: hcldec.ObjectSpec((*FlatTarget)(nil).HCL2Spec())},
-		"checksum":                   &hcldec.AttrSpec{Name: "checksum", Type: cty.String, Required: false},
 		"output_directory":           &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
-		"keep_input_artifact":        &hcldec.AttrSpec{Name: "keep_input_artifact", Type: cty.Bool, Required: false},
+		"output_name":                &hcldec.AttrSpec{Name: "output_name", Type: cty.String, Required: false},
+		"checksum":                   &hcldec.AttrSpec{Name: "checksum", Type: cty.String, Required: false},
+		"parallel":                   &hcldec.AttrSpec{Name: "parallel", Type: cty.Number, Required: false},
+		"qemu_img_binary":            &hcldec.AttrSpec{Name: "qemu_img_binary", Type: cty.String, Required: false},
 	}
 	return s
 }
@@ -58,6 +62,8 @@ type FlatTarget struct {
 	Format      *string `mapstructure:"format" required:"true" cty:"format" hcl:"format"`
 	Compression *string `mapstructure:"compression" cty:"compression" hcl:"compression"`
 	Fixed       *bool   `mapstructure:"fixed" cty:"fixed" hcl:"fixed"`
+	Subformat   *string `mapstructure:"subformat" cty:"subformat" hcl:"subformat"`
+	Name        *string `mapstructure:"name" cty:"name" hcl:"name"`
 }
 
 // FlatMapstructure returns a new FlatTarget.
@@ -75,6 +81,8 @@ func (*FlatTarget) HCL2Spec() map[string]hcldec.Spec {
 		"format":      &hcldec.AttrSpec{Name: "format", Type: cty.String, Required: false},
 		"compression": &hcldec.AttrSpec{Name: "compression", Type: cty.String, Required: false},
 		"fixed":       &hcldec.AttrSpec{Name: "fixed", Type: cty.Bool, Required: false},
+		"subformat":   &hcldec.AttrSpec{Name: "subformat", Type: cty.String, Required: false},
+		"name":        &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -1,0 +1,409 @@
+package export
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// Output is one written file of the export.
+type Output struct {
+	Path   string
+	Format string
+	SHA256 string
+	// Sum is the digest listed in the checksum file (sha256 or sha512).
+	Sum string
+}
+
+// exporter converts one source image to every planned target.
+type exporter struct {
+	QemuImg    *qemuImg
+	UI         packersdk.Ui
+	Source     string
+	SourceInfo *imageInfo
+	Force      bool
+	Parallel   int
+	Checksum   string // sha256 | sha512 | none
+}
+
+// run converts the targets, at most Parallel at once. On any failure the
+// others are cancelled and nothing of the export is left behind.
+func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string) ([]Output, string, error) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	outputs := make([]Output, len(plans))
+	errs := make([]error, len(plans))
+	slots := make(chan struct{}, e.Parallel)
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-slots }()
+			out, err := e.one(ctx, p)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", filepath.Base(p.Path), err)
+				cancel()
+				return
+			}
+			outputs[i] = out
+		}()
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		// Targets that finished before the failure are removed too: an
+		// export is whole or absent.
+		for _, o := range outputs {
+			if o.Path != "" {
+				os.Remove(o.Path)
+			}
+		}
+		return nil, "", err
+	}
+	if e.Checksum == "none" {
+		return outputs, "", nil
+	}
+	sumFile := filepath.Join(outDir, strings.ToUpper(e.Checksum)+"SUMS")
+	if err := writeChecksums(sumFile, outputs); err != nil {
+		for _, o := range outputs {
+			os.Remove(o.Path)
+		}
+		return nil, "", err
+	}
+	return outputs, sumFile, nil
+}
+
+func firstError(errs []error) error {
+	var cancelled error
+	for _, err := range errs {
+		if err != nil && err != context.Canceled {
+			return err
+		}
+		if err != nil {
+			cancelled = err
+		}
+	}
+	return cancelled
+}
+
+// one writes one target under a temporary name and renames it into place.
+func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
+	t := p.Target
+	dir := filepath.Dir(p.Path)
+	var scratch []string
+	defer func() {
+		for _, f := range scratch {
+			os.Remove(f)
+		}
+	}()
+	tempFile := func(pattern string) (string, error) {
+		f, err := os.CreateTemp(dir, pattern)
+		if err != nil {
+			return "", err
+		}
+		f.Close()
+		scratch = append(scratch, f.Name())
+		return f.Name(), nil
+	}
+	final, err := tempFile("." + filepath.Base(p.Path) + ".*.tmp")
+	if err != nil {
+		return Output{}, err
+	}
+
+	source := e.Source
+	if t.Format == "vhd" && t.Fixed && e.SourceInfo.VirtualSize%(1<<20) != 0 {
+		// Azure takes only whole MiB; grow the disk through an overlay.
+		grown, err := tempFile(".vhd-grow-*.qcow2")
+		if err != nil {
+			return Output{}, err
+		}
+		size := (e.SourceInfo.VirtualSize + 1<<20 - 1) &^ (1<<20 - 1)
+		if err := e.QemuImg.overlay(ctx, e.Source, e.SourceInfo.Format, grown, size); err != nil {
+			return Output{}, err
+		}
+		source = grown
+	}
+
+	start := time.Now()
+	progress := e.progress(filepath.Base(p.Path))
+	var sums map[string]string
+	switch {
+	case t.Format == "gce":
+		raw, err := tempFile(".gce-*.raw")
+		if err != nil {
+			return Output{}, err
+		}
+		if err := e.QemuImg.convert(ctx, source, raw, []string{"-O", "raw"}, progress); err != nil {
+			return Output{}, err
+		}
+		sums, err = writeGCETarball(ctx, raw, final)
+		if err != nil {
+			return Output{}, err
+		}
+	case t.Compression != "none":
+		img, err := tempFile(".image-*" + extension(Target{Format: t.Format}))
+		if err != nil {
+			return Output{}, err
+		}
+		if err := e.QemuImg.convert(ctx, source, img, qemuFormatArgs(t), progress); err != nil {
+			return Output{}, err
+		}
+		sums, err = compressFile(ctx, img, final, t.Compression)
+		if err != nil {
+			return Output{}, err
+		}
+	default:
+		if err := e.QemuImg.convert(ctx, source, final, qemuFormatArgs(t), progress); err != nil {
+			return Output{}, err
+		}
+		if sums, err = digestFile(final); err != nil {
+			return Output{}, err
+		}
+	}
+	if err := syncAndPublish(final, p.Path, e.Force); err != nil {
+		return Output{}, err
+	}
+	scratch = scratch[1:] // the final file is in place now
+	e.UI.Say(fmt.Sprintf("%s written in %s", p.Path, time.Since(start).Round(100*time.Millisecond)))
+	sum := sums["sha256"]
+	if e.Checksum == "sha512" {
+		sum = sums["sha512"]
+	}
+	return Output{Path: p.Path, Format: t.Format, SHA256: sums["sha256"], Sum: sum}, nil
+}
+
+// qemuFormatArgs are qemu-img's output options for a target.
+func qemuFormatArgs(t Target) []string {
+	switch t.Format {
+	case "vmdk":
+		opts := "subformat=" + t.Subformat
+		if t.Subformat == "streamOptimized" {
+			opts += ",adapter_type=lsilogic"
+		}
+		return []string{"-O", "vmdk", "-o", opts}
+	case "vhdx":
+		return []string{"-O", "vhdx", "-o", "subformat=dynamic"}
+	case "vhd":
+		sub := "dynamic"
+		if t.Fixed {
+			sub = "fixed"
+		}
+		// force_size keeps the exact virtual size instead of CHS geometry.
+		return []string{"-O", "vpc", "-o", "subformat=" + sub + ",force_size=on"}
+	default:
+		return []string{"-O", t.Format}
+	}
+}
+
+// progress reports every 10% of a conversion.
+func (e *exporter) progress(name string) func(int) {
+	last := -1
+	var mu sync.Mutex
+	return func(pct int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if step := pct / 10 * 10; step > last && step > 0 {
+			last = step
+			e.UI.Message(fmt.Sprintf("%s: %d%%", name, step))
+		}
+	}
+}
+
+// syncAndPublish flushes tmp and renames it to final.
+func syncAndPublish(tmp, final string, force bool) error {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	if _, err := os.Stat(final); err == nil && !force {
+		return fmt.Errorf("%s appeared while exporting; run with -force to replace it", final)
+	}
+	return os.Rename(tmp, final)
+}
+
+// hashingWriter writes to w while computing SHA-256 and SHA-512.
+func hashingWriter(w io.Writer) (io.Writer, func() map[string]string) {
+	h256, h512 := sha256.New(), sha512.New()
+	return io.MultiWriter(w, h256, h512), func() map[string]string {
+		return map[string]string{"sha256": hexSum(h256), "sha512": hexSum(h512)}
+	}
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+func digestFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	w, sums := hashingWriter(io.Discard)
+	if _, err := io.Copy(w, f); err != nil {
+		return nil, err
+	}
+	return sums(), nil
+}
+
+func fileDigest(path, algorithm string) (string, error) {
+	sums, err := digestFile(path)
+	return sums[algorithm], err
+}
+
+// ctxReader stops a long copy when the build is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// compressFile streams src through the compressor into dst.
+func compressFile(ctx context.Context, src, dst, compression string) (map[string]string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	hashed, sums := hashingWriter(out)
+	var zw io.WriteCloser
+	switch compression {
+	case "gzip":
+		zw = gzip.NewWriter(hashed)
+	case "zstd":
+		zw, err = zstd.NewWriter(hashed)
+	case "xz":
+		zw, err = xz.NewWriter(hashed)
+	default:
+		return nil, fmt.Errorf("unknown compression %q", compression)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(zw, ctxReader{ctx, in}); err != nil {
+		zw.Close()
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return sums(), out.Close()
+}
+
+// writeGCETarball writes raw as disk.raw in a GNU-format tar.gz, the
+// layout Google Compute Engine imports.
+func writeGCETarball(ctx context.Context, raw, dst string) (map[string]string, error) {
+	in, err := os.Open(raw)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return nil, err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	hashed, sums := hashingWriter(out)
+	gz := gzip.NewWriter(hashed)
+	tw := tar.NewWriter(gz)
+	hdr := &tar.Header{Name: "disk.raw", Mode: 0o644, Size: st.Size(), ModTime: time.Now(), Typeflag: tar.TypeReg, Format: tar.FormatGNU}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(tw, ctxReader{ctx, in}); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := gz.Close(); err != nil {
+		return nil, err
+	}
+	return sums(), out.Close()
+}
+
+// writeChecksums writes `<hex>  <name>` lines, as sha256sum -c reads them.
+func writeChecksums(path string, outputs []Output) error {
+	var lines []string
+	for _, o := range outputs {
+		lines = append(lines, fmt.Sprintf("%s  %s", o.Sum, filepath.Base(o.Path)))
+	}
+	sort.Slice(lines, func(i, j int) bool {
+		return lines[i][strings.Index(lines[i], "  "):] < lines[j][strings.Index(lines[j], "  "):]
+	})
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	tmp.Close()
+	os.Chmod(tmp.Name(), 0o644)
+	return os.Rename(tmp.Name(), path)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
