@@ -2,7 +2,8 @@
 # The main job, end to end and offline: install what is missing, build and
 # install the plugin, build the local Debian test image, serve it with a
 # checksum index from 127.0.0.1, run `packer build example/` against that
-# index, then boot the result once more and check its web page answers.
+# index (kvm-cloudimage -> kvm -> shell -> kvm-sysprep -> kvm-export), then
+# boot the exported qcow2 once more and check its web page answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -59,15 +60,15 @@ phase_done
 phase "packer build example/"
 packer init example >/dev/null 2>&1 || echo "(packer init skipped: no internet; the plugin is installed locally)"
 rm -rf "$out"
-packer build -var "source_image_url=http://127.0.0.1:$port/$name" -var "source_image_checksum=file:$index" \
-  -var "output_directory=$out" example/ 2>&1 | tee "$work/build.log"
+packer build -var "index_url=$index" -var "output_directory=$out" example/ 2>&1 | tee "$work/build.log"
 [ "${PIPESTATUS[0]}" = 0 ] || fail "packer build"
 kill "$server_pid"; server_pid=""
 phase_done
 
-phase "smoke test: boot the image, fetch its page"
+phase "smoke test: boot the exported image, fetch its page"
 smoke_port=$(free_port)
-qemu-img create -q -f qcow2 -b "$out/web.qcow2" -F qcow2 "$work/smoke.qcow2"
+# An overlay, so the smoke boot leaves the exported image untouched.
+qemu-img create -q -f qcow2 -b "$out/exports/web.qcow2" -F qcow2 "$work/smoke.qcow2"
 # Use what the build found usable: KVM where it works, TCG otherwise.
 accel=tcg; grep -q "Accelerator: kvm" "$work/build.log" && accel=kvm
 qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max -smp 2 -m 1024 -nodefaults -display none \
@@ -88,7 +89,7 @@ phase_done
 
 echo
 echo "=== done. Outputs in $out:"
-ls -l "$out"
+ls -l "$out" "$out/exports"
 echo
 echo "Phase timings:"
 printf '  %s\n' "${timings[@]}"

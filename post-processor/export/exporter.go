@@ -165,7 +165,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
 		if err != nil {
 			return Output{}, err
 		}
-	case t.Compression != "none":
+	case outerCompression(t):
 		img, err := tempFile(".image-*" + extension(Target{Format: t.Format}))
 		if err != nil {
 			return Output{}, err
@@ -215,6 +215,12 @@ func qemuFormatArgs(t Target) []string {
 		}
 		// force_size keeps the exact virtual size instead of CHS geometry.
 		return []string{"-O", "vpc", "-o", "subformat=" + sub + ",force_size=on"}
+	case "qcow2":
+		if t.Compression == "none" {
+			return []string{"-O", "qcow2"}
+		}
+		kind := map[string]string{"zstd": "zstd", "gzip": "zlib"}[t.Compression]
+		return []string{"-O", "qcow2", "-c", "-o", "compression_type=" + kind}
 	default:
 		return []string{"-O", t.Format}
 	}

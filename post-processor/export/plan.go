@@ -18,7 +18,16 @@ type plannedOutput struct {
 // extension of an output file by format and outer compression.
 func extension(t Target) string {
 	ext := map[string]string{"qcow2": ".qcow2", "raw": ".raw", "vmdk": ".vmdk", "vhdx": ".vhdx", "vhd": ".vhd", "vdi": ".vdi", "gce": ".tar.gz"}[t.Format]
+	if !outerCompression(t) {
+		return ext
+	}
 	return ext + map[string]string{"gzip": ".gz", "zstd": ".zst", "xz": ".xz"}[t.Compression]
+}
+
+// outerCompression tells whether the whole file is compressed after
+// conversion; qcow2 compresses inside the image instead.
+func outerCompression(t Target) bool {
+	return t.Compression != "none" && t.Compression != "" && t.Format != "qcow2"
 }
 
 // plan renders the output names and refuses clashes.

@@ -29,8 +29,10 @@ type Target struct {
 	// (Hyper-V), `vhd` (Azure), `vdi` (VirtualBox) or `gce` (a `disk.raw`
 	// in a GNU tar.gz, as Google Compute Engine imports it).
 	Format string `mapstructure:"format" required:"true"`
-	// Outer compression of the output file: `none` (default), `gzip`,
-	// `zstd` or `xz`. Streamed in Go; the file name gets `.gz`, `.zst` or
+	// Compression: `none` (default), `gzip`, `zstd` or `xz`. For `qcow2`
+	// it is qcow2's own cluster compression (`zstd`, or `gzip` for zlib):
+	// the file stays a bootable qcow2. For the other formats the whole file
+	// is compressed, streamed in Go, and its name gets `.gz`, `.zst` or
 	// `.xz`. Not for `gce`, which is a tar.gz already.
 	Compression string `mapstructure:"compression"`
 	// For `vhd`: a fixed-size VHD with its virtual size rounded up to a
@@ -137,6 +139,9 @@ func (t *Target) validate(i int) []error {
 	}
 	if !contains(validCompressions, t.Compression) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("compression"), t.Compression, strings.Join(validCompressions, ", ")))
+	}
+	if t.Format == "qcow2" && t.Compression == "xz" {
+		errs = append(errs, fmt.Errorf("%s \"xz\" does not apply to qcow2: use zstd or gzip (qcow2's own compression)", field("compression")))
 	}
 	if t.Format == "gce" && t.Compression != "none" {
 		errs = append(errs, fmt.Errorf("%s does not apply to format \"gce\": it is a tar.gz already", field("compression")))

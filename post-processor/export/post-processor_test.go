@@ -43,6 +43,7 @@ func TestConfigure_rejectsWhatDoesNotFit(t *testing.T) {
 		"no target":             {nil, nil, "at least one target"},
 		"unknown format":        {[]map[string]interface{}{target("format", "ova")}, nil, `target[0].format "ova"`},
 		"unknown compression":   {[]map[string]interface{}{target("format", "raw", "compression", "lz4")}, nil, `compression "lz4"`},
+		"xz qcow2":              {[]map[string]interface{}{target("format", "qcow2", "compression", "xz")}, nil, "does not apply to qcow2"},
 		"compressed gce":        {[]map[string]interface{}{target("format", "gce", "compression", "zstd")}, nil, "tar.gz already"},
 		"fixed vmdk":            {[]map[string]interface{}{target("format", "vmdk", "fixed", true)}, nil, "only applies to format \"vhd\""},
 		"subformat on vhdx":     {[]map[string]interface{}{target("format", "vhdx", "subformat", "dynamic")}, nil, "only applies to format \"vmdk\""},
@@ -156,7 +157,7 @@ func TestPostProcess_everyFormatHoldsTheSameDisk(t *testing.T) {
 		"output_directory": out,
 		"target": []map[string]interface{}{
 			{"format": "vmdk"}, {"format": "vhdx"}, {"format": "vhd", "fixed": true}, {"format": "vdi"},
-			{"format": "raw", "compression": "zstd"}, {"format": "qcow2", "compression": "gzip"}, {"format": "gce"},
+			{"format": "raw", "compression": "zstd"}, {"format": "qcow2", "compression": "zstd", "name": "inner"}, {"format": "gce"},
 		},
 	})
 	ui := &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)}
@@ -177,7 +178,7 @@ func TestPostProcess_everyFormatHoldsTheSameDisk(t *testing.T) {
 		t.Fatalf("sha256sum -c: %v\n%s", err, o)
 	}
 
-	formats := map[string]string{"base.vmdk": "vmdk", "base.vhdx": "vhdx", "base.vhd": "vpc", "base.vdi": "vdi"}
+	formats := map[string]string{"base.vmdk": "vmdk", "base.vhdx": "vhdx", "base.vhd": "vpc", "base.vdi": "vdi", "inner.qcow2": "qcow2"}
 	for name, format := range formats {
 		path := filepath.Join(out, name)
 		if format != "vpc" {
@@ -192,6 +193,9 @@ func TestPostProcess_everyFormatHoldsTheSameDisk(t *testing.T) {
 	}
 	if sub := qemuInfo(t, filepath.Join(out, "base.vmdk"), "vmdk")["format-specific"].(map[string]interface{})["data"].(map[string]interface{})["create-type"]; sub != "streamOptimized" {
 		t.Errorf("vmdk create-type %v", sub)
+	}
+	if ct := qemuInfo(t, filepath.Join(out, "inner.qcow2"), "qcow2")["format-specific"].(map[string]interface{})["data"].(map[string]interface{})["compression-type"]; ct != "zstd" {
+		t.Errorf("qcow2 compression type %v, want zstd", ct)
 	}
 	vhd := qemuInfo(t, filepath.Join(out, "base.vhd"), "vpc")
 	if st, _ := os.Stat(filepath.Join(out, "base.vhd")); st.Size() != int64(vhd["virtual-size"].(float64))+512 {
