@@ -34,6 +34,7 @@ func main() {
 	image := flag.String("image", os.Getenv("KVM_TEST_IMAGE"), "the guest image (scripts/base-image.sh)")
 	runs := flag.Int("runs", 3, "runs of each sequence")
 	packer := flag.String("packer", ".tools/bin/packer", "the packer CLI, with the plugin installed")
+	suite := flag.String("suite", "all", "build, export or all")
 	flag.Parse()
 	if *image == "" {
 		fail("give -image (the output of scripts/base-image.sh)")
@@ -42,6 +43,12 @@ func main() {
 	check(err)
 	defer os.RemoveAll(work)
 
+	if *suite == "export" || *suite == "all" {
+		runExportBench(*packer, *image, *runs, work)
+	}
+	if *suite == "export" {
+		return
+	}
 	var ours, lean []timings
 	for i := 0; i < *runs; i++ {
 		// Alternate, so that drift on the machine hits both alike.
@@ -69,6 +76,11 @@ func median(all []timings, phase string) time.Duration {
 	for _, t := range all {
 		v = append(v, t[phase])
 	}
+	return medianOf(v)
+}
+
+func medianOf(v []time.Duration) time.Duration {
+	v = append([]time.Duration(nil), v...)
 	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
 	return v[len(v)/2]
 }

@@ -161,7 +161,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
 		if err := e.QemuImg.convert(ctx, source, raw, []string{"-O", "raw"}, progress); err != nil {
 			return Output{}, err
 		}
-		sums, err = writeGCETarball(ctx, raw, final)
+		sums, err = writeGCETarball(ctx, raw, final, e.Checksum == "sha512")
 		if err != nil {
 			return Output{}, err
 		}
@@ -173,7 +173,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
 		if err := e.QemuImg.convert(ctx, source, img, qemuFormatArgs(t), progress); err != nil {
 			return Output{}, err
 		}
-		sums, err = compressFile(ctx, img, final, t.Compression)
+		sums, err = compressFile(ctx, img, final, t.Compression, e.Checksum == "sha512")
 		if err != nil {
 			return Output{}, err
 		}
@@ -181,7 +181,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
 		if err := e.QemuImg.convert(ctx, source, final, qemuFormatArgs(t), progress); err != nil {
 			return Output{}, err
 		}
-		if sums, err = digestFile(final); err != nil {
+		if sums, err = digestFile(final, e.Checksum == "sha512"); err != nil {
 			return Output{}, err
 		}
 	}
@@ -260,9 +260,14 @@ func syncAndPublish(tmp, final string, force bool) error {
 	return os.Rename(tmp, final)
 }
 
-// hashingWriter writes to w while computing SHA-256 and SHA-512.
-func hashingWriter(w io.Writer) (io.Writer, func() map[string]string) {
-	h256, h512 := sha256.New(), sha512.New()
+// hashingWriter writes to w while computing SHA-256 (every output's ID)
+// and SHA-512 when the checksum file asks for it.
+func hashingWriter(w io.Writer, withSHA512 bool) (io.Writer, func() map[string]string) {
+	h256 := sha256.New()
+	if !withSHA512 {
+		return io.MultiWriter(w, h256), func() map[string]string { return map[string]string{"sha256": hexSum(h256)} }
+	}
+	h512 := sha512.New()
 	return io.MultiWriter(w, h256, h512), func() map[string]string {
 		return map[string]string{"sha256": hexSum(h256), "sha512": hexSum(h512)}
 	}
@@ -270,13 +275,13 @@ func hashingWriter(w io.Writer) (io.Writer, func() map[string]string) {
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
-func digestFile(path string) (map[string]string, error) {
+func digestFile(path string, withSHA512 bool) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	w, sums := hashingWriter(io.Discard)
+	w, sums := hashingWriter(io.Discard, withSHA512)
 	if _, err := io.Copy(w, f); err != nil {
 		return nil, err
 	}
@@ -284,7 +289,7 @@ func digestFile(path string) (map[string]string, error) {
 }
 
 func fileDigest(path, algorithm string) (string, error) {
-	sums, err := digestFile(path)
+	sums, err := digestFile(path, algorithm == "sha512")
 	return sums[algorithm], err
 }
 
@@ -302,7 +307,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // compressFile streams src through the compressor into dst.
-func compressFile(ctx context.Context, src, dst, compression string) (map[string]string, error) {
+func compressFile(ctx context.Context, src, dst, compression string, withSHA512 bool) (map[string]string, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return nil, err
@@ -313,7 +318,7 @@ func compressFile(ctx context.Context, src, dst, compression string) (map[string
 		return nil, err
 	}
 	defer out.Close()
-	hashed, sums := hashingWriter(out)
+	hashed, sums := hashingWriter(out, withSHA512)
 	var zw io.WriteCloser
 	switch compression {
 	case "gzip":
@@ -340,7 +345,7 @@ func compressFile(ctx context.Context, src, dst, compression string) (map[string
 
 // writeGCETarball writes raw as disk.raw in a GNU-format tar.gz, the
 // layout Google Compute Engine imports.
-func writeGCETarball(ctx context.Context, raw, dst string) (map[string]string, error) {
+func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map[string]string, error) {
 	in, err := os.Open(raw)
 	if err != nil {
 		return nil, err
@@ -355,7 +360,7 @@ func writeGCETarball(ctx context.Context, raw, dst string) (map[string]string, e
 		return nil, err
 	}
 	defer out.Close()
-	hashed, sums := hashingWriter(out)
+	hashed, sums := hashingWriter(out, withSHA512)
 	gz := gzip.NewWriter(hashed)
 	tw := tar.NewWriter(gz)
 	hdr := &tar.Header{Name: "disk.raw", Mode: 0o644, Size: st.Size(), ModTime: time.Now(), Typeflag: tar.TypeReg, Format: tar.FormatGNU}

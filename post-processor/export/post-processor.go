@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/common"
@@ -178,10 +179,12 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	}
 	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, humanBytes(info.VirtualSize), len(plans), c.Parallel))
 	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum}
+	start := time.Now()
 	outputs, checksumFile, err := ex.run(ctx, plans, outDir)
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
+	ui.Say(fmt.Sprintf("Export took %s", time.Since(start).Round(10*time.Millisecond)))
 	sourceSum, _ := fileDigest(input, "sha256")
 	return &Artifact{
 		Outputs:       outputs,
