@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -33,11 +34,20 @@ func TestAccCloudImage_feedsTheKVMBuilder(t *testing.T) {
 	index := hex.EncodeToString(h.Sum(nil)) + " *" + name + "\n" +
 		strings.Repeat("0", 64) + " *debian-12-genericcloud-amd64-20250101-0001.qcow2\n"
 
+	// Downloads are GETs of the image's bytes; the downloader's HEAD
+	// requests to look the file up do not count.
 	var imageGets int32
+	var requests []string
+	var mu sync.Mutex
 	mux := http.NewServeMux()
 	mux.HandleFunc("/cloud/SHA256SUMS", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, index) })
 	mux.HandleFunc("/cloud/"+name, func(w http.ResponseWriter, r *http.Request) {
-		atomic.AddInt32(&imageGets, 1)
+		mu.Lock()
+		requests = append(requests, r.Method+" "+r.Header.Get("Range"))
+		mu.Unlock()
+		if r.Method == http.MethodGet {
+			atomic.AddInt32(&imageGets, 1)
+		}
 		http.ServeFile(w, r, env.Image)
 	})
 	srv := httptest.NewServer(mux)
@@ -68,7 +78,7 @@ build {
 		t.Fatal("first build failed")
 	}
 	if !strings.Contains(first.Output, "RESOLVED=20261122-0001") || atomic.LoadInt32(&imageGets) != 1 {
-		t.Fatalf("first build: resolved version missing or image fetched %d times", imageGets)
+		t.Fatalf("first build: resolved version missing or image fetched %d times (requests: %v)", imageGets, requests)
 	}
 
 	os.RemoveAll(dir + "/output-cloud")
@@ -77,7 +87,7 @@ build {
 		t.Fatal("second build failed")
 	}
 	if n := atomic.LoadInt32(&imageGets); n != 1 {
-		t.Fatalf("the second build downloaded the image again (%d downloads in all)", n)
+		t.Fatalf("the second build downloaded the image again (%d downloads in all; requests: %v)", n, requests)
 	}
 	// The log shows the image taken from Packer's cache directory.
 	if !strings.Contains(second.Output, "=> "+env.CacheDir) {

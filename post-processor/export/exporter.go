@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -101,7 +102,7 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 func firstError(errs []error) error {
 	var cancelled error
 	for _, err := range errs {
-		if err != nil && err != context.Canceled {
+		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
 		if err != nil {

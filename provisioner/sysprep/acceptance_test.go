@@ -33,7 +33,10 @@ build {
       "echo 'root secret' | sudo tee /root/.bash_history >/dev/null",
       "echo 'dirty log line' | sudo tee /var/log/dirty.log >/dev/null",
       "sudo mkdir -p /var/cache/apt/archives && echo deb | sudo tee /var/cache/apt/archives/nginx_1.22_amd64.deb >/dev/null",
-      "sudo dd if=/dev/urandom of=/var/tmp/big bs=1M count=300 status=none && sync && sudo rm /var/tmp/big",
+      # Like images mounted without the discard option (Debian's mount
+      # with it, many others do not), deleted blocks stay allocated.
+      "sudo mount -o remount,nodiscard /",
+      "sudo dd if=/dev/urandom of=/var/tmp/big bs=1M count=300 status=none && sync && sudo rm /var/tmp/big && sync",
       "echo scratch > /tmp/scratch",
       "echo MACHINEID=$(cat /etc/machine-id)",
       "echo HOSTKEY=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)",

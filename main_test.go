@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+)
+
+func TestMain(m *testing.M) { packertest.Main(m) }
+
+// The plugin describes the four components under their fixed names.
+func TestDescribe(t *testing.T) {
+	out, err := exec.Command("go", "run", ".", "describe").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Version        string   `json:"version"`
+		APIVersion     string   `json:"api_version"`
+		Builders       []string `json:"builders"`
+		Provisioners   []string `json:"provisioners"`
+		PostProcessors []string `json:"post_processors"`
+		Datasources    []string `json:"datasources"`
+	}
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got := strings.Join([]string{d.Version, d.APIVersion, strings.Join(d.Builders, ","), strings.Join(d.Provisioners, ","),
+		strings.Join(d.PostProcessors, ","), strings.Join(d.Datasources, ",")}, " ")
+	if want := "0.1.0-dev x5.0 -packer-default-plugin-name- sysprep export cloudimage"; got != want {
+		t.Fatalf("describe: %s\nwant      %s", got, want)
+	}
+}
+
+const allComponents = `
+data "kvm-cloudimage" "debian" {
+  index_url  = "https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS"
+  name_regex = "^debian-12-genericcloud-amd64\\.qcow2$"
+  %s
+}
+source "kvm" "base" {
+  source_image_url      = "https://example.org/debian.qcow2"
+  source_image_checksum = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  ssh_username          = "packer"
+  %s
+}
+build {
+  sources = ["source.kvm.base"]
+  provisioner "kvm-sysprep" {
+    %s
+  }
+  post-processor "kvm-export" {
+    target { format = "vmdk" }
+    %s
+  }
+}
+`
+
+// packer validate accepts all four components and names an unknown
+// argument in each.
+func TestAccValidate_allComponents(t *testing.T) {
+	env := packertest.Setup(t)
+	ok := packertest.WriteTemplate(t, fmt.Sprintf(allComponents, "", "", "", ""))
+	if res := env.Run(t, ok, "validate", "."); res.ExitCode != 0 || !strings.Contains(res.Output, "The configuration is valid") {
+		t.Fatalf("a valid template was refused:\n%s", res.Output)
+	}
+	unknown := []string{"bogus_datasource_arg = 1", "bogus_builder_arg = 1", "bogus_provisioner_arg = 1", "bogus_export_arg = 1"}
+	for i, arg := range unknown {
+		slots := []interface{}{"", "", "", ""}
+		slots[i] = arg
+		dir := packertest.WriteTemplate(t, fmt.Sprintf(allComponents, slots...))
+		res := env.Run(t, dir, "validate", ".")
+		name := strings.Fields(arg)[0]
+		if res.ExitCode == 0 || !strings.Contains(res.Output, name) {
+			t.Errorf("%s: exit %d, output does not name it:\n%s", name, res.ExitCode, res.Output)
+		}
+	}
+}
