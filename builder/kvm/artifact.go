@@ -2,11 +2,12 @@ package kvm
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // BuilderID identifies this builder's artifacts to post-processors.
@@ -35,7 +36,7 @@ func (a *Artifact) Id() string        { return a.Checksum }
 func (a *Artifact) Files() []string   { return []string{a.ImagePath, a.ChecksumPath} }
 
 func (a *Artifact) String() string {
-	return fmt.Sprintf("%s image %s (%s virtual, sha256 %s)", a.Format, a.ImagePath, humanBytes(a.VirtualSize), a.Checksum)
+	return fmt.Sprintf("%s image %s (%s virtual, sha256 %s)", a.Format, a.ImagePath, fileutil.HumanBytes(a.VirtualSize), a.Checksum)
 }
 
 // State answers Packer core (generated data, HCP Packer metadata) and the
@@ -75,11 +76,4 @@ func (a *Artifact) State(name string) interface{} {
 }
 
 // Destroy deletes the image and its checksum file.
-func (a *Artifact) Destroy() error {
-	for _, f := range a.Files() {
-		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-	}
-	return nil
-}
+func (a *Artifact) Destroy() error { return fileutil.RemoveFiles(a.Files()) }

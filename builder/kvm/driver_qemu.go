@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,7 +50,7 @@ func (d *QemuDriver) qemuImg(ctx context.Context, args ...string) ([]byte, error
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("qemu-img %s: %s", args[0], firstNonEmpty(strings.TrimSpace(stderr.String()), err.Error()))
+		return nil, fmt.Errorf("qemu-img %s: %s", args[0], cmp.Or(strings.TrimSpace(stderr.String()), err.Error()))
 	}
 	return stdout.Bytes(), nil
 }
@@ -136,7 +137,7 @@ func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, tim
 		select {
 		case err := <-exited:
 			exited <- err
-			return fmt.Errorf("QEMU exited under KVM: %s", firstNonEmpty(strings.TrimSpace(stderr.String()), fmt.Sprint(err)))
+			return fmt.Errorf("QEMU exited under KVM: %s", cmp.Or(strings.TrimSpace(stderr.String()), fmt.Sprint(err)))
 		case <-ctx.Done():
 			return fmt.Errorf("KVM did not boot an empty machine within %s (a nested or paravirtualized host?)", timeout)
 		case <-tick.C:
@@ -290,13 +291,4 @@ func (b *lockedBuffer) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Len()
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // stepCreateOverlay puts a qcow2 overlay on top of the source image, so the
@@ -44,7 +46,7 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 	if s.DiskSize > 0 {
 		size = s.DiskSize
 	}
-	ui.Say(fmt.Sprintf("Created a %s overlay on the %s source image", humanBytes(size), info.Format))
+	ui.Say(fmt.Sprintf("Created a %s overlay on the %s source image", fileutil.HumanBytes(size), info.Format))
 	state.Put("source_image_format", info.Format)
 	state.Put("disk_virtual_size", size)
 	state.Put("overlay_path", overlay)
@@ -66,17 +68,4 @@ func hasPartitionTable(path string) bool {
 		return false
 	}
 	return sector[510] == 0x55 && sector[511] == 0xAA
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

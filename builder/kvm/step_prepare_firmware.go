@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -43,7 +44,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 			break
 		}
 		if fileExists(c[0]) && fileExists(c[1]) {
-			code, vars = firstNonEmpty(code, c[0]), firstNonEmpty(vars, c[1])
+			code, vars = cmp.Or(code, c[0]), cmp.Or(vars, c[1])
 		}
 	}
 	if code == "" || vars == "" {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // stepSnapshot turns the build's overlay into the output image: flattened
@@ -61,7 +63,7 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 		return halt(state, err)
 	}
 	checksumFile := final + ".sha256"
-	if err := writeFileAtomic(checksumFile, []byte(fmt.Sprintf("%s  %s\n", sum, filepath.Base(final)))); err != nil {
+	if err := fileutil.WriteAtomic(checksumFile, []byte(fmt.Sprintf("%s  %s\n", sum, filepath.Base(final)))); err != nil {
 		return halt(state, err)
 	}
 	if err := os.Rename(s.tmpPath, final); err != nil {
@@ -69,7 +71,7 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 	}
 	s.tmpPath = ""
 	syncDir(s.OutputDir)
-	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", final, humanBytes(size), sum[:12], time.Since(start).Round(100*time.Millisecond)))
+	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", final, fileutil.HumanBytes(size), sum[:12], time.Since(start).Round(100*time.Millisecond)))
 	state.Put("image_path", final)
 	state.Put("image_checksum", sum)
 	state.Put("checksum_path", checksumFile)
@@ -99,31 +101,6 @@ func syncAndHash(path string) (string, int64, error) {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func syncDir(dir string) {

@@ -2,12 +2,13 @@ package export
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // Artifact is the set of exported files and their checksum file.
@@ -76,14 +77,7 @@ func (a *Artifact) State(name string) interface{} {
 	return nil
 }
 
-func (a *Artifact) Destroy() error {
-	for _, f := range a.Files() {
-		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-	}
-	return nil
-}
+func (a *Artifact) Destroy() error { return fileutil.RemoveFiles(a.Files()) }
 
 // stringKeys turns generated data as it comes over Packer's RPC (msgpack
 // decodes maps as map[interface{}]interface{}) back into string keys.

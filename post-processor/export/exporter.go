@@ -21,6 +21,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // Output is one written file of the export.
@@ -389,33 +391,5 @@ func writeChecksums(path string, outputs []Output) error {
 	sort.Slice(lines, func(i, j int) bool {
 		return lines[i][strings.Index(lines[i], "  "):] < lines[j][strings.Index(lines[j], "  "):]
 	})
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	tmp.Close()
-	os.Chmod(tmp.Name(), 0o644)
-	return os.Rename(tmp.Name(), path)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return fileutil.WriteAtomic(path, []byte(strings.Join(lines, "\n")+"\n"))
 }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func (p *PostProcessor) plan(input, outDir string, generated map[string]interfac
 	seen := map[string]int{}
 	var plans []plannedOutput
 	for i, t := range c.Targets {
-		tmpl := firstNonEmpty(t.Name, c.OutputName)
+		tmpl := cmp.Or(t.Name, c.OutputName)
 		name := base
 		if tmpl != "" {
 			ctx := c.ctx
@@ -67,13 +68,4 @@ func (p *PostProcessor) plan(input, outDir string, generated map[string]interfac
 		plans = append(plans, plannedOutput{Target: t, Path: path})
 	}
 	return plans, nil
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

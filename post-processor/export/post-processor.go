@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // BuilderID identifies the export's artifacts.
@@ -108,7 +111,7 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	if len(c.Targets) == 0 {
 		errs = packersdk.MultiErrorAppend(errs, errors.New(`at least one target block is required, such as target { format = "vmdk" }`))
 	}
-	if !contains([]string{"sha256", "sha512", "none"}, c.Checksum) {
+	if !slices.Contains([]string{"sha256", "sha512", "none"}, c.Checksum) {
 		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("checksum %q is not valid: use sha256, sha512 or none", c.Checksum))
 	}
 	if c.Parallel < 1 {
@@ -135,10 +138,10 @@ func (t *Target) validate(i int) []error {
 	if t.Format == "vmdk" && t.Subformat == "" {
 		t.Subformat = "streamOptimized"
 	}
-	if !contains(validFormats, t.Format) {
+	if !slices.Contains(validFormats, t.Format) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("format"), t.Format, strings.Join(validFormats, ", ")))
 	}
-	if !contains(validCompressions, t.Compression) {
+	if !slices.Contains(validCompressions, t.Compression) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("compression"), t.Compression, strings.Join(validCompressions, ", ")))
 	}
 	if t.Format == "qcow2" && t.Compression == "xz" {
@@ -152,7 +155,7 @@ func (t *Target) validate(i int) []error {
 	}
 	if t.Subformat != "" && t.Format != "vmdk" {
 		errs = append(errs, fmt.Errorf("%s only applies to format \"vmdk\"; use fixed for vhd", field("subformat")))
-	} else if t.Format == "vmdk" && !contains(validSubformats, t.Subformat) {
+	} else if t.Format == "vmdk" && !slices.Contains(validSubformats, t.Subformat) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("subformat"), t.Subformat, strings.Join(validSubformats, ", ")))
 	}
 	if strings.ContainsAny(t.Name, `/\`) {
@@ -177,7 +180,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
-	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, humanBytes(info.VirtualSize), len(plans), c.Parallel))
+	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, fileutil.HumanBytes(info.VirtualSize), len(plans), c.Parallel))
 	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum}
 	start := time.Now()
 	outputs, checksumFile, err := ex.run(ctx, plans, outDir)
@@ -194,13 +197,4 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		VirtualSize:   info.VirtualSize,
 		GeneratedData: generated,
 	}, false, false, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
