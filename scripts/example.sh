@@ -12,7 +12,7 @@ out=${EXAMPLE_OUTPUT:-$root/output-web}
 declare -a timings=()
 phase_start=0
 phase() { phase_name=$1; phase_start=$(date +%s); echo; echo "=== $1"; }
-phase_done() { timings+=("$(printf '%-28s %4ds' "$phase_name" $(($(date +%s) - phase_start)))"); }
+phase_done() { timings+=("$(printf '%-44s %4ds' "$phase_name" $(($(date +%s) - phase_start)))"); }
 fail() {
   echo >&2
   echo "example: FAILED in phase '$phase_name': $*" >&2
@@ -74,7 +74,7 @@ accel=tcg; grep -q "Accelerator: kvm" "$work/build.log" && accel=kvm
 qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max -smp 2 -m 1024 -nodefaults -display none \
   -drive "file=$work/smoke.qcow2,if=virtio" -device virtio-rng-pci \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$smoke_port-:80" -device virtio-net-pci,netdev=n0 \
-  -serial "file:$work/smoke-serial.log" &
+  -serial "file:$work/smoke-serial.log" 2>"$work/smoke-qemu.log" &
 smoke_pid=$!
 page=""
 for _ in $(seq 120); do
