@@ -17,7 +17,7 @@ git clone -q "$root" "$work/src"
 cd "$work/src"
 git -c user.name=release-check -c user.email=release-check@localhost tag -a "v$version" -m "release check"
 export API_VERSION=$(go run . describe | sed -n 's/.*"api_version":"\([^"]*\)".*/\1/p')
-GOOS=linux GOARCH=amd64 goreleaser release --snapshot --clean --single-target >/dev/null
+goreleaser release --snapshot --clean >/dev/null
 
 zip="dist/packer-plugin-kvm_v${version}_${API_VERSION}_linux_amd64.zip"
 sums="dist/packer-plugin-kvm_v${version}_SHA256SUMS"
