@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,5 +79,23 @@ func TestAccValidate_allComponents(t *testing.T) {
 		if res.ExitCode == 0 || !strings.Contains(res.Output, name) {
 			t.Errorf("%s: exit %d, output does not name it:\n%s", name, res.ExitCode, res.Output)
 		}
+	}
+}
+
+// The test guest image the recipe builds is a sound disk whose root
+// filesystem holds cloud-init, sshd and a kernel, with no SSH host keys.
+func TestAccBaseImage_recipe(t *testing.T) {
+	env := packertest.Setup(t)
+	if out, err := exec.Command("qemu-img", "check", env.Image).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img check: %v\n%s", err, out)
+	}
+	root := packertest.MountRoot(t, env.Image)
+	for _, pattern := range []string{"usr/bin/cloud-init", "usr/sbin/sshd", "boot/vmlinuz-*-cloud-amd64", "boot/extlinux/extlinux.conf"} {
+		if found, _ := filepath.Glob(filepath.Join(root, pattern)); len(found) == 0 {
+			t.Errorf("the image lacks %s", pattern)
+		}
+	}
+	if keys, _ := filepath.Glob(filepath.Join(root, "etc/ssh/ssh_host_*")); len(keys) > 0 {
+		t.Errorf("the image ships SSH host keys: %v", keys)
 	}
 }

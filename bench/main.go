@@ -39,6 +39,10 @@ func main() {
 	if *image == "" {
 		fail("give -image (the output of scripts/base-image.sh)")
 	}
+	// Packer runs in per-run directories: its path must not be relative.
+	abs, err := filepath.Abs(*packer)
+	check(err)
+	*packer = abs
 	work, err := os.MkdirTemp("", "kvm-bench-")
 	check(err)
 	defer os.RemoveAll(work)
@@ -67,7 +71,7 @@ func report(ours, lean []timings, runs int) {
 		o, l := median(ours, p), median(lean, p)
 		fmt.Printf("| %s | %.1f s | %.1f s | %.2fx |\n", p, o.Seconds(), l.Seconds(), o.Seconds()/l.Seconds())
 	}
-	fmt.Printf("\nSSH detection lag (ours; host time of detection minus the guest's sshd 'Server listening' log time): %.2f s\n",
+	fmt.Printf("\nSSH detection lag (ours): %.2f s from the guest's sshd \"Server listening\" to the builder's \"SSH is up\"\n",
 		median(ours, "ssh-lag").Seconds())
 }
 
@@ -85,8 +89,9 @@ func medianOf(v []time.Duration) time.Duration {
 	return v[len(v)/2]
 }
 
-// runPacker runs the standard job through the plugin and reads the phase
-// boundaries from Packer's timestamped UI.
+// runPacker runs the standard job through the plugin. Each output line is
+// stamped with the host time it arrives (Packer streams its UI line by
+// line), which bounds the provisioning phase and dates SSH detection.
 func runPacker(packer, image, dir string) timings {
 	check(os.MkdirAll(dir, 0o755))
 	template := fmt.Sprintf(`
@@ -99,58 +104,55 @@ source "kvm" "bench" {
 }
 build {
   sources = ["source.kvm.bench"]
-  provisioner "shell" { inline = ["true", "echo hello", "echo SSHD=$(journalctl -u ssh -o short-unix --no-pager | grep -m1 'Server listening' | cut -d' ' -f1)"] }
+  provisioner "shell" { inline = ["true", "echo hello", "echo SSHD=$(sudo journalctl -u ssh -o short-unix --no-pager | grep -m1 'Server listening' | cut -d' ' -f1) GUESTNOW=$(date +%%s.%%N)"] }
 }
 `, image, filepath.Join(dir, "out"))
 	check(os.WriteFile(filepath.Join(dir, "bench.pkr.hcl"), []byte(template), 0o644))
-	cmd := exec.Command(packer, "build", "-timestamp-ui", ".")
+	cmd := exec.Command(packer, "build", ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1")
+	stdout, err := cmd.StdoutPipe()
+	check(err)
+	cmd.Stderr = cmd.Stdout
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	total := time.Since(start)
-	if err != nil {
-		fail("packer build: %v\n%s", err, out)
-	}
+	check(cmd.Start())
 	marks := map[string]time.Time{}
-	var sshdListening time.Time
-	stamp := regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^:]*?Z|\S+):\s`)
-	scanner := bufio.NewScanner(strings.NewReader(string(out)))
+	var out strings.Builder
+	var sshdListening, guestNow float64
+	var guestNowArrived time.Time
+	scanner := bufio.NewScanner(stdout)
 	for scanner.Scan() {
-		line := scanner.Text()
-		m := stamp.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		at, err := time.Parse(time.RFC3339, m[1])
-		if err != nil {
-			continue
-		}
-		for _, key := range []string{"Starting the VM", "SSH is up", "Provisioning with shell", "Trying to remove ephemeral keys",
-			"Shutting down with", "The guest powered off", "Writing a standalone", "written in"} {
-			if strings.Contains(line, key) {
-				if _, seen := marks[key]; !seen {
-					marks[key] = at
-				}
+		line, at := scanner.Text(), time.Now()
+		out.WriteString(line + "\n")
+		for _, key := range []string{"SSH is up", "Shutting down with"} {
+			if _, seen := marks[key]; !seen && strings.Contains(line, key) {
+				marks[key] = at
 			}
 		}
 		if i := strings.Index(line, "SSHD="); i >= 0 {
-			var secs float64
-			fmt.Sscanf(line[i+5:], "%f", &secs)
-			sshdListening = time.Unix(0, int64(secs*1e9))
+			fmt.Sscanf(line[i:], "SSHD=%f GUESTNOW=%f", &sshdListening, &guestNow)
+			guestNowArrived = at
 		}
 	}
-	// The plugin reports its own phase durations to a tenth of a second;
-	// Packer's timestamps (whole seconds) bound the provisioning phase.
+	if err := cmd.Wait(); err != nil {
+		fail("packer build: %v\n%s", err, out.String())
+	}
+	total := time.Since(start)
+	output := []byte(out.String())
+	// The plugin reports its own phase durations to a tenth of a second.
 	t := timings{
-		"boot-to-SSH": reported(out, `SSH is up after (\S+)`),
+		"boot-to-SSH": reported(output, `SSH is up after (\S+)`),
 		"provision":   marks["Shutting down with"].Sub(marks["SSH is up"]),
-		"shutdown":    reported(out, `powered off after (\S+)`),
-		"snapshot":    reported(out, `written in (\S+)`),
+		"shutdown":    reported(output, `powered off after (\S+)`),
+		"snapshot":    reported(output, `written in (\S+)`),
 		"total":       total,
 	}
-	if !sshdListening.IsZero() {
-		t["ssh-lag"] = marks["SSH is up"].Sub(sshdListening)
+	if sshdListening > 0 && guestNow > 0 {
+		// Host time of the guest's "Server listening", correcting for the
+		// guest clock's offset as seen when GUESTNOW arrived.
+		offset := guestNowArrived.Sub(time.Unix(0, int64(guestNow*1e9)))
+		listening := time.Unix(0, int64(sshdListening*1e9)).Add(offset)
+		t["ssh-lag"] = marks["SSH is up"].Sub(listening)
 	}
 	return t
 }

@@ -39,6 +39,9 @@ func TestMergeUserData_cloudConfigListsAppendAndScalarsFollowTheUser(t *testing.
 	if got := m["ssh_genkeytypes"].([]interface{}); len(got) != 2 {
 		t.Fatalf("lists must append: %v", got)
 	}
+	if m["locale"] != false {
+		t.Fatalf("fast boot should skip the locale module: %v", m["locale"])
+	}
 	if m["packages"].([]interface{})[0] != "nginx" {
 		t.Fatalf("user's packages lost: %v", m)
 	}
@@ -46,8 +49,11 @@ func TestMergeUserData_cloudConfigListsAppendAndScalarsFollowTheUser(t *testing.
 
 func TestMergeUserData_fastBootOffKeepsStockHostKeys(t *testing.T) {
 	out, _ := mergeUserData("", seedUser{Name: "packer"})
-	if _, set := decodeCloudConfig(t, out)["ssh_genkeytypes"]; set {
-		t.Fatal("ssh_genkeytypes set although fast_boot is off")
+	m := decodeCloudConfig(t, out)
+	for _, key := range []string{"ssh_genkeytypes", "locale"} {
+		if _, set := m[key]; set {
+			t.Fatalf("%s set although fast_boot is off", key)
+		}
 	}
 }
 

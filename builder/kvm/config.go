@@ -104,7 +104,10 @@ type Config struct {
 	NetworkConfig string `mapstructure:"network_config"`
 	// Speed up the build boot (default true): cloud-init generates only an
 	// ed25519 host key instead of also an RSA-3072 one (which costs ~15 s
-	// under TCG). Clones regenerate every host key type on their first boot.
+	// under TCG), and skips per-instance work a build does not need
+	// (generating the locale, grub's debconf device, printing host keys to
+	// the console). Your `user_data` can set any of it back. Clones regenerate every host key type, and set their
+	// locale, on their own first boot.
 	FastBoot config.Trilean `mapstructure:"fast_boot"`
 	// Wait for `cloud-init status --wait` before provisioning, so
 	// provisioners never race cloud-init or its apt runs. Default true.

@@ -1,10 +1,8 @@
 package sysprep
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,45 +45,6 @@ build {
 `, name, image, operations)
 }
 
-// mountRoot converts a qcow2 image to raw and mounts its root partition
-// read-only, for offline inspection like virt-sysprep's users do it.
-func mountRoot(t *testing.T, image string) string {
-	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("inspecting the image offline needs root (loop mount)")
-	}
-	raw := filepath.Join(t.TempDir(), "disk.raw")
-	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", image, raw).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert: %v\n%s", err, out)
-	}
-	out, err := exec.Command("sfdisk", "--json", raw).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table struct {
-		PartitionTable struct {
-			SectorSize int `json:"sectorsize"`
-			Partitions []struct {
-				Start, Size int64
-			} `json:"partitions"`
-		} `json:"partitiontable"`
-	}
-	json.Unmarshal(out, &table)
-	var start, size int64
-	for _, p := range table.PartitionTable.Partitions {
-		if p.Size > size {
-			start, size = p.Start, p.Size
-		}
-	}
-	mnt := t.TempDir()
-	offset := start * int64(max(table.PartitionTable.SectorSize, 512))
-	if out, err := exec.Command("mount", "-o", fmt.Sprintf("ro,noload,loop,offset=%d", offset), raw, mnt).CombinedOutput(); err != nil {
-		t.Fatalf("mount: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	return mnt
-}
-
 func field(t *testing.T, output, name string) string {
 	t.Helper()
 	m := regexp.MustCompile(name + `=(\S+)`).FindStringSubmatch(output)
@@ -112,7 +71,7 @@ func TestAccSysprep_generalizedImageBootsAsAFreshClone(t *testing.T) {
 	imageA := filepath.Join(dirA, "output-a", "a.qcow2")
 
 	t.Run("offline inspection", func(t *testing.T) {
-		root := mountRoot(t, imageA)
+		root := packertest.MountRoot(t, imageA)
 		mustBeEmptyFile := []string{"etc/machine-id", "var/log/dirty.log"}
 		for _, f := range mustBeEmptyFile {
 			st, err := os.Stat(filepath.Join(root, f))
