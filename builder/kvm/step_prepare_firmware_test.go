@@ -1,0 +1,52 @@
+package kvm
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+func TestStepPrepareFirmware_findsOVMFAndCopiesItsVariables(t *testing.T) {
+	state, _ := testState(t)
+	fw, work := t.TempDir(), t.TempDir()
+	state.Put("work_dir", work)
+	code, vars := filepath.Join(fw, "OVMF_CODE_4M.fd"), filepath.Join(fw, "OVMF_VARS_4M.fd")
+	os.WriteFile(code, []byte("code"), 0o644)
+	os.WriteFile(vars, []byte("vars template"), 0o644)
+	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: [][2]string{{"/nonexistent/CODE.fd", "/nonexistent/VARS.fd"}, {code, vars}}}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if state.Get("efi_code") != code {
+		t.Fatalf("efi_code %v", state.Get("efi_code"))
+	}
+	copied := state.Get("efi_vars").(string)
+	if !strings.HasPrefix(copied, work) {
+		t.Fatalf("the build writes to the shared variables template %s", copied)
+	}
+	if data, _ := os.ReadFile(copied); string(data) != "vars template" {
+		t.Fatalf("variables copy holds %q", data)
+	}
+}
+
+func TestStepPrepareFirmware_missingOVMFNamesThePackage(t *testing.T) {
+	state, _ := testState(t)
+	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: [][2]string{{"/nonexistent/CODE.fd", "/nonexistent/VARS.fd"}}}
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "apt-get install ovmf") {
+		t.Fatalf("error %v", stateErr(state))
+	}
+}
+
+func TestStepPrepareFirmware_biosNeedsNothing(t *testing.T) {
+	state, _ := testState(t)
+	if action := (&stepPrepareFirmware{Firmware: "bios"}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatal("bios halted")
+	}
+	if _, ok := state.GetOk("efi_code"); ok {
+		t.Fatal("bios build got UEFI firmware")
+	}
+}
