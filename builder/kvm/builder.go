@@ -28,8 +28,6 @@ var generatedDataNames = []string{
 type Builder struct {
 	config Config
 	runner multistep.Runner
-	// newDriver is replaced in tests.
-	newDriver func(qemu, qemuImg string) (Driver, error)
 }
 
 func (b *Builder) ConfigSpec() hcldec.ObjectSpec { return b.config.FlatMapstructure().HCL2Spec() }
@@ -44,11 +42,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	c := &b.config
-	newDriver := b.newDriver
-	if newDriver == nil {
-		newDriver = func(q, qi string) (Driver, error) { return NewQemuDriver(q, qi) }
-	}
-	driver, err := newDriver(c.QemuBinary, c.QemuImgBinary)
+	driver, err := NewQemuDriver(c.QemuBinary, c.QemuImgBinary)
 	if err != nil {
 		return nil, err
 	}
