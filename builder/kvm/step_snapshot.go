@@ -86,19 +86,28 @@ func (s *stepSnapshot) Cleanup(multistep.StateBag) {
 }
 
 // syncAndHash flushes the file to disk and returns its SHA-256 and size.
+// The flush and the hash (a read from the page cache) run side by side.
 func syncAndHash(path string) (string, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil {
+	synced := make(chan error, 1)
+	go func() { synced <- f.Sync() }()
+	r, err := os.Open(path)
+	if err != nil {
+		<-synced
 		return "", 0, err
 	}
+	defer r.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
+	n, hashErr := io.Copy(h, r)
+	if err := <-synced; err != nil {
 		return "", 0, err
+	}
+	if hashErr != nil {
+		return "", 0, hashErr
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
