@@ -30,7 +30,7 @@ for tool in mmdebstrap mkfs.ext4 mkfs.vfat mcopy sfdisk extlinux qemu-img; do
 done
 [ "$(id -u)" = 0 ] || { echo "base-image: must run as root (mmdebstrap, loop mount)" >&2; exit 1; }
 
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+mirror=$("$(dirname "$0")/debian-mirror.sh")
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvm-base-image.XXXXXX")
 mnt=""
 cleanup() {
