@@ -167,7 +167,7 @@ func (d *Datasource) resolve(ctx context.Context) (DatasourceOutput, error) {
 			return DatasourceOutput{}, fmt.Errorf("the index %s failed signature verification: %w", c.IndexURL, err)
 		}
 	}
-	idx, err := parseIndex(body)
+	idx, err := parseIndex(body, indexFileName(foundAt))
 	if err != nil {
 		return DatasourceOutput{}, fmt.Errorf("reading the index %s: %w", c.IndexURL, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -125,4 +126,12 @@ func resolveURL(indexURL, name string) (string, error) {
 		return "", fmt.Errorf("image name %q is not a valid URL path: %w", name, err)
 	}
 	return base.ResolveReference(ref).String(), nil
+}
+
+// indexFileName is the last element of an index's URL or path.
+func indexFileName(location string) string {
+	if u, err := url.Parse(location); err == nil && len(u.Scheme) > 1 {
+		return path.Base(u.Path)
+	}
+	return filepath.Base(location)
 }
