@@ -26,8 +26,11 @@ import (
 type Config struct {
 	// URL of the checksum index that lists the images: `https://`,
 	// `http://`, `file://` or a local path (for mirrors and air-gapped
-	// sites). GNU (`<hex>  <name>`) and BSD (`SHA256 (<name>) = <hex>`)
-	// formats are read, also inside a PGP clear-signed message.
+	// sites), 16 MiB at most. Read are GNU lines (`<hex>  <name>`,
+	// `<hex> *<name>`, or one space as openSUSE writes), BSD lines
+	// (`SHA256 (<name>) = <hex>`), and a digest alone in a per-file index
+	// such as Alpine's `<image>.sha512` (the image is then the index's name
+	// less its suffix), also inside a PGP clear-signed message.
 	IndexURL string `mapstructure:"index_url" required:"true"`
 	// RE2 regular expression the image's file name must match, such as
 	// `^debian-12-genericcloud-amd64(-(?P<version>[0-9-]+))?\.qcow2$`. A
@@ -54,6 +57,12 @@ type Config struct {
 	// How many times a failed request is tried again (network errors and
 	// HTTP 5xx/429). Defaults to 3.
 	Retries int `mapstructure:"retries"`
+	// Accept an image whose name in the index leads outside the index's
+	// directory: a relative path with `..`, an absolute path, or an
+	// absolute URL to another host or scheme (http, https and file only).
+	// Off by default, so that a careless or tampered index cannot send the
+	// build to another server or to a file elsewhere on this machine.
+	AllowForeignURLs bool `mapstructure:"allow_foreign_urls"`
 }
 
 // DatasourceOutput is what the data source returns.
@@ -167,7 +176,7 @@ func (d *Datasource) resolve(ctx context.Context) (DatasourceOutput, error) {
 			return DatasourceOutput{}, fmt.Errorf("the index %s failed signature verification: %w", c.IndexURL, err)
 		}
 	}
-	idx, err := parseIndex(body)
+	idx, err := parseIndex(body, indexFileName(foundAt))
 	if err != nil {
 		return DatasourceOutput{}, fmt.Errorf("reading the index %s: %w", c.IndexURL, err)
 	}
@@ -175,7 +184,7 @@ func (d *Datasource) resolve(ctx context.Context) (DatasourceOutput, error) {
 	if err != nil {
 		return DatasourceOutput{}, fmt.Errorf("in %s: %w", c.IndexURL, err)
 	}
-	imageURL, err := resolveURL(foundAt, entry.Name)
+	imageURL, err := resolveURL(foundAt, entry.Name, c.AllowForeignURLs)
 	if err != nil {
 		return DatasourceOutput{}, err
 	}

@@ -10,15 +10,16 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	IndexURL      *string `mapstructure:"index_url" required:"true" cty:"index_url" hcl:"index_url"`
-	NameRegex     *string `mapstructure:"name_regex" cty:"name_regex" hcl:"name_regex"`
-	NameGlob      *string `mapstructure:"name_glob" cty:"name_glob" hcl:"name_glob"`
-	MostRecent    *bool   `mapstructure:"most_recent" cty:"most_recent" hcl:"most_recent"`
-	PublicKey     *string `mapstructure:"public_key" cty:"public_key" hcl:"public_key"`
-	PublicKeyFile *string `mapstructure:"public_key_file" cty:"public_key_file" hcl:"public_key_file"`
-	SignatureURL  *string `mapstructure:"signature_url" cty:"signature_url" hcl:"signature_url"`
-	Timeout       *string `mapstructure:"timeout" cty:"timeout" hcl:"timeout"`
-	Retries       *int    `mapstructure:"retries" cty:"retries" hcl:"retries"`
+	IndexURL         *string `mapstructure:"index_url" required:"true" cty:"index_url" hcl:"index_url"`
+	NameRegex        *string `mapstructure:"name_regex" cty:"name_regex" hcl:"name_regex"`
+	NameGlob         *string `mapstructure:"name_glob" cty:"name_glob" hcl:"name_glob"`
+	MostRecent       *bool   `mapstructure:"most_recent" cty:"most_recent" hcl:"most_recent"`
+	PublicKey        *string `mapstructure:"public_key" cty:"public_key" hcl:"public_key"`
+	PublicKeyFile    *string `mapstructure:"public_key_file" cty:"public_key_file" hcl:"public_key_file"`
+	SignatureURL     *string `mapstructure:"signature_url" cty:"signature_url" hcl:"signature_url"`
+	Timeout          *string `mapstructure:"timeout" cty:"timeout" hcl:"timeout"`
+	Retries          *int    `mapstructure:"retries" cty:"retries" hcl:"retries"`
+	AllowForeignURLs *bool   `mapstructure:"allow_foreign_urls" cty:"allow_foreign_urls" hcl:"allow_foreign_urls"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -33,15 +34,16 @@ func (*Config) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec }
 // The decoded values from this spec will then be applied to a FlatConfig.
 func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"index_url":       &hcldec.AttrSpec{Name: "index_url", Type: cty.String, Required: false},
-		"name_regex":      &hcldec.AttrSpec{Name: "name_regex", Type: cty.String, Required: false},
-		"name_glob":       &hcldec.AttrSpec{Name: "name_glob", Type: cty.String, Required: false},
-		"most_recent":     &hcldec.AttrSpec{Name: "most_recent", Type: cty.Bool, Required: false},
-		"public_key":      &hcldec.AttrSpec{Name: "public_key", Type: cty.String, Required: false},
-		"public_key_file": &hcldec.AttrSpec{Name: "public_key_file", Type: cty.String, Required: false},
-		"signature_url":   &hcldec.AttrSpec{Name: "signature_url", Type: cty.String, Required: false},
-		"timeout":         &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
-		"retries":         &hcldec.AttrSpec{Name: "retries", Type: cty.Number, Required: false},
+		"index_url":          &hcldec.AttrSpec{Name: "index_url", Type: cty.String, Required: false},
+		"name_regex":         &hcldec.AttrSpec{Name: "name_regex", Type: cty.String, Required: false},
+		"name_glob":          &hcldec.AttrSpec{Name: "name_glob", Type: cty.String, Required: false},
+		"most_recent":        &hcldec.AttrSpec{Name: "most_recent", Type: cty.Bool, Required: false},
+		"public_key":         &hcldec.AttrSpec{Name: "public_key", Type: cty.String, Required: false},
+		"public_key_file":    &hcldec.AttrSpec{Name: "public_key_file", Type: cty.String, Required: false},
+		"signature_url":      &hcldec.AttrSpec{Name: "signature_url", Type: cty.String, Required: false},
+		"timeout":            &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
+		"retries":            &hcldec.AttrSpec{Name: "retries", Type: cty.Number, Required: false},
+		"allow_foreign_urls": &hcldec.AttrSpec{Name: "allow_foreign_urls", Type: cty.Bool, Required: false},
 	}
 	return s
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func debianEntries(t *testing.T) []indexEntry {
-	idx, err := parseIndex([]byte(debianSums))
+	idx, err := parseIndex([]byte(debianSums), "SHA256SUMS")
 	if err != nil {
 		t.Fatal(err)
 	}

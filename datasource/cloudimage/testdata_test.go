@@ -12,6 +12,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 func sha512hex(s string) string { h := sha512.Sum512([]byte(s)); return hex.EncodeToString(h[:]) }
@@ -38,18 +39,24 @@ var (
 		"SHA256 (Fedora-Cloud-Base-Generic-41-1.4.x86_64.raw.xz) = " + sha256hex("f41raw") + "\n"
 )
 
-var testKey *openpgp.Entity
+var testKey, testOtherKey *openpgp.Entity
 
-func signingKey(t *testing.T) *openpgp.Entity {
+// signingKey is an RSA key (the library's default), made once per run.
+func signingKey(t *testing.T) *openpgp.Entity { return rsaKey(t, &testKey, "Cloud Images") }
+
+// otherKey is a second RSA key, not the one given as public_key.
+func otherKey(t *testing.T) *openpgp.Entity { return rsaKey(t, &testOtherKey, "Someone Else") }
+
+func rsaKey(t *testing.T, cache **openpgp.Entity, name string) *openpgp.Entity {
 	t.Helper()
-	if testKey == nil {
-		k, err := openpgp.NewEntity("Cloud Images", "test", "images@example.org", nil)
+	if *cache == nil {
+		k, err := openpgp.NewEntity(name, "test", "images@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoRSA})
 		if err != nil {
 			t.Fatal(err)
 		}
-		testKey = k
+		*cache = k
 	}
-	return testKey
+	return *cache
 }
 
 func armoredPublicKey(t *testing.T, e *openpgp.Entity) string {
