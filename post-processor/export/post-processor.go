@@ -122,6 +122,9 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 			errs = packersdk.MultiErrorAppend(errs, err)
 		}
 	}
+	for _, err := range c.validateOutputs() {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
 	if errs != nil && len(errs.Errors) > 0 {
 		return errs
 	}
@@ -157,9 +160,6 @@ func (t *Target) validate(i int) []error {
 		errs = append(errs, fmt.Errorf("%s only applies to format \"vmdk\"; use fixed for vhd", field("subformat")))
 	} else if t.Format == "vmdk" && !slices.Contains(validSubformats, t.Subformat) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("subformat"), t.Subformat, strings.Join(validSubformats, ", ")))
-	}
-	if strings.ContainsAny(t.Name, `/\`) {
-		errs = append(errs, fmt.Errorf("%s must be a file name, not a path: set output_directory", field("name")))
 	}
 	return errs
 }

@@ -84,7 +84,9 @@ func TestPlan_namesAndClashes(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Fatalf("paths %v\nwant %s", got, want)
 	}
-	clash := configure(t, map[string]interface{}{"target": []map[string]interface{}{{"format": "raw"}, {"format": "raw"}}})
+	// Different templates that render to one name pass validate; the plan
+	// refuses them.
+	clash := configure(t, map[string]interface{}{"packer_build_name": "web", "output_name": "{{ .BuildName }}", "target": []map[string]interface{}{{"format": "raw"}, {"format": "raw", "name": "web"}}})
 	if _, err := clash.plan("/out/web.qcow2", "/out", nil); err == nil || !strings.Contains(err.Error(), "both write") {
 		t.Fatalf("clash not refused: %v", err)
 	}
