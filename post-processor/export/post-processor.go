@@ -42,8 +42,8 @@ type Target struct {
 	// For `vhd`: a fixed-size VHD with its virtual size rounded up to a
 	// whole MiB, as Azure requires. Default false (dynamic).
 	Fixed bool `mapstructure:"fixed"`
-	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere
-	// and ESXi import), `monolithicSparse` or `monolithicFlat`.
+	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere,
+	// ESXi and AWS import) or `monolithicSparse` (VMware Workstation).
 	Subformat string `mapstructure:"subformat"`
 	// File name of this output without extension. Defaults to the
 	// post-processor's `output_name`.
@@ -77,7 +77,7 @@ type Config struct {
 var (
 	validFormats      = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce"}
 	validCompressions = []string{"none", "gzip", "zstd", "xz"}
-	validSubformats   = []string{"streamOptimized", "monolithicSparse", "monolithicFlat"}
+	validSubformats   = []string{"streamOptimized", "monolithicSparse"}
 )
 
 // PostProcessor is the `kvm-export` post-processor.

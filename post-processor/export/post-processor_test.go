@@ -49,6 +49,7 @@ func TestConfigure_rejectsWhatDoesNotFit(t *testing.T) {
 		"fixed vmdk":            {[]map[string]interface{}{target("format", "vmdk", "fixed", true)}, nil, "only applies to format \"vhd\""},
 		"subformat on vhdx":     {[]map[string]interface{}{target("format", "vhdx", "subformat", "dynamic")}, nil, "only applies to format \"vmdk\""},
 		"bad vmdk subformat":    {[]map[string]interface{}{target("format", "vmdk", "subformat", "twoGbMaxExtentSparse")}, nil, "subformat"},
+		"two-file vmdk":         {[]map[string]interface{}{target("format", "vmdk", "subformat", "monolithicFlat")}, nil, `subformat "monolithicFlat" is not valid`},
 		"path as name":          {[]map[string]interface{}{target("format", "raw", "name", "a/b")}, nil, "not a path"},
 		"bad checksum":          {[]map[string]interface{}{target("format", "raw")}, map[string]interface{}{"checksum": "md5"}, `checksum "md5"`},
 		"second target invalid": {[]map[string]interface{}{target("format", "raw"), target("format", "qcow3")}, nil, "target[1].format"},
