@@ -49,7 +49,7 @@ type exporter struct {
 // others are cancelled and nothing of the export is left behind.
 func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string) ([]Output, string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, "", err
+		return nil, "", explainNoSpace(err, outDir, outDir)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -69,8 +69,12 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 			}
 			defer func() { <-slots }()
 			out, err := e.one(ctx, p)
+			var noSpace *noSpaceError
+			if err != nil && !errors.As(err, &noSpace) {
+				err = fmt.Errorf("%s: %w", filepath.Base(p.Path), err)
+			}
 			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", filepath.Base(p.Path), err)
+				errs[i] = err
 				cancel()
 				return
 			}
@@ -96,7 +100,7 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 		for _, o := range outputs {
 			os.Remove(o.Path)
 		}
-		return nil, "", err
+		return nil, "", explainNoSpace(err, outDir, sumFile)
 	}
 	return outputs, sumFile, nil
 }
@@ -117,13 +121,15 @@ func firstError(errs []error) error {
 // one writes one target in a private work directory beside its final
 // path, under its final file name (a VMDK's descriptor records the name it
 // was written as), and renames it into place.
-func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
+func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err error) {
 	t := p.Target
 	workDir, err := os.MkdirTemp(filepath.Dir(p.Path), "."+filepath.Base(p.Path)+".*.tmp")
 	if err != nil {
-		return Output{}, err
+		return Output{}, explainNoSpace(err, filepath.Dir(p.Path), p.Path)
 	}
 	defer os.RemoveAll(workDir)
+	// Runs before the removal above: the full file system is still full.
+	defer func() { err = explainNoSpace(err, filepath.Dir(p.Path), p.Path) }()
 	tempFile := func(pattern string) (string, error) {
 		f, err := os.CreateTemp(workDir, pattern)
 		if err != nil {
