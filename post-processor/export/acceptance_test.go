@@ -68,6 +68,13 @@ build {
 	if size := int64(qemuInfo(t, filepath.Join(out, "golden.vhd"), "vpc")["virtual-size"].(float64)); size%(1<<20) != 0 {
 		t.Errorf("Azure VHD virtual size %d is not a whole MiB", size)
 	}
+	// The platforms' import rules, on the real image.
+	virtual := int64(qemuInfo(t, source, "qcow2")["virtual-size"].(float64))
+	checkStreamOptimizedVMDK(t, filepath.Join(out, "golden.vmdk"), virtual)
+	checkLinuxVHDX(t, filepath.Join(out, "golden.vhdx"), virtual)
+	checkVHDFooter(t, filepath.Join(out, "golden.vhd"), 2)
+	checkVDI(t, filepath.Join(out, "golden.vdi"), virtual)
+	checkGCETarball(t, filepath.Join(out, "golden.tar.gz"), virtual)
 	list, err := exec.Command("tar", "-tzf", filepath.Join(out, "golden.tar.gz")).Output()
 	if err != nil || strings.TrimSpace(string(list)) != "disk.raw" {
 		t.Errorf("gce tarball holds %q (%v), want exactly disk.raw", list, err)

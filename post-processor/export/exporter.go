@@ -217,7 +217,8 @@ func qemuFormatArgs(t Target) []string {
 		return []string{"-O", "vmdk", "-o", opts}
 	case "vhdx":
 		// Microsoft's guidance for Linux guests: 1 MiB blocks, not the
-		// 8-32 MiB default, which would store every touched block whole.
+		// 8 MiB and larger blocks qemu-img picks by default, each stored whole
+		// once the guest touches it.
 		return []string{"-O", "vhdx", "-o", "subformat=dynamic,block_size=1M"}
 	case "vhd":
 		sub := "dynamic"

@@ -171,7 +171,7 @@ func checkStreamOptimizedVMDK(t *testing.T, path string, virtual int64) {
 	desc := string(bytes.TrimRight(readAt(t, path, descOffset, descSize), "\x00"))
 	for _, re := range []string{
 		`(?m)^createType="streamOptimized"$`,
-		`(?m)^RW \d+ SPARSE "base\.vmdk"$`,
+		`(?m)^RW \d+ SPARSE "` + regexp.QuoteMeta(filepath.Base(path)) + `"$`,
 		`(?m)^ddb\.adapterType = "lsilogic"$`,
 		`(?m)^ddb\.virtualHWVersion = "\d+"$`,
 	} {
