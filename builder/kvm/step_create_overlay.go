@@ -3,13 +3,12 @@ package kvm
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
@@ -31,7 +30,7 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 	if err != nil {
 		return halt(state, fmt.Errorf("the source image is not a readable disk image: %w", err))
 	}
-	if info.Format == "raw" && !hasPartitionTable(source) {
+	if info.Format == "raw" && !diskcheck.HasPartitionTable(source) {
 		return halt(state, fmt.Errorf("the source image %s is not a disk image: qemu-img sees raw data with no partition table (a download error page or a compressed file?)", source))
 	}
 	if s.DiskSize > 0 && s.DiskSize < info.VirtualSize {
@@ -54,18 +53,3 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 }
 
 func (s *stepCreateOverlay) Cleanup(multistep.StateBag) {}
-
-// hasPartitionTable tells a raw disk (MBR or protective-MBR boot signature)
-// from other data qemu-img would also call "raw".
-func hasPartitionTable(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sector := make([]byte, 512)
-	if _, err := io.ReadFull(f, sector); err != nil {
-		return false
-	}
-	return sector[510] == 0x55 && sector[511] == 0xAA
-}

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -22,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
@@ -49,7 +49,7 @@ type exporter struct {
 // others are cancelled and nothing of the export is left behind.
 func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string) ([]Output, string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, "", err
+		return nil, "", explainNoSpace(err, outDir, outDir)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -69,8 +69,12 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 			}
 			defer func() { <-slots }()
 			out, err := e.one(ctx, p)
+			var noSpace *noSpaceError
+			if err != nil && !errors.As(err, &noSpace) {
+				err = fmt.Errorf("%s: %w", filepath.Base(p.Path), err)
+			}
 			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", filepath.Base(p.Path), err)
+				errs[i] = err
 				cancel()
 				return
 			}
@@ -96,7 +100,7 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 		for _, o := range outputs {
 			os.Remove(o.Path)
 		}
-		return nil, "", err
+		return nil, "", explainNoSpace(err, outDir, sumFile)
 	}
 	return outputs, sumFile, nil
 }
@@ -114,27 +118,27 @@ func firstError(errs []error) error {
 	return cancelled
 }
 
-// one writes one target under a temporary name and renames it into place.
-func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
+// one writes one target in a private work directory beside its final
+// path, under its final file name (a VMDK's descriptor records the name it
+// was written as), and renames it into place.
+func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err error) {
 	t := p.Target
-	dir := filepath.Dir(p.Path)
-	var scratch []string
-	defer func() {
-		for _, f := range scratch {
-			os.Remove(f)
-		}
-	}()
+	workDir, err := os.MkdirTemp(filepath.Dir(p.Path), "."+filepath.Base(p.Path)+".*.tmp")
+	if err != nil {
+		return Output{}, explainNoSpace(err, filepath.Dir(p.Path), p.Path)
+	}
+	defer os.RemoveAll(workDir)
+	// Runs before the removal above: the full file system is still full.
+	defer func() { err = explainNoSpace(err, filepath.Dir(p.Path), p.Path) }()
 	tempFile := func(pattern string) (string, error) {
-		f, err := os.CreateTemp(dir, pattern)
+		f, err := os.CreateTemp(workDir, pattern)
 		if err != nil {
 			return "", err
 		}
-		f.Close()
-		scratch = append(scratch, f.Name())
-		return f.Name(), nil
+		return f.Name(), f.Close()
 	}
-	final, err := tempFile("." + filepath.Base(p.Path) + ".*.tmp")
-	if err != nil {
+	final := filepath.Join(workDir, filepath.Base(p.Path))
+	if err := os.WriteFile(final, nil, 0o600); err != nil {
 		return Output{}, err
 	}
 
@@ -164,6 +168,9 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
 		if err := e.QemuImg.convert(ctx, source, raw, []string{"-O", "raw"}, progress); err != nil {
 			return Output{}, err
 		}
+		if err := prepareGCEDisk(raw); err != nil {
+			return Output{}, err
+		}
 		sums, err = writeGCETarball(ctx, raw, final, e.Checksum == "sha512")
 		if err != nil {
 			return Output{}, err
@@ -191,7 +198,6 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (Output, error) {
 	if err := syncAndPublish(final, p.Path, e.Force); err != nil {
 		return Output{}, err
 	}
-	scratch = scratch[1:] // the final file is in place now
 	e.UI.Say(fmt.Sprintf("%s written in %s", p.Path, time.Since(start).Round(100*time.Millisecond)))
 	sum := sums["sha256"]
 	if e.Checksum == "sha512" {
@@ -210,7 +216,10 @@ func qemuFormatArgs(t Target) []string {
 		}
 		return []string{"-O", "vmdk", "-o", opts}
 	case "vhdx":
-		return []string{"-O", "vhdx", "-o", "subformat=dynamic"}
+		// Microsoft's guidance for Linux guests: 1 MiB blocks, not the
+		// 8 MiB and larger blocks qemu-img picks by default, each stored whole
+		// once the guest touches it.
+		return []string{"-O", "vhdx", "-o", "subformat=dynamic,block_size=1M"}
 	case "vhd":
 		sub := "dynamic"
 		if t.Fixed {
@@ -346,40 +355,24 @@ func compressFile(ctx context.Context, src, dst, compression string, withSHA512 
 	return sums(), out.Close()
 }
 
-// writeGCETarball writes raw as disk.raw in a GNU-format tar.gz, the
-// layout Google Compute Engine imports.
-func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map[string]string, error) {
-	in, err := os.Open(raw)
+// gceSizeUnit is the granularity of a Compute Engine image's disk.
+const gceSizeUnit = 1 << 30
+
+// prepareGCEDisk applies Compute Engine's rules to the raw disk: it must
+// carry an MBR or GPT partition table, and its size must be a whole
+// number of GiB, so it is grown (sparsely) to the next one.
+func prepareGCEDisk(raw string) error {
+	if !diskcheck.HasPartitionTable(raw) {
+		return errors.New("Compute Engine imports only disks with an MBR or GPT partition table, and this one has none")
+	}
+	st, err := os.Stat(raw)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return nil, err
+	if rounded := (st.Size() + gceSizeUnit - 1) / gceSizeUnit * gceSizeUnit; rounded != st.Size() {
+		return os.Truncate(raw, rounded)
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close()
-	hashed, sums := hashingWriter(out, withSHA512)
-	gz := gzip.NewWriter(hashed)
-	tw := tar.NewWriter(gz)
-	hdr := &tar.Header{Name: "disk.raw", Mode: 0o644, Size: st.Size(), ModTime: time.Now(), Typeflag: tar.TypeReg, Format: tar.FormatGNU}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return nil, err
-	}
-	if _, err := io.Copy(tw, ctxReader{ctx, in}); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := gz.Close(); err != nil {
-		return nil, err
-	}
-	return sums(), out.Close()
+	return nil
 }
 
 // writeChecksums writes `<hex>  <name>` lines, as sha256sum -c reads them.

@@ -43,6 +43,10 @@ func (p *PostProcessor) plan(input, outDir string, generated map[string]interfac
 	seen := map[string]int{}
 	var plans []plannedOutput
 	for i, t := range c.Targets {
+		field := "output_name"
+		if t.Name != "" {
+			field = fmt.Sprintf("target[%d].name", i)
+		}
 		tmpl := cmp.Or(t.Name, c.OutputName)
 		name := base
 		if tmpl != "" {
@@ -50,11 +54,17 @@ func (p *PostProcessor) plan(input, outDir string, generated map[string]interfac
 			ctx.Data = data
 			rendered, err := interpolate.Render(tmpl, &ctx)
 			if err != nil {
-				return nil, fmt.Errorf("target[%d] name: %w", i, err)
+				return nil, fmt.Errorf("%s: %w", field, err)
 			}
 			name = rendered
 		}
+		if err := checkRenderedName(field, name); err != nil {
+			return nil, err
+		}
 		path := filepath.Join(outDir, name+extension(t))
+		if err := insideDir(outDir, path); err != nil {
+			return nil, err
+		}
 		if j, dup := seen[path]; dup {
 			return nil, fmt.Errorf("target[%d] and target[%d] would both write %s: give one a name", j, i, path)
 		}

@@ -42,8 +42,8 @@ type Target struct {
 	// For `vhd`: a fixed-size VHD with its virtual size rounded up to a
 	// whole MiB, as Azure requires. Default false (dynamic).
 	Fixed bool `mapstructure:"fixed"`
-	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere
-	// and ESXi import), `monolithicSparse` or `monolithicFlat`.
+	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere,
+	// ESXi and AWS import) or `monolithicSparse` (VMware Workstation).
 	Subformat string `mapstructure:"subformat"`
 	// File name of this output without extension. Defaults to the
 	// post-processor's `output_name`.
@@ -77,7 +77,7 @@ type Config struct {
 var (
 	validFormats      = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce"}
 	validCompressions = []string{"none", "gzip", "zstd", "xz"}
-	validSubformats   = []string{"streamOptimized", "monolithicSparse", "monolithicFlat"}
+	validSubformats   = []string{"streamOptimized", "monolithicSparse"}
 )
 
 // PostProcessor is the `kvm-export` post-processor.
@@ -122,6 +122,9 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 			errs = packersdk.MultiErrorAppend(errs, err)
 		}
 	}
+	for _, err := range c.validateOutputs() {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
 	if errs != nil && len(errs.Errors) > 0 {
 		return errs
 	}
@@ -157,9 +160,6 @@ func (t *Target) validate(i int) []error {
 		errs = append(errs, fmt.Errorf("%s only applies to format \"vmdk\"; use fixed for vhd", field("subformat")))
 	} else if t.Format == "vmdk" && !slices.Contains(validSubformats, t.Subformat) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("subformat"), t.Subformat, strings.Join(validSubformats, ", ")))
-	}
-	if strings.ContainsAny(t.Name, `/\`) {
-		errs = append(errs, fmt.Errorf("%s must be a file name, not a path: set output_directory", field("name")))
 	}
 	return errs
 }

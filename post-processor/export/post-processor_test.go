@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"os"
@@ -48,6 +49,7 @@ func TestConfigure_rejectsWhatDoesNotFit(t *testing.T) {
 		"fixed vmdk":            {[]map[string]interface{}{target("format", "vmdk", "fixed", true)}, nil, "only applies to format \"vhd\""},
 		"subformat on vhdx":     {[]map[string]interface{}{target("format", "vhdx", "subformat", "dynamic")}, nil, "only applies to format \"vmdk\""},
 		"bad vmdk subformat":    {[]map[string]interface{}{target("format", "vmdk", "subformat", "twoGbMaxExtentSparse")}, nil, "subformat"},
+		"two-file vmdk":         {[]map[string]interface{}{target("format", "vmdk", "subformat", "monolithicFlat")}, nil, `subformat "monolithicFlat" is not valid`},
 		"path as name":          {[]map[string]interface{}{target("format", "raw", "name", "a/b")}, nil, "not a path"},
 		"bad checksum":          {[]map[string]interface{}{target("format", "raw")}, map[string]interface{}{"checksum": "md5"}, `checksum "md5"`},
 		"second target invalid": {[]map[string]interface{}{target("format", "raw"), target("format", "qcow3")}, nil, "target[1].format"},
@@ -84,7 +86,9 @@ func TestPlan_namesAndClashes(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Fatalf("paths %v\nwant %s", got, want)
 	}
-	clash := configure(t, map[string]interface{}{"target": []map[string]interface{}{{"format": "raw"}, {"format": "raw"}}})
+	// Different templates that render to one name pass validate; the plan
+	// refuses them.
+	clash := configure(t, map[string]interface{}{"packer_build_name": "web", "output_name": "{{ .BuildName }}", "target": []map[string]interface{}{{"format": "raw"}, {"format": "raw", "name": "web"}}})
 	if _, err := clash.plan("/out/web.qcow2", "/out", nil); err == nil || !strings.Contains(err.Error(), "both write") {
 		t.Fatalf("clash not refused: %v", err)
 	}
@@ -103,25 +107,41 @@ func TestStringKeys_convertsRPCMaps(t *testing.T) {
 	}
 }
 
-// testImage makes a small qcow2 with data, a hole and a size that is not
-// a whole MiB.
+// testImage makes a small qcow2 disk (an MBR with one partition) with
+// data, a hole and a size that is not a whole MiB.
 func testImage(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("qemu-img"); err != nil {
-		t.Skip("qemu-img is not installed (make deps)")
-	}
-	dir := t.TempDir()
-	raw := filepath.Join(dir, "src.raw")
-	f, _ := os.Create(raw)
-	f.Truncate(20<<20 + 512)
-	f.WriteAt(bytes.Repeat([]byte("golden image "), 80000), 3<<20)
-	f.Close()
-	img := filepath.Join(dir, "base.qcow2")
+	raw := testRawDisk(t, filepath.Join(t.TempDir(), "src.raw"))
+	img := filepath.Join(filepath.Dir(raw), "base.qcow2")
 	if out, err := exec.Command("qemu-img", "convert", "-O", "qcow2", raw, img).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
 	os.WriteFile(img+".sha256", []byte("x  base.qcow2\n"), 0o644)
 	return img
+}
+
+// testRawDisk writes a raw disk of 20 MiB + 512 bytes: an MBR whose one
+// Linux partition starts at 1 MiB, and data at 3 MiB.
+func testRawDisk(t *testing.T, path string) string {
+	t.Helper()
+	if _, err := exec.LookPath("qemu-img"); err != nil {
+		t.Skip("qemu-img is not installed (make deps)")
+	}
+	mbr := make([]byte, 512)
+	entry := mbr[446:]
+	entry[4] = 0x83                                  // Linux
+	binary.LittleEndian.PutUint32(entry[8:], 2048)   // first LBA
+	binary.LittleEndian.PutUint32(entry[12:], 38912) // sectors
+	mbr[510], mbr[511] = 0x55, 0xAA
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(20<<20 + 512)
+	f.WriteAt(mbr, 0)
+	f.WriteAt(bytes.Repeat([]byte("golden image "), 80000), 3<<20)
+	f.Close()
+	return path
 }
 
 type fileArtifact struct{ files []string }
@@ -284,6 +304,24 @@ func TestPostProcess_refusesAnArtifactWithoutADisk(t *testing.T) {
 	}
 }
 
+// A text file with a disk's extension is raw data to qemu-img, not a disk.
+func TestPostProcess_refusesRawDataNamedLikeADisk(t *testing.T) {
+	if _, err := exec.LookPath("qemu-img"); err != nil {
+		t.Skip("qemu-img is not installed (make deps)")
+	}
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "x.qcow2")
+	os.WriteFile(fake, bytes.Repeat([]byte("not a disk image\n"), 100), 0o644)
+	p := configure(t, map[string]interface{}{"output_directory": filepath.Join(dir, "out"), "target": []map[string]interface{}{{"format": "vmdk"}}})
+	_, _, _, err := p.PostProcess(context.Background(), &packersdk.BasicUi{Writer: io.Discard, ErrorWriter: io.Discard}, fileArtifact{[]string{fake}})
+	if err == nil || !strings.Contains(err.Error(), "x.qcow2 is not a disk image") || !strings.Contains(err.Error(), "no partition table") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "x.vmdk")); err == nil {
+		t.Fatal("an output was written from a text file")
+	}
+}
+
 func TestPostProcess_existingOutputNeedsForce(t *testing.T) {
 	img := testImage(t)
 	os.WriteFile(filepath.Join(filepath.Dir(img), "base.vdi"), []byte("old"), 0o644)
@@ -291,5 +329,18 @@ func TestPostProcess_existingOutputNeedsForce(t *testing.T) {
 	_, _, _, err := p.PostProcess(context.Background(), &packersdk.BasicUi{Writer: io.Discard, ErrorWriter: io.Discard}, fileArtifact{[]string{img}})
 	if err == nil || !strings.Contains(err.Error(), "-force") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// A raw disk with a partition table is still an input, chosen over a text
+// file that merely carries a disk's extension.
+func TestFindDiskImage_takesARawDiskWithAPartitionTable(t *testing.T) {
+	dir := t.TempDir()
+	notes := filepath.Join(dir, "notes.img")
+	os.WriteFile(notes, []byte("hello"), 0o644)
+	disk := testRawDisk(t, filepath.Join(dir, "disk.img"))
+	got, info, err := findDiskImage(context.Background(), &qemuImg{Binary: "qemu-img"}, []string{notes, disk})
+	if err != nil || got != disk || info.Format != "raw" {
+		t.Fatalf("got %s %+v %v, want %s", got, info, err, disk)
 	}
 }

@@ -10,8 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 )
 
 // qemuImg runs qemu-img, the one tool that reads and writes every format.
@@ -106,9 +109,10 @@ var diskExtensions = []string{".qcow2", ".raw", ".img", ".vmdk", ".vhdx", ".vhd"
 
 // findDiskImage picks the artifact's disk image: the first file qemu-img
 // recognizes as an image format, else the first raw file with a disk
-// image's extension.
+// image's extension and a partition table (the builder's check: raw data
+// without one is an error page, a compressed file or a text file).
 func findDiskImage(ctx context.Context, q *qemuImg, files []string) (string, *imageInfo, error) {
-	var rawCandidate string
+	var rawCandidate, notADisk string
 	var rawInfo *imageInfo
 	for _, f := range files {
 		st, err := os.Stat(f)
@@ -122,15 +126,20 @@ func findDiskImage(ctx context.Context, q *qemuImg, files []string) (string, *im
 		if info.Format != "raw" {
 			return f, info, nil
 		}
-		ext := strings.ToLower(filepath.Ext(f))
-		for _, e := range diskExtensions {
-			if ext == e && rawCandidate == "" {
-				rawCandidate, rawInfo = f, info
-			}
+		if !slices.Contains(diskExtensions, strings.ToLower(filepath.Ext(f))) || rawCandidate != "" {
+			continue
+		}
+		if diskcheck.HasPartitionTable(f) {
+			rawCandidate, rawInfo = f, info
+		} else if notADisk == "" {
+			notADisk = f
 		}
 	}
-	if rawCandidate != "" {
+	switch {
+	case rawCandidate != "":
 		return rawCandidate, rawInfo, nil
+	case notADisk != "":
+		return "", nil, fmt.Errorf("%s is not a disk image: qemu-img sees raw data with no partition table (a download error page, a compressed file?)", notADisk)
 	}
 	return "", nil, fmt.Errorf("the input artifact has no disk image that qemu-img can read (files: %s)", strings.Join(files, ", "))
 }
