@@ -204,6 +204,25 @@ func (e *exporter) writeOVA(ctx context.Context, source, dst string, p plannedOu
 	}
 	disk.Close()
 	defer os.Remove(disk.Name())
+	if size := e.SourceInfo.VirtualSize; size%(1<<20) != 0 {
+		// vSphere's import spec sizes disks in KiB (capacityInKB) and
+		// would cut a partial KiB off; a whole MiB keeps every byte.
+		grown, err := os.CreateTemp(filepath.Dir(dst), ".ova-grow-*.qcow2")
+		if err != nil {
+			return nil, err
+		}
+		grown.Close()
+		defer os.Remove(grown.Name())
+		// A relative backing file would resolve from the overlay's directory.
+		backing, err := filepath.Abs(source)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.QemuImg.overlay(ctx, backing, e.SourceInfo.Format, grown.Name(), (size+1<<20-1)&^(1<<20-1)); err != nil {
+			return nil, err
+		}
+		source = grown.Name()
+	}
 	if err := e.QemuImg.convert(ctx, source, disk.Name(), qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"}), progress); err != nil {
 		return nil, err
 	}

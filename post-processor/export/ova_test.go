@@ -241,22 +241,17 @@ func TestPostProcess_ovaIsAnImportablePackage(t *testing.T) {
 		}
 	}
 
-	// The disk is a streamOptimized VMDK that converts back identical.
+	// The disk is a streamOptimized VMDK that converts back to the input,
+	// grown to a whole MiB (the input is 20 MiB + 512 bytes).
 	vmdk := filepath.Join(dir, "golden_vm-disk1.vmdk")
 	info := qemuInfo(t, vmdk, "vmdk")
 	if ct := info["format-specific"].(map[string]interface{})["data"].(map[string]interface{})["create-type"]; ct != "streamOptimized" {
 		t.Errorf("the disk is %v, want streamOptimized", ct)
 	}
-	scratch := t.TempDir()
-	input, back := filepath.Join(scratch, "input.raw"), filepath.Join(scratch, "back.raw")
-	for src, dst := range map[string]string{img: input, vmdk: back} {
-		if o, err := exec.Command("qemu-img", "convert", "-O", "raw", src, dst).CombinedOutput(); err != nil {
-			t.Fatalf("converting %s to raw: %v %s", src, err, o)
-		}
+	if size := int64(info["virtual-size"].(float64)); size != 21<<20 {
+		t.Errorf("the disk has %d bytes, want the input's 20 MiB + 512 rounded up to 21 MiB", size)
 	}
-	if o, err := exec.Command("cmp", input, back).CombinedOutput(); err != nil {
-		t.Errorf("the disk converted back is not byte-identical to the input: %v %s", err, o)
-	}
+	assertConvertsBack(t, img, vmdk)
 
 	// The descriptor says what vSphere would build: the build's hardware.
 	descriptor, _ := os.ReadFile(filepath.Join(dir, "golden_vm.ovf"))
@@ -301,6 +296,30 @@ func TestPostProcess_ovaIsAnImportablePackage(t *testing.T) {
 	assertRASDOrder(t, descriptor)
 	if sch := os.Getenv("OVF_SCHEMA_DIR"); sch != "" {
 		validateAgainstDMTFSchema(t, sch, descriptor)
+	}
+}
+
+// assertConvertsBack converts both disks to raw: the VMDK must hold the
+// input byte for byte, then zeros up to its whole-MiB size.
+func assertConvertsBack(t *testing.T, input, vmdk string) {
+	t.Helper()
+	scratch := t.TempDir()
+	in, back := filepath.Join(scratch, "input.raw"), filepath.Join(scratch, "back.raw")
+	for src, dst := range map[string]string{input: in, vmdk: back} {
+		if o, err := exec.Command("qemu-img", "convert", "-O", "raw", src, dst).CombinedOutput(); err != nil {
+			t.Fatalf("converting %s to raw: %v %s", src, err, o)
+		}
+	}
+	inSt, _ := os.Stat(in)
+	if o, err := exec.Command("cmp", "-n", fmt.Sprint(inSt.Size()), in, back).CombinedOutput(); err != nil {
+		t.Errorf("the disk converted back is not byte-identical to the input: %v %s", err, o)
+	}
+	backData, _ := os.ReadFile(back)
+	if want := (inSt.Size() + 1<<20 - 1) &^ (1<<20 - 1); int64(len(backData)) != want {
+		t.Fatalf("the disk converted back has %d bytes, want %d", len(backData), want)
+	}
+	if tail := backData[inSt.Size():]; !bytes.Equal(tail, make([]byte, len(tail))) {
+		t.Error("the bytes past the input are not zero")
 	}
 }
 
@@ -430,3 +449,20 @@ func TestOVFDescriptor_controllersAndAdapters(t *testing.T) {
 }
 
 func reflectType(v interface{}) string { return fmt.Sprintf("%T", v) }
+
+// The growing overlay must find an input given by a relative path, as a
+// builder's artifact may name it.
+func TestPostProcess_ovaFromARelativeInputPath(t *testing.T) {
+	img := testImage(t)
+	t.Chdir(filepath.Dir(img))
+	p := configure(t, map[string]interface{}{"output_directory": "exports", "target": []map[string]interface{}{{"format": "ova"}}})
+	ui := &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)}
+	if _, _, _, err := p.PostProcess(context.Background(), ui, fileArtifact{[]string{filepath.Base(img)}}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, dir := readOVA(t, filepath.Join("exports", "base.ova"))
+	assertConvertsBack(t, img, filepath.Join(dir, "base-disk1.vmdk"))
+	if left, _ := filepath.Glob(filepath.Join("exports", ".*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
