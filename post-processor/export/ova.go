@@ -35,9 +35,11 @@ type OVAOptions struct {
 	// it; VirtualBox does not (it reads firmware only from its own
 	// extension), so switch an EFI guest to EFI there after the import.
 	Firmware string `mapstructure:"firmware"`
-	// For `ova`: the disk controller, `lsilogic` (default: vSphere,
-	// Workstation and VirtualBox), `pvscsi` (VMware only) or `sata`
-	// (AHCI; hardware version 10 or later).
+	// For `ova`: the disk controller, `pvscsi` (default: VMware
+	// paravirtual SCSI, whose driver even trimmed cloud kernels such as
+	// Debian's carry), `lsilogic` (vSphere, Workstation and VirtualBox;
+	// the guest needs the `mptspi` driver) or `sata` (AHCI; hardware
+	// version 10 or later; the guest needs `ahci`).
 	DiskController string `mapstructure:"disk_controller"`
 	// For `ova`: the network adapter, `vmxnet3` (default) or `e1000`.
 	NetworkAdapter string `mapstructure:"network_adapter"`
@@ -79,7 +81,7 @@ func (t *Target) validateOVA(field func(string) string) []error {
 		o.HardwareVersion = defaultHardwareVersion
 	}
 	if o.DiskController == "" {
-		o.DiskController = "lsilogic"
+		o.DiskController = "pvscsi"
 	}
 	if o.NetworkAdapter == "" {
 		o.NetworkAdapter = "vmxnet3"

@@ -44,7 +44,7 @@ func (a kvmArtifact) State(name string) interface{} {
 func TestConfigure_ovaDefaultsAndRefusals(t *testing.T) {
 	p := configure(t, map[string]interface{}{"target": []map[string]interface{}{{"format": "ova"}}})
 	got := p.config.Targets[0].OVAOptions
-	want := OVAOptions{HardwareVersion: 14, DiskController: "lsilogic", NetworkAdapter: "vmxnet3", NetworkName: "VM Network", GuestOSType: "otherLinux64Guest"}
+	want := OVAOptions{HardwareVersion: 14, DiskController: "pvscsi", NetworkAdapter: "vmxnet3", NetworkName: "VM Network", GuestOSType: "otherLinux64Guest"}
 	if got != want {
 		t.Fatalf("defaults %+v\nwant %+v", got, want)
 	}
@@ -263,7 +263,7 @@ func TestPostProcess_ovaIsAnImportablePackage(t *testing.T) {
 	var controller, disk, nic int
 	for _, d := range devices(spec) {
 		switch d := d.(type) {
-		case *types.VirtualLsiLogicController:
+		case *types.ParaVirtualSCSIController:
 			controller++
 		case *types.VirtualDisk:
 			disk++
@@ -277,7 +277,7 @@ func TestPostProcess_ovaIsAnImportablePackage(t *testing.T) {
 		}
 	}
 	if controller != 1 || disk != 1 || nic != 1 {
-		t.Errorf("devices: %d lsilogic, %d disks, %d vmxnet3; want one each", controller, disk, nic)
+		t.Errorf("devices: %d pvscsi, %d disks, %d vmxnet3; want one each", controller, disk, nic)
 	}
 	st, _ := os.Stat(vmdk)
 	if len(env.References) != 1 || env.References[0].Href != "golden_vm-disk1.vmdk" || int64(env.References[0].Size) != st.Size() {
