@@ -200,75 +200,80 @@ func ovaMemberNames(ovaPath string) (ovf, mf, vmdk string) {
 // order), in a ustar archive.
 func (e *exporter) writeOVA(ctx context.Context, source, dst string, p plannedOutput, progress func(int)) (map[string]string, error) {
 	ovfName, mfName, vmdkName := ovaMemberNames(p.Path)
-	disk, err := os.CreateTemp(filepath.Dir(dst), ".ova-disk-*.vmdk")
+	dir := filepath.Dir(dst)
+	source, cleanup, err := e.wholeMiB(ctx, source, dir)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	disk, err := os.CreateTemp(dir, ".ova-disk-*.vmdk")
 	if err != nil {
 		return nil, err
 	}
 	disk.Close()
 	defer os.Remove(disk.Name())
-	if size := e.SourceInfo.VirtualSize; size%(1<<20) != 0 {
-		// vSphere's import spec sizes disks in KiB (capacityInKB) and
-		// would cut a partial KiB off; a whole MiB keeps every byte.
-		grown, err := os.CreateTemp(filepath.Dir(dst), ".ova-grow-*.qcow2")
-		if err != nil {
-			return nil, err
-		}
-		grown.Close()
-		defer os.Remove(grown.Name())
-		// A relative backing file would resolve from the overlay's directory.
-		backing, err := filepath.Abs(source)
-		if err != nil {
-			return nil, err
-		}
-		if err := e.QemuImg.overlay(ctx, backing, e.SourceInfo.Format, grown.Name(), (size+1<<20-1)&^(1<<20-1)); err != nil {
-			return nil, err
-		}
-		source = grown.Name()
-	}
 	if err := e.QemuImg.convert(ctx, source, disk.Name(), qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"}), progress); err != nil {
 		return nil, err
 	}
-	info, err := e.QemuImg.info(ctx, disk.Name())
+	desc := ovfDescriptor{Name: strings.TrimSuffix(filepath.Base(p.Path), ".ova"), DiskFile: vmdkName}
+	desc.withHardware(p.Target.OVAOptions)
+	diskSum, err := e.describeDisk(ctx, disk.Name(), &desc)
 	if err != nil {
 		return nil, err
 	}
-	populated, err := e.QemuImg.dataBytes(ctx, disk.Name())
-	if err != nil {
-		return nil, err
-	}
-	st, err := os.Stat(disk.Name())
-	if err != nil {
-		return nil, err
-	}
-	diskSum, err := fileDigest(disk.Name(), "sha256")
-	if err != nil {
-		return nil, err
-	}
-	o := p.Target.OVAOptions
-	descriptor, err := ovfDescriptor{
-		Name:            strings.TrimSuffix(filepath.Base(p.Path), ".ova"),
-		DiskFile:        vmdkName,
-		DiskFileSize:    st.Size(),
-		Capacity:        info.VirtualSize,
-		PopulatedSize:   populated,
-		HardwareVersion: o.HardwareVersion,
-		CPUs:            o.CPUs,
-		MemoryMiB:       o.MemoryMiB,
-		Firmware:        o.Firmware,
-		DiskController:  o.DiskController,
-		NetworkAdapter:  o.NetworkAdapter,
-		NetworkName:     o.NetworkName,
-		GuestOSType:     o.GuestOSType,
-	}.render()
+	descriptor, err := desc.render()
 	if err != nil {
 		return nil, err
 	}
 	manifest := fmt.Sprintf("SHA256(%s)= %s\nSHA256(%s)= %s\n", ovfName, sha256Hex(descriptor), vmdkName, diskSum)
 	return writeOVATar(ctx, dst, []ovaMember{
-		{Name: ovfName, Data: []byte(descriptor)},
+		{Name: ovfName, Data: descriptor},
 		{Name: mfName, Data: []byte(manifest)},
-		{Name: vmdkName, Path: disk.Name(), Size: st.Size()},
+		{Name: vmdkName, Path: disk.Name(), Size: desc.DiskFileSize},
 	}, e.Checksum == "sha512")
+}
+
+// wholeMiB returns the source, or an overlay of it grown to a whole MiB
+// when it is not one: vSphere's import spec sizes disks in KiB
+// (capacityInKB) and would cut a partial KiB off.
+func (e *exporter) wholeMiB(ctx context.Context, source, dir string) (string, func(), error) {
+	size := e.SourceInfo.VirtualSize
+	if size%(1<<20) == 0 {
+		return source, func() {}, nil
+	}
+	grown, err := os.CreateTemp(dir, ".ova-grow-*.qcow2")
+	if err != nil {
+		return "", func() {}, err
+	}
+	grown.Close()
+	cleanup := func() { os.Remove(grown.Name()) }
+	// A relative backing file would resolve from the overlay's directory.
+	backing, err := filepath.Abs(source)
+	if err != nil {
+		return "", cleanup, err
+	}
+	if err := e.QemuImg.overlay(ctx, backing, e.SourceInfo.Format, grown.Name(), (size+1<<20-1)&^(1<<20-1)); err != nil {
+		return "", cleanup, err
+	}
+	return grown.Name(), cleanup, nil
+}
+
+// describeDisk fills the descriptor's disk sizes from the VMDK and
+// returns the VMDK's SHA-256.
+func (e *exporter) describeDisk(ctx context.Context, vmdk string, d *ovfDescriptor) (string, error) {
+	info, err := e.QemuImg.info(ctx, vmdk)
+	if err != nil {
+		return "", err
+	}
+	if d.PopulatedSize, err = e.QemuImg.dataBytes(ctx, vmdk); err != nil {
+		return "", err
+	}
+	st, err := os.Stat(vmdk)
+	if err != nil {
+		return "", err
+	}
+	d.Capacity, d.DiskFileSize = info.VirtualSize, st.Size()
+	return fileDigest(vmdk, "sha256")
 }
 
 // dataBytes is how much of the image holds data (qemu-img map), the

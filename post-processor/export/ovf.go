@@ -131,6 +131,12 @@ var ovfTemplate = template.Must(template.New("ovf").Funcs(template.FuncMap{"x": 
 </Envelope>
 `))
 
+// withHardware copies a target's resolved hardware into the descriptor.
+func (d *ovfDescriptor) withHardware(o OVAOptions) {
+	d.HardwareVersion, d.CPUs, d.MemoryMiB, d.Firmware = o.HardwareVersion, o.CPUs, o.MemoryMiB, o.Firmware
+	d.DiskController, d.NetworkAdapter, d.NetworkName, d.GuestOSType = o.DiskController, o.NetworkAdapter, o.NetworkName, o.GuestOSType
+}
+
 // render writes the OVF 1.x envelope (DSP0243 1.1, the version vSphere,
 // Workstation and VirtualBox all import).
 func (d ovfDescriptor) render() ([]byte, error) {
