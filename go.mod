@@ -13,6 +13,7 @@ require (
 	github.com/klauspost/compress v1.18.5
 	github.com/mitchellh/mapstructure v1.5.0
 	github.com/ulikunitz/xz v0.5.17
+	github.com/vmware/govmomi v0.52.0
 	github.com/zclconf/go-cty v1.19.0
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -22,6 +22,7 @@ import (
 var generatedDataNames = []string{
 	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort",
 	"ImageFormat", "ImagePath", "ImageChecksum", "OutputDirectory", "Firmware",
+	"CPUs", "MemoryMiB",
 }
 
 // Builder is the `kvm` builder.
@@ -62,6 +63,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	generated.Put("ImageFormat", c.Format)
 	generated.Put("OutputDirectory", c.OutputDir)
 	generated.Put("Firmware", c.Firmware)
+	generated.Put("CPUs", c.CPUs)
+	generated.Put("MemoryMiB", c.Memory)
 
 	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated), c.PackerConfig, ui, state)
 	b.runner.Run(ctx, state)

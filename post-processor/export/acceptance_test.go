@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -41,6 +42,7 @@ build {
       compression = "zstd"
     }
     target { format = "gce" }
+    target { format = "ova" }
     checksum            = "sha256"
     keep_input_artifact = true
   }
@@ -79,10 +81,36 @@ build {
 	if err != nil || strings.TrimSpace(string(list)) != "disk.raw" {
 		t.Errorf("gce tarball holds %q (%v), want exactly disk.raw", list, err)
 	}
+	assertOVAOfTheBuild(t, filepath.Join(out, "golden.ova"), source)
 	for _, w := range []string{"golden.vmdk: 100%", "Exporting"} {
 		if !strings.Contains(res.Output, w) {
 			t.Errorf("the log lacks %q", w)
 		}
+	}
+}
+
+// assertOVAOfTheBuild checks that the OVA carries the build's hardware,
+// which crossed Packer's RPC as generated data (memory = 1024 in the
+// template, not the OVA default 2048), and the built disk.
+func assertOVAOfTheBuild(t *testing.T, ova, source string) {
+	t.Helper()
+	names, _, dir := readOVA(t, ova)
+	if strings.Join(names, ",") != "golden.ovf,golden.mf,golden-disk1.vmdk" {
+		t.Fatalf("OVA members %v", names)
+	}
+	check := exec.Command("sha256sum", "--strict", "-c", "golden.mf")
+	check.Dir = dir
+	if o, err := check.CombinedOutput(); err != nil {
+		t.Errorf("the OVA manifest does not verify: %v\n%s", err, o)
+	}
+	descriptor, _ := os.ReadFile(filepath.Join(dir, "golden.ovf"))
+	spec, _ := configSpec(t, descriptor)
+	if spec.MemoryMB != 1024 || int(spec.NumCPUs) != min(2, runtime.NumCPU()) || spec.Firmware != "bios" {
+		t.Errorf("the OVA's VM has %d MiB, %d CPUs, %q firmware; the build had 1024 MiB, %d CPUs, bios",
+			spec.MemoryMB, spec.NumCPUs, spec.Firmware, min(2, runtime.NumCPU()))
+	}
+	if o, err := exec.Command("qemu-img", "compare", "-q", "-f", "qcow2", "-F", "vmdk", source, filepath.Join(dir, "golden-disk1.vmdk")).CombinedOutput(); err != nil {
+		t.Errorf("the OVA's disk differs from the built image: %v %s", err, o)
 	}
 }
 

@@ -175,6 +175,10 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err != nil {
 			return Output{}, err
 		}
+	case t.Format == "ova":
+		if sums, err = e.writeOVA(ctx, source, final, p, progress); err != nil {
+			return Output{}, err
+		}
 	case outerCompression(t):
 		img, err := tempFile(".image-*" + extension(Target{Format: t.Format}))
 		if err != nil {

@@ -18,7 +18,7 @@ type plannedOutput struct {
 
 // extension of an output file by format and outer compression.
 func extension(t Target) string {
-	ext := map[string]string{"qcow2": ".qcow2", "raw": ".raw", "vmdk": ".vmdk", "vhdx": ".vhdx", "vhd": ".vhd", "vdi": ".vdi", "gce": ".tar.gz"}[t.Format]
+	ext := map[string]string{"qcow2": ".qcow2", "raw": ".raw", "vmdk": ".vmdk", "vhdx": ".vhdx", "vhd": ".vhd", "vdi": ".vdi", "gce": ".tar.gz", "ova": ".ova"}[t.Format]
 	if !outerCompression(t) {
 		return ext
 	}

@@ -30,8 +30,9 @@ const BuilderID = "kvmforge.kvm-export"
 // Target is one output of the export.
 type Target struct {
 	// Output format: `qcow2`, `raw`, `vmdk` (vSphere/ESXi), `vhdx`
-	// (Hyper-V), `vhd` (Azure), `vdi` (VirtualBox) or `gce` (a `disk.raw`
-	// in a GNU tar.gz, as Google Compute Engine imports it).
+	// (Hyper-V), `vhd` (Azure), `vdi` (VirtualBox), `gce` (a `disk.raw`
+	// in a GNU tar.gz, as Google Compute Engine imports it) or `ova` (an
+	// OVF package for vSphere, Workstation and VirtualBox).
 	Format string `mapstructure:"format" required:"true"`
 	// Compression: `none` (default), `gzip`, `zstd` or `xz`. For `qcow2`
 	// it is qcow2's own cluster compression (`zstd`, or `gzip` for zlib):
@@ -48,6 +49,8 @@ type Target struct {
 	// File name of this output without extension. Defaults to the
 	// post-processor's `output_name`.
 	Name string `mapstructure:"name"`
+
+	OVAOptions `mapstructure:",squash"`
 }
 
 // Config is the configuration of the `kvm-export` post-processor.
@@ -75,7 +78,7 @@ type Config struct {
 }
 
 var (
-	validFormats      = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce"}
+	validFormats      = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce", "ova"}
 	validCompressions = []string{"none", "gzip", "zstd", "xz"}
 	validSubformats   = []string{"streamOptimized", "monolithicSparse"}
 )
@@ -161,6 +164,7 @@ func (t *Target) validate(i int) []error {
 	} else if t.Format == "vmdk" && !slices.Contains(validSubformats, t.Subformat) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("subformat"), t.Subformat, strings.Join(validSubformats, ", ")))
 	}
+	errs = append(errs, t.validateOVA(field)...)
 	return errs
 }
 
@@ -180,6 +184,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
+	resolveOVAHardware(plans, generated)
 	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, fileutil.HumanBytes(info.VirtualSize), len(plans), c.Parallel))
 	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum}
 	start := time.Now()

@@ -59,11 +59,19 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 // FlatTarget is an auto-generated flat version of Target.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatTarget struct {
-	Format      *string `mapstructure:"format" required:"true" cty:"format" hcl:"format"`
-	Compression *string `mapstructure:"compression" cty:"compression" hcl:"compression"`
-	Fixed       *bool   `mapstructure:"fixed" cty:"fixed" hcl:"fixed"`
-	Subformat   *string `mapstructure:"subformat" cty:"subformat" hcl:"subformat"`
-	Name        *string `mapstructure:"name" cty:"name" hcl:"name"`
+	Format          *string `mapstructure:"format" required:"true" cty:"format" hcl:"format"`
+	Compression     *string `mapstructure:"compression" cty:"compression" hcl:"compression"`
+	Fixed           *bool   `mapstructure:"fixed" cty:"fixed" hcl:"fixed"`
+	Subformat       *string `mapstructure:"subformat" cty:"subformat" hcl:"subformat"`
+	Name            *string `mapstructure:"name" cty:"name" hcl:"name"`
+	HardwareVersion *int    `mapstructure:"hardware_version" cty:"hardware_version" hcl:"hardware_version"`
+	CPUs            *int    `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
+	MemoryMiB       *int    `mapstructure:"memory" cty:"memory" hcl:"memory"`
+	Firmware        *string `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
+	DiskController  *string `mapstructure:"disk_controller" cty:"disk_controller" hcl:"disk_controller"`
+	NetworkAdapter  *string `mapstructure:"network_adapter" cty:"network_adapter" hcl:"network_adapter"`
+	NetworkName     *string `mapstructure:"network_name" cty:"network_name" hcl:"network_name"`
+	GuestOSType     *string `mapstructure:"guest_os_type" cty:"guest_os_type" hcl:"guest_os_type"`
 }
 
 // FlatMapstructure returns a new FlatTarget.
@@ -78,11 +86,19 @@ func (*Target) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec }
 // The decoded values from this spec will then be applied to a FlatTarget.
 func (*FlatTarget) HCL2Spec() map[string]hcldec.Spec {
 	s := map[string]hcldec.Spec{
-		"format":      &hcldec.AttrSpec{Name: "format", Type: cty.String, Required: false},
-		"compression": &hcldec.AttrSpec{Name: "compression", Type: cty.String, Required: false},
-		"fixed":       &hcldec.AttrSpec{Name: "fixed", Type: cty.Bool, Required: false},
-		"subformat":   &hcldec.AttrSpec{Name: "subformat", Type: cty.String, Required: false},
-		"name":        &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"format":           &hcldec.AttrSpec{Name: "format", Type: cty.String, Required: false},
+		"compression":      &hcldec.AttrSpec{Name: "compression", Type: cty.String, Required: false},
+		"fixed":            &hcldec.AttrSpec{Name: "fixed", Type: cty.Bool, Required: false},
+		"subformat":        &hcldec.AttrSpec{Name: "subformat", Type: cty.String, Required: false},
+		"name":             &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"hardware_version": &hcldec.AttrSpec{Name: "hardware_version", Type: cty.Number, Required: false},
+		"cpus":             &hcldec.AttrSpec{Name: "cpus", Type: cty.Number, Required: false},
+		"memory":           &hcldec.AttrSpec{Name: "memory", Type: cty.Number, Required: false},
+		"firmware":         &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},
+		"disk_controller":  &hcldec.AttrSpec{Name: "disk_controller", Type: cty.String, Required: false},
+		"network_adapter":  &hcldec.AttrSpec{Name: "network_adapter", Type: cty.String, Required: false},
+		"network_name":     &hcldec.AttrSpec{Name: "network_name", Type: cty.String, Required: false},
+		"guest_os_type":    &hcldec.AttrSpec{Name: "guest_os_type", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -42,7 +42,7 @@ func TestConfigure_rejectsWhatDoesNotFit(t *testing.T) {
 		want    string
 	}{
 		"no target":             {nil, nil, "at least one target"},
-		"unknown format":        {[]map[string]interface{}{target("format", "ova")}, nil, `target[0].format "ova"`},
+		"unknown format":        {[]map[string]interface{}{target("format", "iso")}, nil, `target[0].format "iso"`},
 		"unknown compression":   {[]map[string]interface{}{target("format", "raw", "compression", "lz4")}, nil, `compression "lz4"`},
 		"xz qcow2":              {[]map[string]interface{}{target("format", "qcow2", "compression", "xz")}, nil, "does not apply to qcow2"},
 		"compressed gce":        {[]map[string]interface{}{target("format", "gce", "compression", "zstd")}, nil, "tar.gz already"},
