@@ -78,16 +78,16 @@ func (a *Artifact) State(name string) interface{} {
 
 // hcpLabels are the image's HCP Packer labels. Packer core merges the labels
 // of every image of a build into one set, so what describes this image
-// alone is keyed by its file name (as kvm-export's outputs are), and only
-// values every image of the build shares have plain keys.
+// alone is keyed by its ID, the artifact ID the registry lists (a file name
+// would not do: kvm-export's qcow2 output often has the image's name), and
+// only values every image of the build shares have plain keys.
 func (a *Artifact) hcpLabels() map[string]interface{} {
-	file := filepath.Base(a.ImagePath)
 	return map[string]interface{}{
-		file + ".format": a.Format,
-		file + ".sha256": a.Checksum,
-		"virtual_size":   strconv.FormatInt(a.VirtualSize, 10),
-		"accelerator":    a.Accelerator,
-		"source_url":     a.SourceURL,
+		a.Checksum + ".format": a.Format,
+		a.Checksum + ".file":   a.ImagePath,
+		"virtual_size":         strconv.FormatInt(a.VirtualSize, 10),
+		"accelerator":          a.Accelerator,
+		"source_url":           a.SourceURL,
 	}
 }
 

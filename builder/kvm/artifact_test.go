@@ -49,7 +49,8 @@ func overRPC(t *testing.T, a packer.Artifact) packer.Artifact {
 }
 
 func TestArtifact_hcpMetadataDecodesAsPackerCoreDoesIt(t *testing.T) {
-	remote := overRPC(t, testArtifact(t))
+	local := testArtifact(t)
+	remote := overRPC(t, local)
 	var images []registryimage.Image
 	decoder, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{Result: &images, WeaklyTypedInput: true})
 	if err := decoder.Decode(remote.State(registryimage.ArtifactStateURI)); err != nil {
@@ -63,7 +64,7 @@ func TestArtifact_hcpMetadataDecodesAsPackerCoreDoesIt(t *testing.T) {
 		t.Fatalf("image %+v", img)
 	}
 	want := map[string]string{
-		"base.qcow2.format": "qcow2", "base.qcow2.sha256": "abc123",
+		"abc123.format": "qcow2", "abc123.file": local.ImagePath,
 		"virtual_size": "3221225472", "accelerator": "tcg", "source_url": "https://example.org/debian.qcow2",
 	}
 	if !reflect.DeepEqual(img.Labels, want) {

@@ -89,8 +89,8 @@ func (a *Artifact) State(name string) interface{} {
 
 // hcpImages are the outputs as HCP Packer images. Packer core merges the
 // labels of all the images of a build into one set, so each output's own
-// labels are keyed by its file name and only values every image of the
-// build shares have plain keys. Every image names the build's source as
+// labels are keyed by its image ID, the artifact ID the registry lists,
+// and only values every image of the build shares have plain keys. Every image names the build's source as
 // the input did (the cloud image the kvm build started from), so the
 // build's source ID does not depend on which image Packer reads last.
 func (a *Artifact) hcpImages() []*registryimage.Image {
@@ -109,8 +109,7 @@ func (a *Artifact) hcpImages() []*registryimage.Image {
 	}
 	var images []*registryimage.Image
 	for _, o := range a.Outputs {
-		file := filepath.Base(o.Path)
-		labels := map[string]string{file + ".format": o.Format, file + ".sha256": o.SHA256}
+		labels := map[string]string{o.SHA256 + ".format": o.Format, o.SHA256 + ".file": o.Path}
 		for k, v := range shared {
 			labels[k] = v
 		}
