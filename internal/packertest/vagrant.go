@@ -2,6 +2,7 @@ package packertest
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -18,7 +19,8 @@ const VagrantSource = "github.com/hashicorp/vagrant"
 
 // InstallVagrant builds the pinned packer-plugin-vagrant (tools/vagrant,
 // cached in .tools/bin like the other tools) and installs it into the
-// environment's plugin directory, once per test binary.
+// environment's plugin directory, once per test binary. VAGRANT_PLUGIN_BIN
+// names another build of it to test with instead.
 func (e *Env) InstallVagrant(t *testing.T) {
 	t.Helper()
 	vagrantOnce.Do(func() { vagrantErr = e.installVagrant() })
@@ -32,12 +34,16 @@ func (e *Env) installVagrant() error {
 	if err != nil {
 		return err
 	}
-	build := exec.Command(filepath.Join(root, "scripts", "tools.sh"), "packer-plugin-vagrant")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building packer-plugin-vagrant: %v\n%s", err, out)
+	bin := os.Getenv("VAGRANT_PLUGIN_BIN")
+	if bin == "" {
+		build := exec.Command(filepath.Join(root, "scripts", "tools.sh"), "packer-plugin-vagrant")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("building packer-plugin-vagrant: %v\n%s", err, out)
+		}
+		bin = filepath.Join(root, ".tools", "bin", "packer-plugin-vagrant")
 	}
-	install := exec.Command(e.Packer, "plugins", "install", "--path", filepath.Join(root, ".tools", "bin", "packer-plugin-vagrant"), VagrantSource)
+	install := exec.Command(e.Packer, "plugins", "install", "--path", bin, VagrantSource)
 	install.Env = e.environ()
 	if out, err := install.CombinedOutput(); err != nil {
 		return fmt.Errorf("installing packer-plugin-vagrant: %v\n%s", err, out)
