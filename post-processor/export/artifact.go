@@ -78,6 +78,8 @@ func (a *Artifact) State(name string) interface{} {
 		case "diskPaths":
 			return []string{disk.Path}
 		case "domainType":
+			// The build's accelerator, as the qemu builder gives it; kvm
+			// (vagrant-libvirt's default driver) for an input without one.
 			if accel, _ := a.GeneratedData["Accelerator"].(string); accel != "" {
 				return accel
 			}
@@ -90,9 +92,10 @@ func (a *Artifact) State(name string) interface{} {
 // hcpImages are the outputs as HCP Packer images. Packer core merges the
 // labels of all the images of a build into one set, so each output's own
 // labels are keyed by its image ID, the artifact ID the registry lists,
-// and only values every image of the build shares have plain keys. Every image names the build's source as
-// the input did (the cloud image the kvm build started from), so the
-// build's source ID does not depend on which image Packer reads last.
+// and only values every image of the build shares have plain keys. Every
+// image names the build's source as the input did (the cloud image the kvm
+// build started from), so the build's source ID does not depend on which
+// image Packer reads last.
 func (a *Artifact) hcpImages() []*registryimage.Image {
 	sourceID := a.SourceImageID
 	if sourceID == "" {
