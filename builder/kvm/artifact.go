@@ -19,6 +19,12 @@ const BuilderID = "kvmforge.kvm"
 const hcpRegion = "local"
 
 // Artifact is a disk image on the local filesystem with its checksum file.
+//
+// Files lists the disk image alone: post-processors take Files as the
+// artifact's payload, and the vagrant post-processor's libvirt provider
+// boxes every file whose name starts with diskName as a qcow2 disk, which
+// would make the checksum file (`<image>.sha256`) a second, broken disk.
+// The checksum file stays beside the image and goes with it on Destroy.
 type Artifact struct {
 	ImagePath     string
 	ChecksumPath  string
@@ -27,13 +33,13 @@ type Artifact struct {
 	VirtualSize   int64
 	Accelerator   string
 	SourceURL     string
-	SourceID      string // checksum of the source image
+	SourceID      string // SHA-256 hex of the source image, the form ImageIDs take
 	GeneratedData map[string]interface{}
 }
 
 func (a *Artifact) BuilderId() string { return BuilderID }
 func (a *Artifact) Id() string        { return a.Checksum }
-func (a *Artifact) Files() []string   { return []string{a.ImagePath, a.ChecksumPath} }
+func (a *Artifact) Files() []string   { return []string{a.ImagePath} }
 
 func (a *Artifact) String() string {
 	return fmt.Sprintf("%s image %s (%s virtual, sha256 %s)", a.Format, a.ImagePath, fileutil.HumanBytes(a.VirtualSize), a.Checksum)
@@ -51,12 +57,7 @@ func (a *Artifact) State(name string) interface{} {
 			registryimage.WithProvider("kvm"),
 			registryimage.WithRegion(hcpRegion),
 			registryimage.WithSourceID(a.SourceID),
-			registryimage.SetLabels(map[string]interface{}{
-				"format":       a.Format,
-				"virtual_size": strconv.FormatInt(a.VirtualSize, 10),
-				"accelerator":  a.Accelerator,
-				"source_url":   a.SourceURL,
-			}))
+			registryimage.SetLabels(a.hcpLabels()))
 		if err != nil {
 			return nil
 		}
@@ -75,5 +76,22 @@ func (a *Artifact) State(name string) interface{} {
 	return nil
 }
 
+// hcpLabels are the image's HCP Packer labels. Packer core merges the labels
+// of every image of a build into one set, so what describes this image
+// alone is keyed by its ID, the artifact ID the registry lists (a file name
+// would not do: kvm-export's qcow2 output often has the image's name), and
+// only values every image of the build shares have plain keys.
+func (a *Artifact) hcpLabels() map[string]interface{} {
+	return map[string]interface{}{
+		a.Checksum + ".format": a.Format,
+		a.Checksum + ".file":   a.ImagePath,
+		"virtual_size":         strconv.FormatInt(a.VirtualSize, 10),
+		"accelerator":          a.Accelerator,
+		"source_url":           a.SourceURL,
+	}
+}
+
 // Destroy deletes the image and its checksum file.
-func (a *Artifact) Destroy() error { return fileutil.RemoveFiles(a.Files()) }
+func (a *Artifact) Destroy() error {
+	return fileutil.RemoveFiles([]string{a.ImagePath, a.ChecksumPath})
+}

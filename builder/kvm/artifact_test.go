@@ -1,9 +1,13 @@
 package kvm
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/packer"
@@ -20,7 +24,7 @@ func testArtifact(t *testing.T) *Artifact {
 	return &Artifact{
 		ImagePath: image, ChecksumPath: image + ".sha256", Checksum: "abc123", Format: "qcow2",
 		VirtualSize: 3 << 30, Accelerator: "tcg", SourceURL: "https://example.org/debian.qcow2",
-		SourceID:      "sha512:feed",
+		SourceID:      "feed",
 		GeneratedData: map[string]interface{}{"ImagePath": image, "Accelerator": "tcg"},
 	}
 }
@@ -45,7 +49,8 @@ func overRPC(t *testing.T, a packer.Artifact) packer.Artifact {
 }
 
 func TestArtifact_hcpMetadataDecodesAsPackerCoreDoesIt(t *testing.T) {
-	remote := overRPC(t, testArtifact(t))
+	local := testArtifact(t)
+	remote := overRPC(t, local)
 	var images []registryimage.Image
 	decoder, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{Result: &images, WeaklyTypedInput: true})
 	if err := decoder.Decode(remote.State(registryimage.ArtifactStateURI)); err != nil {
@@ -55,13 +60,42 @@ func TestArtifact_hcpMetadataDecodesAsPackerCoreDoesIt(t *testing.T) {
 		t.Fatalf("decoded %d images, want 1", len(images))
 	}
 	img := images[0]
-	if img.ImageID != "abc123" || img.ProviderName != "kvm" || img.ProviderRegion != "local" || img.SourceImageID != "sha512:feed" {
+	if img.ImageID != "abc123" || img.ProviderName != "kvm" || img.ProviderRegion != "local" || img.SourceImageID != "feed" {
 		t.Fatalf("image %+v", img)
 	}
-	for k, want := range map[string]string{"format": "qcow2", "virtual_size": "3221225472", "accelerator": "tcg", "source_url": "https://example.org/debian.qcow2"} {
-		if img.Labels[k] != want {
-			t.Errorf("label %s = %q, want %q", k, img.Labels[k], want)
+	want := map[string]string{
+		"abc123.format": "qcow2", "abc123.file": local.ImagePath,
+		"virtual_size": "3221225472", "accelerator": "tcg", "source_url": "https://example.org/debian.qcow2",
+	}
+	if !reflect.DeepEqual(img.Labels, want) {
+		t.Fatalf("labels %v, want %v", img.Labels, want)
+	}
+}
+
+// vagrantLibvirtDisks is the rule by which the vagrant post-processor's
+// libvirt provider picks an artifact's disks (packer-plugin-vagrant
+// post-processor/vagrant/libvirt.go): v1.1 and later take every file whose
+// base name starts with diskName, each declared with diskType; v1.0 took
+// the file whose path ends in "/"+diskName.
+func vagrantLibvirtDisks(a packer.Artifact) (v11, v10 []string) {
+	name, _ := a.State("diskName").(string)
+	for _, f := range a.Files() {
+		if strings.HasPrefix(filepath.Base(f), name) {
+			v11 = append(v11, f)
 		}
+		if strings.HasSuffix(f, "/"+name) {
+			v10 = append(v10, f)
+		}
+	}
+	return v11, v10
+}
+
+func TestArtifact_vagrantLibvirtBoxesTheImageAloneNotItsChecksumFile(t *testing.T) {
+	local := testArtifact(t)
+	v11, v10 := vagrantLibvirtDisks(overRPC(t, local))
+	want := []string{local.ImagePath}
+	if !reflect.DeepEqual(v11, want) || !reflect.DeepEqual(v10, want) {
+		t.Fatalf("vagrant 1.1 would box %v and vagrant 1.0 %v as disks, want only %v", v11, v10, want)
 	}
 }
 
@@ -78,14 +112,36 @@ func TestArtifact_answersTheQemuBuilderKeysForVagrant(t *testing.T) {
 	}
 }
 
-func TestArtifact_destroyRemovesItsFiles(t *testing.T) {
+func TestArtifact_destroyRemovesTheImageAndItsChecksumFile(t *testing.T) {
 	a := testArtifact(t)
 	if err := a.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range a.Files() {
+	for _, f := range []string{a.ImagePath, a.ChecksumPath} {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Fatalf("%s survived Destroy", f)
+		}
+	}
+}
+
+// A build whose source is an image this builder made must name that image
+// as its source exactly as the image's HCP Packer ID, or Packer never links
+// the build to its parent version.
+func TestSourceImageID_isTheParentImagesID(t *testing.T) {
+	parentImage := filepath.Join(t.TempDir(), "parent.qcow2")
+	if err := os.WriteFile(parentImage, []byte("a parent image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("a parent image"))
+	parent := &Artifact{ImagePath: parentImage, Checksum: hex.EncodeToString(digest[:])} // as stepSnapshot records it
+	sha512 := "sha512:" + strings.Repeat("ab", 64)
+	for _, configured := range []string{"sha256:" + parent.Id(), "SHA256:" + strings.ToUpper(parent.Id()), sha512, "file:SHA256SUMS", "none"} {
+		got, err := sourceImageID(configured, parentImage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != parent.Id() {
+			t.Errorf("source_image_checksum %q: SourceImageID %q, want the parent's ImageID %q", configured, got, parent.Id())
 		}
 	}
 }

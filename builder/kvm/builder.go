@@ -155,13 +155,14 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 	}, nil
 }
 
-// sourceImageID is the source image's checksum for HCP Packer ancestry:
-// the literal digest from the template when there is one, otherwise the
-// SHA-256 of the downloaded file.
+// sourceImageID is the source image's ID for HCP Packer ancestry: its
+// SHA-256 in bare hex, the form every ImageID takes (ours included), since
+// Packer links a build to its parent only when the two are equal. A sha256
+// digest from the template is used as it is; any other (sha512, an index,
+// none) is replaced by the SHA-256 of the downloaded file.
 func sourceImageID(configured, path string) (string, error) {
-	kind, value, _ := strings.Cut(configured, ":")
-	if kind == "sha256" || kind == "sha512" {
-		return kind + ":" + strings.ToLower(value), nil
+	if kind, value, _ := strings.Cut(configured, ":"); strings.EqualFold(kind, "sha256") {
+		return strings.ToLower(value), nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -172,7 +173,7 @@ func sourceImageID(configured, path string) (string, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // sanitizeHostname keeps what a hostname may hold.

@@ -24,6 +24,8 @@ type Env struct {
 	CacheDir  string
 	// Image is the path of the test guest image (from KVM_TEST_IMAGE).
 	Image string
+	// extra is environment added to packer's (see WithEnv).
+	extra []string
 }
 
 var (
@@ -88,12 +90,12 @@ func setup() (*Env, error) {
 }
 
 func (e *Env) environ() []string {
-	return append(os.Environ(),
+	return append(append(os.Environ(),
 		"PACKER_PLUGIN_PATH="+e.PluginDir,
 		"PACKER_CACHE_DIR="+e.CacheDir,
 		"CHECKPOINT_DISABLE=1",
 		"PACKER_NO_COLOR=1",
-	)
+	), e.extra...)
 }
 
 // Result is a finished packer command.

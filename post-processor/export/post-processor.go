@@ -199,6 +199,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		ChecksumFile:  checksumFile,
 		Source:        input,
 		SourceSHA256:  sourceSum,
+		SourceImageID: upstreamSourceID(artifact),
 		VirtualSize:   info.VirtualSize,
 		GeneratedData: generated,
 	}, false, false, nil

@@ -251,7 +251,7 @@ func TestPostProcess_everyFormatHoldsTheSameDisk(t *testing.T) {
 	}
 
 	images, ok := artifact.State(registryimage.ArtifactStateURI).([]*registryimage.Image)
-	if !ok || len(images) != 7 || images[0].ProviderName != "kvm" || images[0].Labels["format"] != "vmdk" || images[0].ImageID == "" {
+	if !ok || len(images) != 7 || images[0].ProviderName != "kvm" || images[0].Labels[images[0].ImageID+".format"] != "vmdk" || images[0].ImageID == "" {
 		t.Fatalf("HCP images %#v", images)
 	}
 	if gd := artifact.State("generated_data").(map[string]interface{}); gd["ImageFormat"] != "qcow2" {
