@@ -69,7 +69,7 @@ op_machine_id() {
     return
   fi
   changed=0
-  if [ "$(cat "$mid" 2>/dev/null)" != uninitialized ]; then
+  if [ -L "$mid" ] || [ "$(cat "$mid" 2>/dev/null)" != uninitialized ]; then
     changed=1
     if [ "$DRY_RUN" != 1 ]; then
       # A boot that could not write /etc leaves the id bind-mounted over
@@ -77,6 +77,9 @@ op_machine_id() {
       if live && awk '$5 == "/etc/machine-id" { found = 1 } END { exit !found }' /proc/self/mountinfo; then
         umount /etc/machine-id
       fi
+      # A link (to the D-Bus copy, on some old systems) would make the
+      # link below a loop: the file becomes a regular one.
+      [ -L "$mid" ] && rm -f "$mid"
       printf 'uninitialized\n' > "$mid"
     fi
   fi

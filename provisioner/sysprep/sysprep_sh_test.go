@@ -345,3 +345,26 @@ func TestLibrary_keepsNetworkManagerProfilesOutsideTheRHELFamily(t *testing.T) {
 		t.Fatalf("removed a profile on a non-RHEL system:\n%s", out)
 	}
 }
+
+func TestLibrary_machineIDLinkedToTheDBusCopy(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"usr/lib/systemd/systemd": "",
+		"etc/hostname":            "build\n",
+		"var/lib/dbus/machine-id": "0123456789abcdef0123456789abcdef\n",
+	})
+	// Relative, so that nothing can follow it out of the fake root.
+	if err := os.Symlink("../var/lib/dbus/machine-id", filepath.Join(root, "etc/machine-id")); err != nil {
+		t.Fatal(err)
+	}
+	runLibrary(t, "sh", root, []string{"machine-id"}, false)
+	st, err := os.Lstat(filepath.Join(root, "etc/machine-id"))
+	if err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("/etc/machine-id: want a regular file (%v, %v)", st, err)
+	}
+	if got, _ := read(t, root, "etc/machine-id"); got != "uninitialized\n" {
+		t.Errorf("/etc/machine-id = %q", got)
+	}
+	if target, _ := os.Readlink(filepath.Join(root, "var/lib/dbus/machine-id")); target != "/etc/machine-id" {
+		t.Errorf("/var/lib/dbus/machine-id links to %q", target)
+	}
+}
