@@ -503,6 +503,12 @@ op_user_account() {
       [ -f "$f" ] && grep -q "^$u[[:space:]]" "$f" && sed -i "/^$u[[:space:]]/d" "$f"
     done
   done
+  # userdel leaves /etc/shadow- and the like: copies that still hold the
+  # removed users, written after passwd-backups ran.
+  if [ -n "$removed" ] && [ "$DRY_RUN" != 1 ]; then
+    remove_paths "$ROOT/etc/passwd-" "$ROOT/etc/shadow-" "$ROOT/etc/group-" "$ROOT/etc/gshadow-" \
+      "$ROOT/etc/subuid-" "$ROOT/etc/subgid-" >/dev/null
+  fi
   say user-account "${would}remove users:${removed:- none found}"
 }
 

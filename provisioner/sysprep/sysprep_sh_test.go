@@ -368,3 +368,18 @@ func TestLibrary_machineIDLinkedToTheDBusCopy(t *testing.T) {
 		t.Errorf("/var/lib/dbus/machine-id links to %q", target)
 	}
 }
+
+func TestLibrary_userAccountLeavesNoAccountFileBackups(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"etc/passwd":  "root:x:0:0:root:/root:/bin/bash\npacker:x:1000:1000::/home/packer:/bin/bash\n",
+		"etc/shadow":  "root:*:1::::::\npacker:!:1::::::\n",
+		"etc/shadow-": "root:*:1::::::\npacker:$6$hash:1::::::\n",
+		"etc/passwd-": "root:x:0:0:root:/root:/bin/bash\npacker:x:1000:1000::/home/packer:/bin/bash\n",
+	})
+	runLibrary(t, "sh", root, []string{"user-account"}, false)
+	for _, f := range []string{"etc/shadow-", "etc/passwd-"} {
+		if _, ok := read(t, root, f); ok {
+			t.Errorf("%s, which still holds the removed user, survived", f)
+		}
+	}
+}
