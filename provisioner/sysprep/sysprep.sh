@@ -445,10 +445,38 @@ op_yum_uuid() {
   say yum-uuid "${would}remove $n yum and zypper installation UUIDs (made again on next use)"
 }
 
-# local_filesystems prints the mount point of each writable local disk
-# filesystem, once per device.
+# local_filesystems prints the device and mount point of each writable
+# local disk filesystem, once per device.
 local_filesystems() {
-  awk '$3 ~ /^(ext[234]|xfs|btrfs|f2fs|vfat)$/ && $4 ~ /(^|,)rw(,|$)/ && !seen[$1]++ { print $2 }' /proc/mounts
+  awk '$3 ~ /^(ext[234]|xfs|btrfs|f2fs|vfat)$/ && $4 ~ /(^|,)rw(,|$)/ && !seen[$1]++ { print $1, $2 }' /proc/mounts
+}
+
+# fill_free_space DEVICE MOUNT writes zeros over the free space of the
+# filesystem and prints how many MiB it wrote.
+fill_free_space() {
+  dir="${2%/}/.kvm-sysprep-scrub"
+  mkdir -p "$dir" 2>/dev/null || { echo 0; return; }
+  # ext4 holds clusters back from every writer, root included (up to
+  # 16 MiB), and the free fragments between live files, where deleted
+  # secrets sit, are what stays free: lift the reserve while filling.
+  dev=$(readlink -f "$1" 2>/dev/null)
+  reserve="/sys/fs/ext4/${dev##*/}/reserved_clusters"
+  held=""
+  if [ -w "$reserve" ]; then held=$(cat "$reserve"); echo 0 > "$reserve"; fi
+  # A large file first; then what the large file's allocations could not
+  # use: a file of small writes, then small files.
+  dd if=/dev/zero of="$dir/large" bs=1M 2>/dev/null
+  sync
+  dd if=/dev/zero of="$dir/small-writes" bs=4k 2>/dev/null
+  sync
+  i=0
+  while [ "$i" -lt 256 ] && dd if=/dev/zero of="$dir/small$i" bs=4k count=1 2>/dev/null; do i=$((i + 1)); done
+  sync
+  kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
+  rm -rf "$dir"
+  sync
+  [ -n "$held" ] && echo "$held" > "$reserve"
+  echo $((${kib:-0} / 1024))
 }
 
 # op_scrub_free_space overwrites free space with zeros: fstrim only
@@ -460,23 +488,16 @@ op_scrub_free_space() {
     say scrub-free-space "skipped: not on a live system"
     return
   fi
-  mounts=$(local_filesystems | tr '\n' ' ')
   if [ "$DRY_RUN" = 1 ]; then
-    say scrub-free-space "would zero the free space of: ${mounts:-no local filesystem}"
+    say scrub-free-space "would zero the free space of: $(local_filesystems | awk '{ printf "%s ", $2 }')"
     return
   fi
   report=""
-  for mnt in $mounts; do
-    fill="${mnt%/}/.kvm-sysprep-scrub"
-    # Runs until the filesystem is full (ENOSPC), root's reserve included.
-    dd if=/dev/zero of="$fill" bs=1M 2>/dev/null
-    sync
-    # shellcheck disable=SC2012
-    size=$(ls -ln "$fill" 2>/dev/null | awk '{ print $5 }')
-    mib=$((${size:-0} / 1048576))
-    rm -f "$fill"
-    sync
-    report="$report $mnt(${mib} MiB)"
+  # shellcheck disable=SC2046
+  set -- $(local_filesystems)
+  while [ $# -ge 2 ]; do
+    report="$report $2($(fill_free_space "$1" "$2") MiB)"
+    shift 2
   done
   SCRUBBED=1
   say scrub-free-space "zeroed free space:${report:- no local filesystem}"
@@ -531,10 +552,11 @@ op_trim() {
     return
   fi
   # No discard support: zero free space so the image compresses it away.
-  for mnt in $(local_filesystems); do
-    dd if=/dev/zero of="${mnt%/}/.kvm-sysprep-zero" bs=1M 2>/dev/null || true
-    sync
-    rm -f "${mnt%/}/.kvm-sysprep-zero"
+  # shellcheck disable=SC2046
+  set -- $(local_filesystems)
+  while [ $# -ge 2 ]; do
+    fill_free_space "$1" "$2" >/dev/null
+    shift 2
   done
   say trim "discard unsupported: zero-filled free space instead"
 }

@@ -1,10 +1,12 @@
 package sysprep
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -382,4 +384,78 @@ func TestLibrary_userAccountLeavesNoAccountFileBackups(t *testing.T) {
 			t.Errorf("%s, which still holds the removed user, survived", f)
 		}
 	}
+}
+
+// TestLibrary_fillReachesTheFragmentsBetweenLiveFiles runs the free-space
+// fill on a real ext4 filesystem (a loop device, so it needs root) where
+// deleted secrets alternate with live files, the blocks a single large
+// fill file leaves free.
+func TestLibrary_fillReachesTheFragmentsBetweenLiveFiles(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("mounting a loop device needs root")
+	}
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("no mkfs.ext4")
+	}
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, "fs.img"), filepath.Join(dir, "mnt")
+	os.Mkdir(mnt, 0o755)
+	// Small enough that ext4's reserve (4096 clusters at most) is all that
+	// is left after a large fill file: 1 KiB blocks, a 100 MiB live file.
+	mustRun(t, "truncate", "-s", "256M", img)
+	mustRun(t, "mkfs.ext4", "-q", "-b", "1024", img)
+	mustRun(t, "mount", "-o", "loop", img, mnt)
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	dev := strings.TrimSpace(mustRun(t, "findmnt", "-no", "SOURCE", mnt))
+	reserve := filepath.Join("/sys/fs/ext4", filepath.Base(dev), "reserved_clusters")
+	held, _ := os.ReadFile(reserve)
+
+	mustRun(t, "dd", "if=/dev/urandom", "of="+filepath.Join(mnt, "data"), "bs=1M", "count=100", "status=none")
+	secret := []byte("kvm-sysprep-fill-canary\n" + strings.Repeat("s", 4000))
+	for i := 0; i < 32; i++ {
+		// A sync each keeps the secret and live blocks alternating on disk.
+		os.WriteFile(filepath.Join(mnt, fmt.Sprintf("token%d", i)), secret, 0o600)
+		syscall.Sync()
+		os.WriteFile(filepath.Join(mnt, fmt.Sprintf("live%d", i)), []byte(strings.Repeat("l", 4096)), 0o600)
+		syscall.Sync()
+	}
+	for i := 0; i < 32; i++ {
+		os.Remove(filepath.Join(mnt, fmt.Sprintf("token%d", i)))
+	}
+	syscall.Sync()
+	if n := countIn(t, img, "kvm-sysprep-fill-canary"); n != 32 {
+		t.Fatalf("the deleted secrets are %d times in the filesystem before the fill, want 32", n)
+	}
+
+	lib := filepath.Join(dir, "lib.sh")
+	os.WriteFile(lib, []byte(library), 0o644)
+	out := mustRun(t, "sh", "-c", `. "$1"; fill_free_space "$2" "$3"`, "sh", lib, dev, mnt)
+	mustRun(t, "umount", mnt)
+
+	if n := countIn(t, img, "kvm-sysprep-fill-canary"); n != 0 {
+		t.Errorf("%d deleted secrets survived the fill (it wrote %s MiB)", n, strings.TrimSpace(out))
+	}
+	if now, _ := os.ReadFile(reserve); len(held) > 0 && string(now) != "" && string(now) != string(held) {
+		t.Errorf("ext4's reserved_clusters is %q after the fill, was %q", now, held)
+	}
+}
+
+func mustRun(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// countIn counts the lines of the file's bytes that hold s.
+func countIn(t *testing.T, file, s string) int {
+	t.Helper()
+	out, _ := exec.Command("grep", "-c", "-a", "-F", s, file).Output()
+	var n int
+	if _, err := fmt.Sscan(string(out), &n); err != nil {
+		t.Fatalf("grep -c %s: %q", file, out)
+	}
+	return n
 }
