@@ -21,23 +21,49 @@ type operation struct {
 	TakesUsers bool
 }
 
-// operations, in the order they run: trim comes after everything that
-// frees space, and user-account is last so the build's own session is
-// untouched until then.
+// operations, in the order they run: scrub-free-space and trim come after
+// everything that frees space, and user-account is last so the build's own
+// session is untouched until then. The names follow virt-sysprep's, so its
+// users find theirs; docs/provisioners/sysprep.mdx maps each of its
+// default operations to these.
 var operations = []operation{
-	{"machine-id", "empty /etc/machine-id so systemd makes a new one; drop /var/lib/dbus/machine-id", true, false},
+	{"machine-id", "write \"uninitialized\" to /etc/machine-id so the next boot is a first boot with a new id; link /var/lib/dbus/machine-id to it", true, false},
 	{"ssh-hostkeys", "remove the SSH host keys so each clone makes its own", true, false},
+	{"ssh-userdir", "remove the .ssh directory of root and every user: authorized keys, private keys, known_hosts", true, false},
 	{"cloud-init", "clean cloud-init's state, seed and logs so the next boot is a first boot", true, false},
-	{"logfiles", "remove rotated logs and the journal, empty the other files under /var/log", true, false},
+	{"logfiles", "remove rotated logs and the journal, empty the other files under /var/log, remove installer logs and kickstarts", true, false},
 	{"bash-history", "remove shell and tool histories of root and every user", true, false},
+	{"passwd-backups", "remove /etc/shadow- and the other account file backups, and Debian's /var/backups/*.bak copies", true, false},
+	{"backup-files", "remove *.bak and *~ files under /etc, /root, /home, /srv, /tmp and /var", true, false},
 	{"package-manager-cache", "empty the apt, dnf, yum, zypper and apk caches", true, false},
 	{"tmp-files", "empty /tmp and /var/tmp", true, false},
+	{"cron-spool", "remove user crontabs and at jobs", true, false},
+	{"mail-spool", "remove the mailboxes in /var/mail and /var/spool/mail", true, false},
 	{"dhcp-client-state", "remove DHCP leases", true, false},
+	{"dhcp-server-state", "empty the DHCP server's lease files", true, false},
 	{"net-persistent", "remove udev persistent-net rules and MAC pins in interface files; cloud-init's network files when cloud-init will write them again", true, false},
+	{"net-hostname", "remove HOSTNAME and DHCP_HOSTNAME from RHEL-family ifcfg files", true, false},
+	{"net-nmconn", "remove NetworkManager connection profiles on RHEL-family systems", true, false},
 	{"crash-data", "remove crash dumps and core files", true, false},
+	{"abrt-data", "remove ABRT crash reports", true, false},
 	{"random-seed", "remove the saved random seed so clones do not share it", true, false},
 	{"utmp", "empty wtmp, btmp, lastlog and utmp", true, false},
-	{"ssh-userdir", "remove the build user's authorized_keys", true, true},
+	{"pacct-log", "empty the process accounting logs", true, false},
+	{"blkid-tab", "remove the blkid cache", true, false},
+	{"lvm-system-devices", "remove LVM's devices file, which names the build's disk IDs", true, false},
+	{"rpm-db", "remove the RPM database's host-specific environment files", true, false},
+	{"yum-uuid", "remove the yum and zypper installation UUIDs", true, false},
+	{"smolt-uuid", "remove the Smolt hardware UUID", true, false},
+	{"pam-data", "remove PAM console, faillock and sepermit records", true, false},
+	{"kerberos-hostkeytab", "remove the Kerberos host keytab /etc/krb5.keytab", true, false},
+	{"ipa-client", "remove the IPA client's enrolment files and CA", true, false},
+	{"sssd-db-log", "remove SSSD's cache databases and logs", true, false},
+	{"samba-db-log", "remove Samba's databases and logs", true, false},
+	{"dovecot-data", "remove Dovecot's data files", true, false},
+	{"puppet-data-log", "remove Puppet's data, certificates and logs", true, false},
+	{"rh-subscription-manager", "remove subscription-manager's identity, entitlements and caches", true, false},
+	{"rhn-systemid", "remove the RHN system ID", true, false},
+	{"scrub-free-space", "overwrite free space with zeros so deleted files are gone from the image", true, false},
 	{"trim", "discard unused blocks (fstrim), or zero free space, so the snapshot is small", true, false},
 	{"user-account", "remove the build user (or remove_users), its home and sudo rules; opt-in", false, true},
 }

@@ -18,8 +18,17 @@ func TestResolveOperations(t *testing.T) {
 		spec []string
 		want string
 	}{
-		{[]string{"defaults"}, "machine-id,ssh-hostkeys,cloud-init,logfiles,bash-history,package-manager-cache,tmp-files,dhcp-client-state,net-persistent,crash-data,random-seed,utmp,ssh-userdir,trim"},
-		{[]string{"defaults", "-logfiles", "-trim", "user-account"}, "machine-id,ssh-hostkeys,cloud-init,bash-history,package-manager-cache,tmp-files,dhcp-client-state,net-persistent,crash-data,random-seed,utmp,ssh-userdir,user-account"},
+		{[]string{"defaults"}, "machine-id,ssh-hostkeys,ssh-userdir,cloud-init,logfiles,bash-history,passwd-backups,backup-files," +
+			"package-manager-cache,tmp-files,cron-spool,mail-spool,dhcp-client-state,dhcp-server-state,net-persistent,net-hostname," +
+			"net-nmconn,crash-data,abrt-data,random-seed,utmp,pacct-log,blkid-tab,lvm-system-devices,rpm-db,yum-uuid,smolt-uuid," +
+			"pam-data,kerberos-hostkeytab,ipa-client,sssd-db-log,samba-db-log,dovecot-data,puppet-data-log,rh-subscription-manager," +
+			"rhn-systemid,scrub-free-space,trim"},
+		{[]string{"machine-id", "scrub-free-space", "trim", "user-account"}, "machine-id,scrub-free-space,trim,user-account"},
+		{[]string{"defaults", "-scrub-free-space", "-trim"}, "machine-id,ssh-hostkeys,ssh-userdir,cloud-init,logfiles,bash-history,passwd-backups,backup-files," +
+			"package-manager-cache,tmp-files,cron-spool,mail-spool,dhcp-client-state,dhcp-server-state,net-persistent,net-hostname," +
+			"net-nmconn,crash-data,abrt-data,random-seed,utmp,pacct-log,blkid-tab,lvm-system-devices,rpm-db,yum-uuid,smolt-uuid," +
+			"pam-data,kerberos-hostkeytab,ipa-client,sssd-db-log,samba-db-log,dovecot-data,puppet-data-log,rh-subscription-manager," +
+			"rhn-systemid"},
 		// The running order is fixed, whatever order the user lists.
 		{[]string{"user-account", "trim", "machine-id"}, "machine-id,trim,user-account"},
 		{[]string{"machine-id", "-machine-id"}, ""},
@@ -51,7 +60,7 @@ func TestScript_callsOperationsInOrderWithQuotedUsers(t *testing.T) {
 	ops, _ := resolveOperations([]string{"machine-id", "user-account", "ssh-userdir"})
 	s := script(ops, []string{"packer", "o'neil"}, true)
 	calls := s[strings.Index(s, "# Operations\n"):]
-	want := "# Operations\nop_machine_id\nop_ssh_userdir 'packer' 'o'\"'\"'neil'\nop_user_account 'packer' 'o'\"'\"'neil'\n"
+	want := "# Operations\nop_machine_id\nop_ssh_userdir\nop_user_account 'packer' 'o'\"'\"'neil'\n"
 	if calls != want {
 		t.Fatalf("calls:\n%s\nwant:\n%s", calls, want)
 	}

@@ -31,8 +31,8 @@ type Config struct {
 	// is safe for any image, and `-name` to leave one out, such as
 	// `["defaults", "-logfiles", "user-account"]`. Defaults to `["defaults"]`.
 	Operations []string `mapstructure:"operations"`
-	// Users that `ssh-userdir` and `user-account` act on. Defaults to the
-	// user the build connects as.
+	// Users that `user-account` removes. Defaults to the user the build
+	// connects as.
 	RemoveUsers []string `mapstructure:"remove_users"`
 	// How the generated script runs with root rights; `{{ .Path }}` is the
 	// script's path in the guest. Defaults to `sudo -n sh '{{ .Path }}'`
@@ -105,7 +105,7 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		}
 	}
 	if len(users) == 0 && needsUsers(c.ops) {
-		return errors.New("kvm-sysprep: ssh-userdir and user-account need a user: set remove_users (the build connects as root or its user is unknown)")
+		return errors.New("kvm-sysprep: user-account needs a user: set remove_users (the build connects as root or its user is unknown)")
 	}
 
 	path := fmt.Sprintf("/tmp/kvm-sysprep-%s.sh", uuid.TimeOrderedUUID())

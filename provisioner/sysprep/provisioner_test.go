@@ -46,13 +46,13 @@ func TestPrepare_rejectsBadInput(t *testing.T) {
 }
 
 func TestProvision_uploadsAndRunsTheScriptAsRoot(t *testing.T) {
-	p := prepared(t, map[string]interface{}{"operations": []string{"machine-id", "ssh-userdir"}})
-	comm := &packersdk.MockCommunicator{StartStdout: "kvm-sysprep: machine-id: empty /etc/machine-id (1 changed)\nkvm-sysprep: ssh-userdir: remove 1 authorized_keys files of: packer\n"}
+	p := prepared(t, map[string]interface{}{"operations": []string{"machine-id", "user-account"}})
+	comm := &packersdk.MockCommunicator{StartStdout: "kvm-sysprep: machine-id: empty /etc/machine-id (1 changed)\nkvm-sysprep: user-account: remove users: packer\n"}
 	ui, out := testUi()
 	if err := p.Provision(context.Background(), ui, comm, map[string]interface{}{"User": "packer"}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(comm.UploadPath, "/tmp/kvm-sysprep-") || !strings.Contains(comm.UploadData, "\nop_ssh_userdir 'packer'\n") {
+	if !strings.HasPrefix(comm.UploadPath, "/tmp/kvm-sysprep-") || !strings.Contains(comm.UploadData, "\nop_user_account 'packer'\n") {
 		t.Fatalf("uploaded %s:\n%s", comm.UploadPath, comm.UploadData)
 	}
 	if comm.StartCmd.Command != "sudo -n sh '"+comm.UploadPath+"'" {
@@ -89,5 +89,18 @@ func TestProvision_needsAUserForUserOperations(t *testing.T) {
 	err := p.Provision(context.Background(), ui, &packersdk.MockCommunicator{}, map[string]interface{}{"User": "root"})
 	if err == nil || !strings.Contains(err.Error(), "remove_users") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestProvision_defaultsNeedNoUserWhenConnectedAsRoot(t *testing.T) {
+	p := prepared(t, nil)
+	var report strings.Builder
+	for range p.config.ops {
+		report.WriteString("kvm-sysprep: op: done\n")
+	}
+	comm := &packersdk.MockCommunicator{StartStdout: report.String()}
+	ui, _ := testUi()
+	if err := p.Provision(context.Background(), ui, comm, map[string]interface{}{"User": "root"}); err != nil {
+		t.Fatalf("defaults as root: %v", err)
 	}
 }
