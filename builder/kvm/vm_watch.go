@@ -181,6 +181,8 @@ func (w *vmWatch) onEvent(e VMEvent) {
 			w.fail("the guest powered off during the build (did a provisioner run poweroff, shutdown or halt? The builder powers the guest off itself after provisioning)")
 		case "guest-panic":
 			w.fail(stoppedStates["guest-panicked"])
+		case "host-signal":
+			w.fail("QEMU was stopped by a signal during the build (an interrupt, or another process ended it)")
 		default:
 			w.fail(fmt.Sprintf("QEMU shut the guest down during the build (reason %q)", reason))
 		}

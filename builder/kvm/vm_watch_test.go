@@ -184,3 +184,32 @@ func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
 		t.Fatalf("QEMU stopped %d times, want once", driver.VM.StopCalls)
 	}
 }
+
+// A step that fails on the dropped connection of a guest powering off
+// usually halts a moment before QEMU says so: the cleanup waits briefly
+// for the watch, so the build reports the power-off, not the symptom.
+func TestStepRunVM_cleanupAfterAHaltGivesTheWatchAMomentToReport(t *testing.T) {
+	state, driver := testState(t)
+	dir := t.TempDir()
+	state.Put("work_dir", dir)
+	state.Put("accelerator", "tcg")
+	state.Put("overlay_path", dir+"/disk.qcow2")
+	state.Put("seed_path", dir+"/seed.iso")
+	state.Put("ssh_host_port", 2999)
+	driver.VM = NewVMMock()
+	var reported []error
+	step := &stepRunVM{Spec: testSpec(), OutputDir: dir, Abort: func(err error) { reported = append(reported, err) }, WatchInterval: 20 * time.Millisecond}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	state.Put(multistep.StateHalted, true)
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		driver.VM.Emit("SHUTDOWN", map[string]interface{}{"guest": true, "reason": "guest-shutdown"})
+		driver.VM.Exit(nil)
+	}()
+	step.Cleanup(state)
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "powered off") {
+		t.Fatalf("reported %v, want the power-off", reported)
+	}
+}
