@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 )
 
 // Defaults of the timeouts that keep a stuck download or boot from
@@ -31,7 +33,8 @@ func (c *Config) validateWatchTimeouts() []error {
 // disabled by "0".
 func optionalTimeout(field, value string, def time.Duration) (time.Duration, error) {
 	value = strings.TrimSpace(value)
-	if value == "" {
+	if value == "" || value == hcl2helper.UnknownVariableValue {
+		// Unset, or a data source's value not known yet (packer validate).
 		return def, nil
 	}
 	if value == "0" {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 )
 
 func TestConfig_watchTimeoutsDefaultAndDisable(t *testing.T) {
@@ -36,5 +38,13 @@ func TestConfig_badWatchTimeoutsNameTheField(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
+	}
+}
+
+// During packer validate a data source's value is a placeholder.
+func TestConfig_watchTimeoutsAcceptUnknownValues(t *testing.T) {
+	_, _, err := prepare(t, map[string]interface{}{"download_stall_timeout": hcl2helper.UnknownVariableValue, "boot_progress_timeout": hcl2helper.UnknownVariableValue})
+	if err != nil {
+		t.Fatalf("an unknown value was rejected: %v", err)
 	}
 }
