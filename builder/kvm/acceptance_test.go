@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -290,5 +293,130 @@ build {
 	info := qemuImgInfo(t, filepath.Join(dir, "output-uefi", "uefi.qcow2"))
 	if info["backing-filename"] == nil {
 		t.Fatal("output_mode overlay produced an image without a backing file")
+	}
+}
+
+// mountTmpfs mounts a size-limited tmpfs for a test, as a small output
+// filesystem that a build can fill.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// stallingServer serves the first 64 KiB of a 10 MiB file, then sends
+// nothing more without closing the connection.
+func stallingServer(t *testing.T) string {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(10<<20))
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(make([]byte, 64<<10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv.URL + "/debian.qcow2"
+}
+
+// Issue 15, items 2 and 6, in one build of five sources that each fail in
+// their own way, each with the reason, and none leaving QEMU or files:
+//   - full: a provisioner fills the output directory's small filesystem; QEMU
+//     pauses the guest on the I/O error, which used to hang the build;
+//   - off: a provisioner powers the guest off, and the next one used to
+//     retry for 5 minutes and fail with "connection refused";
+//   - blank: a disk with a partition table and no boot code: the serial
+//     console stays silent, which used to wait for ssh_timeout;
+//   - cut: a truncated qcow2 (checksum "none"), refused before boot;
+//   - stall: an HTTP download that stops sending, which used to hang.
+func TestAccBuilder_failingVMsEndTheBuildWithTheReason(t *testing.T) {
+	env := packertest.Setup(t)
+	small := mountTmpfs(t, "160M")
+	fullOut := filepath.Join(small, "out")
+
+	work := t.TempDir()
+	blank := filepath.Join(work, "blank.raw")
+	f, _ := os.Create(blank)
+	f.Truncate(64 << 20)
+	f.Close()
+	label := exec.Command("sfdisk", "-q", blank)
+	label.Stdin = strings.NewReader("label: dos\n,,L\n")
+	if out, err := label.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v\n%s", err, out)
+	}
+	cut := filepath.Join(work, "cut.qcow2")
+	if out, err := exec.Command("sh", "-c", fmt.Sprintf("head -c 50000000 %q > %q", env.Image, cut)).CombinedOutput(); err != nil {
+		t.Fatalf("truncating the image: %v\n%s", err, out)
+	}
+
+	dir := packertest.WriteTemplate(t,
+		sourceBlock("full", env.Image, fmt.Sprintf("output_directory = %q", fullOut))+
+			sourceBlock("off", env.Image, "")+
+			sourceBlock("blank", blank, `boot_progress_timeout = "20s"`)+
+			sourceBlock("cut", cut, "")+
+			sourceBlock("stall", stallingServer(t), `download_stall_timeout = "5s"`)+`
+build {
+  sources = ["source.kvm.full", "source.kvm.off", "source.kvm.blank", "source.kvm.cut", "source.kvm.stall"]
+  provisioner "shell" {
+    only   = ["kvm.full"]
+    inline = ["echo FILLING", "dd if=/dev/urandom of=/var/tmp/fill bs=1M count=400 conv=fsync status=none", "echo FILLED"]
+  }
+  provisioner "shell" {
+    only   = ["kvm.off"]
+    # Powers off 3 s after this provisioner ended cleanly.
+    inline = ["sudo setsid sh -c 'sleep 3; poweroff' </dev/null >/dev/null 2>&1 &"]
+  }
+  provisioner "shell" {
+    only         = ["kvm.off"]
+    pause_before = "15s"
+    inline       = ["echo AFTER-POWEROFF"]
+  }
+}
+`)
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode == 0 {
+		t.Fatal("the build succeeded")
+	}
+	mustContain(t, res.Output,
+		"kvm.full: the guest paused on a disk I/O error: no space left on the output directory's filesystem ("+fullOut+")",
+		"kvm.off: the guest powered off during the build",
+		"kvm.blank: the guest printed nothing on its serial console in 20s (boot_progress_timeout)",
+		"kvm.cut: the source image",
+		"qemu-img check found",
+		"kvm.stall: the download of the source image stalled",
+		"lines of the serial console",
+		"FILLING",
+	)
+	for _, unwanted := range []string{"FILLED", "AFTER-POWEROFF", "connection refused"} {
+		if strings.Contains(res.Output, unwanted) {
+			t.Errorf("output has %q", unwanted)
+		}
+	}
+	if strings.Contains(res.Output, "kvm.cut: Starting the VM") {
+		t.Error("the truncated source was booted")
+	}
+	for _, marker := range []string{dir, small, work} {
+		if procs := packertest.QemuProcesses(marker); len(procs) > 0 {
+			t.Fatalf("QEMU still runs: %v", procs)
+		}
+	}
+	if entries, _ := os.ReadDir(small); len(entries) > 0 {
+		t.Errorf("the full filesystem still holds %v", entries)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left: %v", leftovers)
 	}
 }

@@ -66,9 +66,16 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	generated.Put("CPUs", c.CPUs)
 	generated.Put("MemoryMiB", c.Memory)
 
-	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated), c.PackerConfig, ui, state)
+	// The VM watch cancels the build's context with its reason, which
+	// interrupts whatever step is running (vm_watch.go).
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated, abort), c.PackerConfig, ui, state)
 	b.runner.Run(ctx, state)
 
+	if err := asVMFailure(context.Cause(ctx)); err != nil {
+		return nil, err
+	}
 	if err, ok := state.GetOk("error"); ok {
 		return nil, err.(error)
 	}
@@ -81,15 +88,15 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	return b.artifact(state, generated)
 }
 
-func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.Step {
+func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error)) []multistep.Step {
 	c := &b.config
 	return []multistep.Step{
-		&commonsteps.StepDownload{
+		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
 			Description: "source image",
 			ResultKey:   "source_image_path",
 			Url:         []string{c.SourceImageURL},
-		},
+		}, StallTimeout: c.downloadStallTimeout},
 		&commonsteps.StepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
 		&stepPrepareWorkDir{OutputDir: c.OutputDir},
 		&stepCreateOverlay{DiskSize: c.diskSizeBytes},
@@ -115,8 +122,8 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.
 		&stepRunVM{Spec: vmSpec{
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
-		}},
-		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout},
+		}, OutputDir: c.OutputDir, Abort: abort},
+		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout, ProgressTimeout: c.bootProgressTimeout},
 		&communicator.StepConnect{
 			Config:    &c.Comm,
 			Host:      func(multistep.StateBag) (string, error) { return "127.0.0.1", nil },
@@ -126,7 +133,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.
 		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
 		&commonsteps.StepProvision{},
 		&commonsteps.StepCleanupTempKeys{Comm: &c.Comm},
-		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout},
+		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout, ForceOnTimeout: c.ForceShutdownOnTimeout},
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
 	}
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// `file:<url or path of a checksum index>`, or `none` to skip the check
 	// (a warning is printed). A mismatch stops the build before boot.
 	SourceImageChecksum string `mapstructure:"source_image_checksum" required:"true"`
+	// How long an `http(s)://` download of the source image may receive no
+	// data (waiting for the server's answer, or mid-transfer) before it is
+	// abandoned, its partial file removed, and the build failed. Defaults
+	// to `2m`; `"0"` waits as long as Packer's own read timeout (30m).
+	DownloadStallTimeout string `mapstructure:"download_stall_timeout"`
 
 	// Directory the image and its checksum file are written to. Defaults to
 	// `output-<build name>`. Use `packer build -force` to replace it.
@@ -120,15 +125,29 @@ type Config struct {
 	// `sudo systemctl poweroff`. By default the builder sends an ACPI
 	// power-down over QMP, which needs nothing from the guest.
 	ShutdownCommand string `mapstructure:"shutdown_command"`
-	// How long to wait for the guest to power off before QEMU is stopped
-	// (with a warning). Defaults to `5m`.
+	// How long to wait for the guest to power off. A guest still running
+	// then fails the build, with the serial console's last lines, and no
+	// image is written: its filesystems would need recovery. Defaults to `5m`.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Stop QEMU when `shutdown_timeout` expires and keep the image anyway
+	// (with a warning), as if the power were cut. Off by default.
+	ForceShutdownOnTimeout bool `mapstructure:"force_shutdown_on_timeout"`
 	// How long `accelerator = "auto"` lets KVM prove it can run a guest
 	// before falling back to TCG. Defaults to `10s`.
 	AcceleratorProbeTimeout time.Duration `mapstructure:"accelerator_probe_timeout"`
+	// How long the guest's serial console may stay silent while the build
+	// waits for SSH. Boot loaders, kernels and systemd print there, so a
+	// silent console means an unbootable or hung guest: the build fails
+	// with the console's last lines instead of waiting for `ssh_timeout`.
+	// Defaults to `3m` (generous for an emulated boot on a busy host); `"0"`
+	// disables it, for images that print nothing on ttyS0.
+	BootProgressTimeout string `mapstructure:"boot_progress_timeout"`
 
 	diskSizeBytes int64
 	ctx           interpolate.Context
+
+	// Parsed from the fields of the same name ("0" disables them).
+	downloadStallTimeout, bootProgressTimeout time.Duration
 }
 
 // Accepted values of the enumerated options, in the order the docs list them.
@@ -170,6 +189,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateWatchTimeouts()...)
 
 	if errs != nil && len(errs.Errors) > 0 {
 		return warnings, errs

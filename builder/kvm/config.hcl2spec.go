@@ -69,6 +69,7 @@ type FlatConfig struct {
 	WinRMUseNTLM              *bool             `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
 	SourceImageURL            *string           `mapstructure:"source_image_url" required:"true" cty:"source_image_url" hcl:"source_image_url"`
 	SourceImageChecksum       *string           `mapstructure:"source_image_checksum" required:"true" cty:"source_image_checksum" hcl:"source_image_checksum"`
+	DownloadStallTimeout      *string           `mapstructure:"download_stall_timeout" cty:"download_stall_timeout" hcl:"download_stall_timeout"`
 	OutputDir                 *string           `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
 	ImageName                 *string           `mapstructure:"image_name" cty:"image_name" hcl:"image_name"`
 	Format                    *string           `mapstructure:"format" cty:"format" hcl:"format"`
@@ -96,7 +97,9 @@ type FlatConfig struct {
 	RemoveTemporaryKey        *bool             `mapstructure:"remove_temporary_key" cty:"remove_temporary_key" hcl:"remove_temporary_key"`
 	ShutdownCommand           *string           `mapstructure:"shutdown_command" cty:"shutdown_command" hcl:"shutdown_command"`
 	ShutdownTimeout           *string           `mapstructure:"shutdown_timeout" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
+	ForceShutdownOnTimeout    *bool             `mapstructure:"force_shutdown_on_timeout" cty:"force_shutdown_on_timeout" hcl:"force_shutdown_on_timeout"`
 	AcceleratorProbeTimeout   *string           `mapstructure:"accelerator_probe_timeout" cty:"accelerator_probe_timeout" hcl:"accelerator_probe_timeout"`
+	BootProgressTimeout       *string           `mapstructure:"boot_progress_timeout" cty:"boot_progress_timeout" hcl:"boot_progress_timeout"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -170,6 +173,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"winrm_use_ntlm":               &hcldec.AttrSpec{Name: "winrm_use_ntlm", Type: cty.Bool, Required: false},
 		"source_image_url":             &hcldec.AttrSpec{Name: "source_image_url", Type: cty.String, Required: false},
 		"source_image_checksum":        &hcldec.AttrSpec{Name: "source_image_checksum", Type: cty.String, Required: false},
+		"download_stall_timeout":       &hcldec.AttrSpec{Name: "download_stall_timeout", Type: cty.String, Required: false},
 		"output_directory":             &hcldec.AttrSpec{Name: "output_directory", Type: cty.String, Required: false},
 		"image_name":                   &hcldec.AttrSpec{Name: "image_name", Type: cty.String, Required: false},
 		"format":                       &hcldec.AttrSpec{Name: "format", Type: cty.String, Required: false},
@@ -197,7 +201,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"remove_temporary_key":         &hcldec.AttrSpec{Name: "remove_temporary_key", Type: cty.Bool, Required: false},
 		"shutdown_command":             &hcldec.AttrSpec{Name: "shutdown_command", Type: cty.String, Required: false},
 		"shutdown_timeout":             &hcldec.AttrSpec{Name: "shutdown_timeout", Type: cty.String, Required: false},
+		"force_shutdown_on_timeout":    &hcldec.AttrSpec{Name: "force_shutdown_on_timeout", Type: cty.Bool, Required: false},
 		"accelerator_probe_timeout":    &hcldec.AttrSpec{Name: "accelerator_probe_timeout", Type: cty.String, Required: false},
+		"boot_progress_timeout":        &hcldec.AttrSpec{Name: "boot_progress_timeout", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -10,6 +10,10 @@ import (
 type Driver interface {
 	// ImageInfo describes a disk image as `qemu-img info` sees it.
 	ImageInfo(ctx context.Context, path string) (*ImageInfo, error)
+	// CheckImage runs `qemu-img check` on an image of a format that has
+	// metadata to check (qcow2, vmdk, vdi, vhdx, ...) and returns why it is
+	// damaged, or nil. Formats without a check pass.
+	CheckImage(ctx context.Context, path, format string) error
 	// CreateOverlay creates a qcow2 image at path backed by backing (of
 	// format backingFormat) with the given virtual size (0 keeps the
 	// backing image's size).
@@ -36,6 +40,17 @@ type VM interface {
 	PowerDown(ctx context.Context) error
 	// Stop ends QEMU at once: a QMP quit, then a kill if it does not exit.
 	Stop() error
+	// Events delivers QEMU's asynchronous QMP events (STOP, SHUTDOWN,
+	// BLOCK_IO_ERROR, ...) to a single reader. Events that arrive while
+	// the reader is busy may be dropped, so a reader also polls Status.
+	// The channel is closed when the monitor connection ends.
+	Events() <-chan VMEvent
+}
+
+// VMEvent is one QMP event: its name and its data object.
+type VMEvent struct {
+	Name string
+	Data map[string]interface{}
 }
 
 // ImageInfo is the part of `qemu-img info --output=json` the builder uses.

@@ -16,6 +16,9 @@ type DriverMock struct {
 	ImageInfoResult *ImageInfo
 	ImageInfoErr    error
 
+	CheckImageCalls []string // path
+	CheckImageErr   error
+
 	CreateOverlayCalls [][]interface{} // backing, format, path, size
 	CreateOverlayErr   error
 
@@ -34,6 +37,13 @@ type DriverMock struct {
 
 func (d *DriverMock) ImageInfo(ctx context.Context, path string) (*ImageInfo, error) {
 	return d.ImageInfoResult, d.ImageInfoErr
+}
+
+func (d *DriverMock) CheckImage(ctx context.Context, path, format string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.CheckImageCalls = append(d.CheckImageCalls, path)
+	return d.CheckImageErr
 }
 
 func (d *DriverMock) CreateOverlay(ctx context.Context, backing, format, path string, size int64) error {
@@ -80,6 +90,7 @@ func (d *DriverMock) Start(args []string, qmpSocket string) (VM, error) {
 type VMMock struct {
 	mu         sync.Mutex
 	exited     chan struct{}
+	events     chan VMEvent
 	StatusText string
 	ExitErr    error
 	// PowerDownExits makes PowerDown end the VM, as a guest that obeys.
@@ -88,10 +99,24 @@ type VMMock struct {
 	StopCalls      int
 }
 
-func NewVMMock() *VMMock { return &VMMock{exited: make(chan struct{}), StatusText: "running"} }
+func NewVMMock() *VMMock {
+	return &VMMock{exited: make(chan struct{}), events: make(chan VMEvent, 16), StatusText: "running"}
+}
 
 func (v *VMMock) Exited() <-chan struct{} { return v.exited }
-func (v *VMMock) ExitError() error        { return v.ExitErr }
+func (v *VMMock) Events() <-chan VMEvent  { return v.events }
+
+// Emit delivers a QMP event, as QEMU would while it runs.
+func (v *VMMock) Emit(name string, data map[string]interface{}) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	select {
+	case <-v.exited:
+	default:
+		v.events <- VMEvent{Name: name, Data: data}
+	}
+}
+func (v *VMMock) ExitError() error { return v.ExitErr }
 
 func (v *VMMock) Status(ctx context.Context) (string, error) {
 	v.mu.Lock()
@@ -138,5 +163,7 @@ func (v *VMMock) Exit(err error) {
 	default:
 		v.ExitErr = err
 		close(v.exited)
+		// The monitor connection ends with QEMU.
+		close(v.events)
 	}
 }

@@ -68,6 +68,37 @@ func (d *QemuDriver) ImageInfo(ctx context.Context, path string) (*ImageInfo, er
 	return &info, nil
 }
 
+// CheckImage implements Driver. qemu-img check exits 0 for a clean image,
+// 3 for leaked clusters only (harmless), 63 for a format it cannot check,
+// 2 for corruption and 1 when the check itself could not finish (such as
+// metadata pointing past the end of a truncated file).
+func (d *QemuDriver) CheckImage(ctx context.Context, path, format string) error {
+	log.Printf("[DEBUG] %s check -U --output=json -f %s %s", d.QemuImgBinary, format, path)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, d.QemuImgBinary, "check", "-U", "--output=json", "-f", format, path)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !errors.As(err, &exit):
+		return err
+	case exit.ExitCode() == 3 || exit.ExitCode() == 63:
+		return nil
+	}
+	var report struct {
+		Corruptions int `json:"corruptions"`
+		CheckErrors int `json:"check-errors"`
+	}
+	_ = json.Unmarshal(stdout.Bytes(), &report)
+	first, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
+	return fmt.Errorf("qemu-img check found %d corruptions and %d check errors (exit %d): %s",
+		report.Corruptions, report.CheckErrors, exit.ExitCode(), cmp.Or(first, "no details"))
+}
+
 // CreateOverlay implements Driver.
 func (d *QemuDriver) CreateOverlay(ctx context.Context, backing, backingFormat, path string, size int64) error {
 	args := []string{"create", "-q", "-f", "qcow2", "-b", backing, "-F", backingFormat, path}
@@ -175,6 +206,7 @@ func (d *QemuDriver) Start(args []string, qmpSocket string) (VM, error) {
 		_ = vm.Stop()
 		return nil, err
 	}
+	vm.pumpEvents()
 	return vm, nil
 }
 
@@ -184,8 +216,29 @@ type qemuVM struct {
 	exited  chan struct{}
 	exitErr error
 
-	mu  sync.Mutex
-	mon *qmp.SocketMonitor
+	mu     sync.Mutex
+	mon    *qmp.SocketMonitor
+	events chan VMEvent
+}
+
+// pumpEvents reads the monitor's events for as long as it is connected.
+// The qmp package hands events and command replies over from one reader
+// goroutine, so an event nobody takes would block every later command:
+// this always takes them, and passes them on while there is room.
+func (vm *qemuVM) pumpEvents() {
+	vm.events = make(chan VMEvent, 64)
+	raw, _ := vm.mon.Events(context.Background())
+	go func() {
+		defer close(vm.events)
+		for e := range raw {
+			log.Printf("[DEBUG] QMP event %s %v", e.Event, e.Data)
+			select {
+			case vm.events <- VMEvent{Name: e.Event, Data: e.Data}:
+			default:
+				log.Printf("[WARN] QMP event %s dropped: nobody is reading", e.Event)
+			}
+		}
+	}()
 }
 
 // connectQMP waits for QEMU to create its monitor socket.
@@ -222,6 +275,7 @@ func (vm *qemuVM) run(command string) ([]byte, error) {
 }
 
 func (vm *qemuVM) Exited() <-chan struct{} { return vm.exited }
+func (vm *qemuVM) Events() <-chan VMEvent  { return vm.events }
 func (vm *qemuVM) ExitError() error        { return vm.exitErr }
 
 func (vm *qemuVM) Status(ctx context.Context) (string, error) {

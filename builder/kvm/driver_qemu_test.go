@@ -103,3 +103,75 @@ func TestQemuDriver_probeWithoutKVMDevice(t *testing.T) {
 		t.Fatal("a missing /dev/kvm should be known at once")
 	}
 }
+
+// qemu-img check tells a whole qcow2 from one cut short, as a download
+// interrupted mid-way leaves it.
+func TestQemuDriver_checkImageFindsATruncatedQcow2(t *testing.T) {
+	d := realDriver(t)
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "data.raw")
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i/4096)
+	}
+	os.WriteFile(raw, data, 0o644)
+	image := filepath.Join(dir, "image.qcow2")
+	if out, err := exec.Command("qemu-img", "convert", "-O", "qcow2", raw, image).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	if err := d.CheckImage(context.Background(), image, "qcow2"); err != nil {
+		t.Fatalf("a whole image failed the check: %v", err)
+	}
+	os.Truncate(image, 2<<20)
+	err := d.CheckImage(context.Background(), image, "qcow2")
+	if err == nil || !strings.Contains(err.Error(), "corruptions") {
+		t.Fatalf("a truncated image passed the check: %v", err)
+	}
+	if err := d.CheckImage(context.Background(), raw, "raw"); err != nil {
+		t.Fatalf("raw has nothing to check, yet: %v", err)
+	}
+}
+
+// QMP events reach Events(), and reading them never blocks the monitor's
+// commands.
+func TestQemuDriver_deliversQMPEvents(t *testing.T) {
+	d := realDriver(t)
+	dir, err := os.MkdirTemp("", "packer-kvm-drivertest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	socket := filepath.Join(dir, "qmp.sock")
+	vm, err := d.Start([]string{"-accel", "tcg", "-machine", "q35", "-m", "64M", "-nodefaults", "-display", "none",
+		"-qmp", "unix:" + socket + ",server=on,wait=off"}, socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Stop()
+	if _, err := vm.(*qemuVM).run("stop"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-vm.Events():
+		if e.Name != "STOP" {
+			t.Fatalf("first event %q, want STOP", e.Name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no STOP event")
+	}
+	if status, err := vm.Status(context.Background()); err != nil || status != "paused" {
+		t.Fatalf("status %q, %v after stop", status, err)
+	}
+	vm.Stop()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case _, open := <-vm.Events():
+			if !open {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the events channel stayed open after QEMU ended")
+		}
+	}
+}

@@ -14,6 +14,13 @@ import (
 
 // stepCreateOverlay puts a qcow2 overlay on top of the source image, so the
 // build writes only to the overlay and the cached source is never modified.
+// It first refuses a source that cannot boot: data that is not a disk
+// image, a qcow2 (or other format with metadata) that `qemu-img check`
+// finds damaged, such as a truncated download, and a raw disk shorter than
+// its own partition table says.
+//
+// It reads driver, ui, source_image_path and work_dir, and writes
+// source_image_format, disk_virtual_size and overlay_path.
 type stepCreateOverlay struct {
 	DiskSize int64
 }
@@ -32,6 +39,13 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 	}
 	if info.Format == "raw" && !diskcheck.HasPartitionTable(source) {
 		return halt(state, fmt.Errorf("the source image %s is not a disk image: qemu-img sees raw data with no partition table (a download error page or a compressed file?)", source))
+	}
+	if info.Format == "raw" {
+		if err := diskcheck.PartitionsFit(source); err != nil {
+			return halt(state, fmt.Errorf("the source image %s is damaged: %w (a truncated download? check source_image_checksum)", source, err))
+		}
+	} else if err := driver.CheckImage(ctx, source, info.Format); err != nil {
+		return halt(state, fmt.Errorf("the source image %s is damaged, so it would not boot: %w (a truncated download? check source_image_checksum)", source, err))
 	}
 	if s.DiskSize > 0 && s.DiskSize < info.VirtualSize {
 		return halt(state, fmt.Errorf("disk_size (%d bytes) is smaller than the source image (%d bytes): disks can only grow; remove disk_size or raise it", s.DiskSize, info.VirtualSize))

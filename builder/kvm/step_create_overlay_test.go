@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 )
 
 func overlayState(t *testing.T, sourceContent []byte) (*multistep.BasicStateBag, *DriverMock) {
@@ -94,5 +97,72 @@ func TestStepCreateOverlay_reportsWhatQemuImgSaid(t *testing.T) {
 	(&stepCreateOverlay{}).Run(context.Background(), state)
 	if err := stateErr(state); err == nil || !strings.Contains(err.Error(), "Image is not in qcow2 format") {
 		t.Fatalf("error %v does not carry qemu-img's message", err)
+	}
+}
+
+func TestStepCreateOverlay_refusesAQcow2ThatQemuImgCheckFindsDamaged(t *testing.T) {
+	state, driver := overlayState(t, []byte("qcow2 data"))
+	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 2 << 30}
+	driver.CheckImageErr = errors.New("qemu-img check found 5379 corruptions and 0 check errors (exit 2)")
+	action := (&stepCreateOverlay{}).Run(context.Background(), state)
+	err := stateErr(state)
+	if action != multistep.ActionHalt || err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "5379 corruptions") {
+		t.Fatalf("want a damaged-source error with qemu-img's findings, got %v", err)
+	}
+	if len(driver.CheckImageCalls) != 1 || !filepath.IsAbs(driver.CheckImageCalls[0]) {
+		t.Fatalf("check calls %v", driver.CheckImageCalls)
+	}
+	if len(driver.CreateOverlayCalls) != 0 {
+		t.Fatal("an overlay was created on a damaged source")
+	}
+}
+
+// sfdiskImage writes a size-byte disk labelled by sfdisk with one
+// partition filling it.
+func sfdiskImage(t *testing.T, label string, size int64) string {
+	t.Helper()
+	if _, err := exec.LookPath("sfdisk"); err != nil {
+		t.Skip("sfdisk is not installed (make deps)")
+	}
+	path := filepath.Join(t.TempDir(), "disk.raw")
+	f, _ := os.Create(path)
+	f.Truncate(size)
+	f.Close()
+	cmd := exec.Command("sfdisk", "-q", path)
+	cmd.Stdin = strings.NewReader("label: " + label + "\n,,L\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v\n%s", err, out)
+	}
+	return path
+}
+
+// A raw disk cut short (an interrupted download with checksum "none") is
+// refused before boot: its partition table, MBR or GPT, says how long it is.
+func TestPartitionsFit_findsATruncatedRawDisk(t *testing.T) {
+	for _, label := range []string{"dos", "gpt"} {
+		t.Run(label, func(t *testing.T) {
+			disk := sfdiskImage(t, label, 8<<20)
+			if err := diskcheck.PartitionsFit(disk); err != nil {
+				t.Fatalf("a whole disk was refused: %v", err)
+			}
+			os.Truncate(disk, 5<<20)
+			err := diskcheck.PartitionsFit(disk)
+			if err == nil || !strings.Contains(err.Error(), "file holds only 5242880 bytes") {
+				t.Fatalf("a truncated disk passed: %v", err)
+			}
+		})
+	}
+}
+
+func TestStepCreateOverlay_refusesATruncatedRawDisk(t *testing.T) {
+	disk := sfdiskImage(t, "gpt", 8<<20)
+	os.Truncate(disk, 4<<20)
+	state, driver := testState(t)
+	state.Put("source_image_path", disk)
+	state.Put("work_dir", t.TempDir())
+	driver.ImageInfoResult = &ImageInfo{Format: "raw", VirtualSize: 4 << 20}
+	action := (&stepCreateOverlay{}).Run(context.Background(), state)
+	if err := stateErr(state); action != multistep.ActionHalt || !strings.Contains(err.Error(), "is damaged") {
+		t.Fatalf("want a damaged-source error, got %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
@@ -26,11 +27,23 @@ type vmSpec struct {
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
 // network whose SSH forward binds 127.0.0.1 only, a QMP socket and the
-// serial console going to a log file.
+// serial console going to a log file, and starts the VM watch (vm_watch.go)
+// that calls Abort when the VM fails at any point of the build.
+//
+// It reads driver, ui, work_dir, accelerator, overlay_path, seed_path,
+// ssh_host_port, efi_code and efi_vars, and writes serial_log, vm and
+// vm_watch.
 type stepRunVM struct {
 	Spec vmSpec
+	// OutputDir is named when the guest stops because its filesystem is full.
+	OutputDir string
+	// Abort ends the build with the watch's error.
+	Abort func(error)
+	// WatchInterval is how often the watch polls the run state (1s if 0).
+	WatchInterval time.Duration
 
 	vm      VM
+	watch   *vmWatch
 	qmpDir  string
 	vncPort *net.Listener
 }
@@ -84,12 +97,27 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	}
 	s.vm = vm
 	state.Put("vm", vm)
+	interval := s.WatchInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	outputDir, _ := filepath.Abs(s.OutputDir)
+	s.watch = startVMWatch(vm, serialLog, outputDir, interval, s.Abort)
+	state.Put("vm_watch", s.watch)
 	return multistep.ActionContinue
 }
 
 // Cleanup stops QEMU if it still runs: after a failure, a cancel, or a
-// guest that did not power off in time.
+// guest that did not power off in time. When a step failed, the watch gets
+// a moment to report a VM failure first: that is the real reason when, for
+// example, a provisioner lost its connection to a guest powering off.
 func (s *stepRunVM) Cleanup(state multistep.StateBag) {
+	if s.watch != nil {
+		if _, halted := state.GetOk(multistep.StateHalted); halted {
+			s.watch.Settle(3 * time.Second)
+		}
+		s.watch.Stop()
+	}
 	if s.vm != nil {
 		if err := s.vm.Stop(); err != nil {
 			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("stopping QEMU: %s", err))

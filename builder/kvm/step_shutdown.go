@@ -11,16 +11,25 @@ import (
 
 // stepShutdown powers the guest off cleanly so its filesystems are
 // consistent in the snapshot: an ACPI power-down over QMP by default, or
-// the user's shutdown_command. Only a guest that has not powered off after
-// Timeout is stopped, with a warning.
+// the user's shutdown_command. A guest that has not powered off after
+// Timeout fails the build with the serial console's tail (its disk would
+// need a filesystem check); with ForceOnTimeout it is stopped instead and
+// the build carries on, with a warning.
+//
+// It reads ui, vm, serial_log, communicator (with Command) and vm_watch,
+// which it tells that the power-off is expected.
 type stepShutdown struct {
-	Command string
-	Timeout time.Duration
+	Command        string
+	Timeout        time.Duration
+	ForceOnTimeout bool
 }
 
 func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
 	vm := state.Get("vm").(VM)
+	if watch, ok := state.GetOk("vm_watch"); ok {
+		watch.(*vmWatch).ExpectShutdown()
+	}
 
 	if s.Command != "" {
 		ui.Say(fmt.Sprintf("Shutting down with: %s", s.Command))
@@ -47,7 +56,11 @@ func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multis
 	case <-ctx.Done():
 		return halt(state, ctx.Err())
 	case <-timer.C:
-		ui.Error(fmt.Sprintf("Warning: the guest did not power off within %s (shutdown_timeout); stopping QEMU. The image may need a filesystem check.", s.Timeout))
+		if !s.ForceOnTimeout {
+			return halt(state, fmt.Errorf("the guest did not power off within %s (shutdown_timeout): its filesystems would need recovery, so no image is written. Raise shutdown_timeout, check shutdown_command, or set force_shutdown_on_timeout = true to stop it and keep the image anyway%s",
+				s.Timeout, serialTail(stateString(state, "serial_log"), 30)))
+		}
+		ui.Error(fmt.Sprintf("Warning: the guest did not power off within %s (shutdown_timeout); stopping QEMU as force_shutdown_on_timeout asks. The image may need a filesystem check.", s.Timeout))
 		if err := vm.Stop(); err != nil {
 			return halt(state, fmt.Errorf("stopping QEMU: %w", err))
 		}

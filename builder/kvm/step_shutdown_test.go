@@ -2,6 +2,9 @@ package kvm
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,12 +24,34 @@ func TestStepShutdown_waitsForTheGuestToPowerOff(t *testing.T) {
 	}
 }
 
-func TestStepShutdown_stopsAGuestThatIgnoresThePowerDown(t *testing.T) {
+// By default a guest that ignores the power-off fails the build, with the
+// serial console's tail, rather than leaving an image that needs fsck.
+func TestStepShutdown_aGuestThatDoesNotPowerOffFailsTheBuild(t *testing.T) {
+	state, _ := testState(t)
+	vm := NewVMMock()
+	state.Put("vm", vm)
+	log := filepath.Join(t.TempDir(), "serial.log")
+	os.WriteFile(log, []byte("[  OK  ] Reached target Power-Off.\nA stop job is running for Hung Service (4min / no limit)\n"), 0o644)
+	state.Put("serial_log", log)
+	action := (&stepShutdown{Timeout: 200 * time.Millisecond}).Run(context.Background(), state)
+	err := stateErr(state)
+	if action != multistep.ActionHalt || err == nil {
+		t.Fatal("a guest that did not power off gave an image")
+	}
+	for _, want := range []string{"did not power off within 200ms (shutdown_timeout)", "force_shutdown_on_timeout", "A stop job is running for Hung Service"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+// force_shutdown_on_timeout keeps the old way: stop QEMU, carry on.
+func TestStepShutdown_forceStopsAGuestThatIgnoresThePowerDown(t *testing.T) {
 	state, _ := testState(t)
 	vm := NewVMMock()
 	state.Put("vm", vm)
 	start := time.Now()
-	if action := (&stepShutdown{Timeout: 200 * time.Millisecond}).Run(context.Background(), state); action != multistep.ActionContinue {
+	if action := (&stepShutdown{Timeout: 200 * time.Millisecond, ForceOnTimeout: true}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
 	if vm.StopCalls != 1 {
@@ -34,6 +59,24 @@ func TestStepShutdown_stopsAGuestThatIgnoresThePowerDown(t *testing.T) {
 	}
 	if time.Since(start) < 200*time.Millisecond {
 		t.Fatal("stopped before shutdown_timeout passed")
+	}
+}
+
+// The VM watch is told the power-off is wanted, so it does not fail it.
+func TestStepShutdown_theWatchAcceptsThePowerOff(t *testing.T) {
+	state, _ := testState(t)
+	vm := NewVMMock()
+	vm.PowerDownExits = true
+	state.Put("vm", vm)
+	watch := startVMWatch(vm, "", "/out", 10*time.Millisecond, nil)
+	defer watch.Stop()
+	state.Put("vm_watch", watch)
+	if action := (&stepShutdown{Timeout: time.Second}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	watch.Settle(200 * time.Millisecond)
+	if err := watch.Err(); err != nil {
+		t.Fatalf("the expected power-off was reported as a failure: %v", err)
 	}
 }
 

@@ -14,17 +14,22 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
-// stepWaitForSSH polls the forwarded port for sshd's banner while watching
-// the VM. QEMU's user-mode network accepts a TCP connection long before the
-// guest listens, so a plain SSH handshake there can hang for tens of
-// seconds; a banner read with a short deadline, a few times a second, sees
-// sshd within a fraction of a second of it listening. If QEMU exits, or
-// QMP reports the guest stopped on an internal error or a panic, the build
-// fails at once with the reason and the serial console's last lines.
+// stepWaitForSSH polls the forwarded port for sshd's banner. QEMU's
+// user-mode network accepts a TCP connection long before the guest
+// listens, so a plain SSH handshake there can hang for tens of seconds; a
+// banner read with a short deadline, a few times a second, sees sshd within
+// a fraction of a second of it listening. A VM that fails meanwhile ends
+// the step through the VM watch (vm_watch.go); a guest whose serial console
+// stays silent for ProgressTimeout (an unbootable disk, a hung boot loader
+// or kernel) fails it long before Timeout, with the console's last lines.
+//
+// It reads ui, ssh_host_port and serial_log.
 type stepWaitForSSH struct {
-	Timeout       time.Duration
-	PollInterval  time.Duration
-	BannerTimeout time.Duration
+	Timeout time.Duration
+	// ProgressTimeout bounds the silence on the serial console; 0 disables.
+	ProgressTimeout time.Duration
+	PollInterval    time.Duration
+	BannerTimeout   time.Duration
 }
 
 // bannerTimeout bounds one probe. sshd re-executes itself for every
@@ -33,17 +38,8 @@ type stepWaitForSSH struct {
 // network resets the connection), so a generous bound costs no latency.
 const bannerTimeout = 5 * time.Second
 
-// stoppedStates are QMP run states a guest does not leave by itself.
-var stoppedStates = map[string]string{
-	"internal-error": "the hypervisor stopped the guest on an internal error",
-	"guest-panicked": "the guest kernel panicked",
-	"shutdown":       "the guest powered off before SSH was up",
-	"io-error":       "the guest stopped on a disk I/O error (host disk full?)",
-}
-
 func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
-	vm := state.Get("vm").(VM)
 	port := state.Get("ssh_host_port").(int)
 	serialLog := stateString(state, "serial_log")
 	interval := s.PollInterval
@@ -60,26 +56,51 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	defer deadline.Stop()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	progress := bootProgress{path: serialLog, lastChange: start}
 	for {
 		select {
 		case <-ctx.Done():
 			return halt(state, ctx.Err())
-		case <-vm.Exited():
-			return halt(state, fmt.Errorf("QEMU exited while waiting for SSH: %v%s", vm.ExitError(), serialTail(serialLog, 30)))
 		case <-deadline.C:
 			return halt(state, fmt.Errorf("timed out after %s waiting for SSH on 127.0.0.1:%d (ssh_timeout)%s", s.Timeout, port, serialTail(serialLog, 30)))
 		case <-tick.C:
 		}
-		if status, err := vm.Status(ctx); err == nil {
-			if why, stopped := stoppedStates[status]; stopped {
-				return halt(state, fmt.Errorf("%s (QMP status %q)%s", why, status, serialTail(serialLog, 30)))
-			}
+		if err := progress.check(s.ProgressTimeout); err != nil {
+			return halt(state, err)
 		}
 		if sshBanner(port, s.BannerTimeout) {
 			ui.Say(fmt.Sprintf("SSH is up after %s", time.Since(start).Round(100*time.Millisecond)))
 			return multistep.ActionContinue
 		}
 	}
+}
+
+// bootProgress tells a booting guest from a stuck one by its serial
+// console: boot loaders, kernels and systemd all print there, so a console
+// that stays silent for minutes belongs to a guest that is getting nowhere.
+type bootProgress struct {
+	path       string
+	size       int64
+	lastChange time.Time
+}
+
+func (p *bootProgress) check(timeout time.Duration) error {
+	if timeout <= 0 || p.path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(p.path); err == nil && fi.Size() != p.size {
+		p.size, p.lastChange = fi.Size(), time.Now()
+		return nil
+	}
+	if time.Since(p.lastChange) < timeout {
+		return nil
+	}
+	what := fmt.Sprintf("the guest's serial console has been silent for %s", timeout)
+	if p.size == 0 {
+		what = fmt.Sprintf("the guest printed nothing on its serial console in %s", timeout)
+	}
+	return fmt.Errorf("%s (boot_progress_timeout): it is not booting; is the source image bootable and complete, with a console on ttyS0? Raise boot_progress_timeout for a slow boot, or set it to \"0\" to wait for ssh_timeout only%s",
+		what, serialTail(p.path, 30))
 }
 
 func (s *stepWaitForSSH) Cleanup(multistep.StateBag) {}

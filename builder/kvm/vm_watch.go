@@ -1,0 +1,261 @@
+package kvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"time"
+)
+
+// vmWatch follows the VM from its start to its expected power-off and
+// reports the first thing that makes the build pointless to continue: a
+// guest paused on a disk I/O error (typically the output directory's
+// filesystem is full), a guest that powered off, panicked or hit a
+// hypervisor error, or a QEMU process that exited. Whatever step is
+// running, the build then ends within seconds with the reason and the
+// serial console's tail instead of hanging (a paused guest answers no
+// SSH) or failing later with a misleading network error.
+//
+// It listens to QMP events and also polls the run state, so a dropped
+// event only delays the report by one poll interval.
+type vmWatch struct {
+	vm        VM
+	serialLog string
+	// diskDir is where the build's writable disks live, named when the
+	// guest stops because that filesystem is full.
+	diskDir  string
+	interval time.Duration
+	// onFailure is called once, from the watch's goroutine, with the error.
+	onFailure func(error)
+
+	mu        sync.Mutex
+	failure   error
+	expected  bool
+	lastIOErr string
+
+	failed chan struct{}
+	done   chan struct{}
+	ended  chan struct{}
+}
+
+// vmFailure marks an error found by the watch, so the builder can prefer it
+// to the secondary errors the interrupted step reports.
+type vmFailure struct{ msg string }
+
+func (e *vmFailure) Error() string { return e.msg }
+
+// stoppedStates are QMP run states a guest does not leave by itself.
+var stoppedStates = map[string]string{
+	"internal-error": "the hypervisor stopped the guest on an internal error",
+	"guest-panicked": "the guest kernel panicked",
+	"shutdown":       "the guest powered off",
+	"io-error":       "the guest paused on a disk I/O error",
+}
+
+// startVMWatch starts watching vm; Stop ends the watch.
+func startVMWatch(vm VM, serialLog, diskDir string, interval time.Duration, onFailure func(error)) *vmWatch {
+	w := &vmWatch{
+		vm: vm, serialLog: serialLog, diskDir: diskDir, interval: interval, onFailure: onFailure,
+		failed: make(chan struct{}), done: make(chan struct{}), ended: make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// Failed is closed once the watch has found a failure.
+func (w *vmWatch) Failed() <-chan struct{} { return w.failed }
+
+// Err is the failure found, or nil.
+func (w *vmWatch) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failure
+}
+
+// ExpectShutdown tells the watch that the guest is now being powered off
+// on purpose: from then on a power-off or QEMU's exit is not a failure
+// (a disk I/O error still is).
+func (w *vmWatch) ExpectShutdown() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.expected = true
+}
+
+// Settle waits up to grace for a failure the watch may be about to report:
+// a step that fails on a dropped SSH connection usually does so a moment
+// before QEMU reports that the guest powered off.
+func (w *vmWatch) Settle(grace time.Duration) {
+	select {
+	case <-w.failed:
+	case <-w.ended:
+	case <-time.After(grace):
+	}
+}
+
+// Stop ends the watch and waits for its goroutine.
+func (w *vmWatch) Stop() {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	<-w.ended
+}
+
+func (w *vmWatch) loop() {
+	defer close(w.ended)
+	tick := time.NewTicker(w.interval)
+	defer tick.Stop()
+	events := w.vm.Events()
+	for !w.hasFailed() {
+		select {
+		case <-w.done:
+			return
+		case <-w.vm.Exited():
+			w.onExit(events)
+			return
+		case e, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			w.onEvent(e)
+		case <-tick.C:
+			w.poll()
+		}
+	}
+}
+
+func (w *vmWatch) hasFailed() bool {
+	select {
+	case <-w.failed:
+		return true
+	default:
+		return false
+	}
+}
+
+// onExit reads the events QEMU sent just before it exited (they carry the
+// reason, such as a guest power-off) before blaming the exit itself.
+func (w *vmWatch) onExit(events <-chan VMEvent) {
+	deadline := time.After(time.Second)
+	for events != nil && !w.hasFailed() {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			w.onEvent(e)
+		case <-deadline:
+			events = nil
+		}
+	}
+	if w.isExpected() {
+		return
+	}
+	why := "exit status 0"
+	if err := w.vm.ExitError(); err != nil {
+		why = err.Error()
+	}
+	w.fail(fmt.Sprintf("QEMU exited during the build: %s", why))
+}
+
+func (w *vmWatch) onEvent(e VMEvent) {
+	switch e.Name {
+	case "BLOCK_IO_ERROR":
+		w.onIOError(e.Data)
+	case "STOP":
+		w.poll()
+	case "GUEST_PANICKED":
+		w.fail(stoppedStates["guest-panicked"])
+	case "SHUTDOWN":
+		if w.isExpected() {
+			return
+		}
+		reason, _ := e.Data["reason"].(string)
+		switch reason {
+		case "guest-shutdown":
+			w.fail("the guest powered off during the build (did a provisioner run poweroff, shutdown or halt? The builder powers the guest off itself after provisioning)")
+		case "guest-panic":
+			w.fail(stoppedStates["guest-panicked"])
+		case "host-signal":
+			w.fail("QEMU was stopped by a signal during the build (an interrupt, or another process ended it)")
+		default:
+			w.fail(fmt.Sprintf("QEMU shut the guest down during the build (reason %q)", reason))
+		}
+	}
+}
+
+// onIOError reads a BLOCK_IO_ERROR event: with action "stop" QEMU has
+// paused the guest (its default for a full host disk, werror=enospc).
+// Errors the guest was told about (action "report") are only remembered
+// for the message, as the guest may cope with them.
+func (w *vmWatch) onIOError(data map[string]interface{}) {
+	device, _ := data["device"].(string)
+	if device == "" {
+		device, _ = data["node-name"].(string)
+	}
+	reason, _ := data["reason"].(string)
+	nospace, _ := data["nospace"].(bool)
+	msg := fmt.Sprintf("the guest paused on a disk I/O error on drive %q: %s", device, reason)
+	if nospace {
+		msg = fmt.Sprintf("the guest paused on a disk I/O error: no space left on the output directory's filesystem (%s); free space there or choose another output_directory", w.diskDir)
+	}
+	w.mu.Lock()
+	w.lastIOErr = msg
+	w.mu.Unlock()
+	if action, _ := data["action"].(string); action == "stop" {
+		w.fail(msg)
+	}
+}
+
+func (w *vmWatch) poll() {
+	status, err := w.vm.Status(context.Background())
+	if err != nil {
+		return
+	}
+	why, stopped := stoppedStates[status]
+	if !stopped || status == "shutdown" && w.isExpected() {
+		return
+	}
+	w.mu.Lock()
+	if status == "io-error" && w.lastIOErr != "" {
+		why = w.lastIOErr
+	}
+	w.mu.Unlock()
+	w.fail(fmt.Sprintf("%s (QMP status %q)", why, status))
+}
+
+func (w *vmWatch) isExpected() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.expected
+}
+
+func (w *vmWatch) fail(msg string) {
+	w.mu.Lock()
+	if w.failure != nil {
+		w.mu.Unlock()
+		return
+	}
+	err := &vmFailure{msg: msg + serialTail(w.serialLog, 30)}
+	w.failure = err
+	close(w.failed)
+	w.mu.Unlock()
+	log.Printf("[ERROR] VM watch: %s", msg)
+	if w.onFailure != nil {
+		w.onFailure(err)
+	}
+}
+
+// asVMFailure returns the watch's failure behind err, if there is one.
+func asVMFailure(err error) error {
+	var f *vmFailure
+	if errors.As(err, &f) {
+		return f
+	}
+	return nil
+}
