@@ -292,3 +292,18 @@ build {
 		t.Fatal("output_mode overlay produced an image without a backing file")
 	}
 }
+
+// Issue 15 item 1: the project's example feeds kvm-cloudimage's outputs
+// into the builder; `packer validate` (without -evaluate-datasources)
+// hands the builder Packer's unknown placeholders and must accept them.
+func TestAccValidate_exampleWithUnknownDataSourceValues(t *testing.T) {
+	env := packertest.Setup(t)
+	example, err := filepath.Abs(filepath.Join("..", "..", "example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := env.Run(t, example, "validate", ".")
+	if res.ExitCode != 0 || !strings.Contains(res.Output, "The configuration is valid") {
+		t.Fatalf("packer validate example/ failed:\n%s", res.Output)
+	}
+}
