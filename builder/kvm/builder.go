@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -45,6 +46,18 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	driver, err := NewQemuDriver(c.QemuBinary, c.QemuImgBinary)
 	if err != nil {
 		return nil, err
+	}
+	claim, err := claimOutputDir(c.OutputDir, c.defaultOutputDir, os.Getenv("PACKER_RUN_UUID"))
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
+	if claim.Dir != c.OutputDir {
+		ui.Say(fmt.Sprintf("%s is used by another build of this run (sources renamed with `name` share their label): writing to %s", c.OutputDir, claim.Dir))
+		c.OutputDir = claim.Dir
+		if c.defaultImageName {
+			c.ImageName += claim.Suffix
+		}
 	}
 
 	state := new(multistep.BasicStateBag)
@@ -87,7 +100,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.
 			ResultKey:   "source_image_path",
 			Url:         []string{c.SourceImageURL},
 		},
-		&commonsteps.StepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
+		&stepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
 		&stepPrepareWorkDir{OutputDir: c.OutputDir},
 		&stepCreateOverlay{DiskSize: c.diskSizeBytes},
 		&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
