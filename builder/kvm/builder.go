@@ -93,6 +93,11 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 
 func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.Step {
 	c := &b.config
+	hostname := "packer-" + sanitizeHostname(c.PackerBuildName)
+	keyComment := ""
+	if !c.RemoveTemporaryKey.False() {
+		keyComment = c.Comm.SSHTemporaryKeyPairName
+	}
 	return []multistep.Step{
 		&commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
@@ -105,12 +110,12 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.
 		&stepCreateOverlay{DiskSize: c.diskSizeBytes},
 		&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
 		&stepCreateSeed{
-			Hostname: "packer-" + sanitizeHostname(c.PackerBuildName),
+			Hostname: hostname,
 			User: seedUser{
 				Name:     c.Comm.SSHUsername,
-				Password: c.Comm.SSHPassword,
 				FastBoot: c.FastBoot.True() || c.FastBoot == 0,
 			},
+			Password: c.Comm.SSHPassword,
 			PublicKey: func() string {
 				// The comment lets StepCleanupTempKeys find the key again.
 				return strings.TrimSpace(string(c.Comm.SSHPublicKey)) + " " + c.Comm.SSHTemporaryKeyPairName
@@ -135,7 +140,13 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData) []multistep.
 		},
 		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
 		&commonsteps.StepProvision{},
-		&commonsteps.StepCleanupTempKeys{Comm: &c.Comm},
+		&stepRevokeBuildAccess{
+			User:       c.Comm.SSHUsername,
+			KeyComment: keyComment,
+			Hostname:   hostname,
+			Password:   c.Comm.SSHPassword != "",
+			Keep:       c.KeepBuildAccess,
+		},
 		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout},
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
 	}
