@@ -240,20 +240,34 @@ build {
 	}
 }
 
-// (c): three sources in one build run side by side without clashes.
+// (c): three sources in one build run side by side without clashes. They
+// are one source renamed with `name`, so Packer gives the builder the same
+// label for all three (issue 15 item 4); the second has ssh_password and a
+// cloud-init that leaves /etc/hosts alone, as Debian's genericcloud images
+// do (items 3 and 8b): its image must keep none of the build's access.
 func TestAccBuilder_parallelSources(t *testing.T) {
 	env := packertest.Setup(t)
-	var sources, names []string
-	for _, n := range []string{"one", "two", "three"} {
-		// Three emulated guests share two host cores here: give them time.
-		sources = append(sources, sourceBlock(n, env.Image, `cpus = 1
-  ssh_timeout = "25m"`))
-		names = append(names, `"source.kvm.`+n+`"`)
-	}
-	dir := packertest.WriteTemplate(t, strings.Join(sources, "")+`
+	const password = "Build-Secret-4711"
+	// Three emulated guests share two host cores here: give them time.
+	dir := packertest.WriteTemplate(t, sourceBlock("base", env.Image, `cpus = 1
+  ssh_timeout = "25m"`)+`
 build {
-  sources = [`+strings.Join(names, ", ")+`]
-  provisioner "shell" { inline = ["hostname > /tmp/name", "echo ran on port ${build.SSHHostPort}"] }
+  source "source.kvm.base" { name = "one" }
+  source "source.kvm.base" {
+    name         = "two"
+    ssh_password = "`+password+`"
+    user_data    = "#cloud-config\nmanage_etc_hosts: false\n"
+  }
+  source "source.kvm.base" { name = "three" }
+  provisioner "shell" {
+    inline = [
+      "hostname > /tmp/name",
+      "echo ran on port ${build.SSHHostPort}",
+      "echo OUT=${build.OutputDirectory}",
+      "echo RESOLVES=$(getent hosts $(hostname) | cut -d' ' -f1)",
+      "echo PWHASH=$(sudo awk -F: '$1 == \"packer\" { print substr($2, 1, 3) }' /etc/shadow)",
+    ]
+  }
 }
 `)
 	res := env.Run(t, dir, "build", ".")
@@ -268,10 +282,64 @@ build {
 	if len(seen) != 3 {
 		t.Fatalf("want three distinct SSH ports, got %v", ports)
 	}
+	outputs := map[string]string{}
+	for _, m := range regexp.MustCompile(`kvm\.(\w+): OUT=(\S+)`).FindAllStringSubmatch(res.Output, -1) {
+		outputs[m[1]] = m[2]
+	}
+	distinct := map[string]bool{}
 	for _, n := range []string{"one", "two", "three"} {
-		if _, err := os.Stat(filepath.Join(dir, "output-"+n, n+".qcow2")); err != nil {
-			t.Errorf("source %s: %v", n, err)
+		images, _ := filepath.Glob(filepath.Join(dir, outputs[n], "*.qcow2"))
+		if outputs[n] == "" || len(images) != 1 || distinct[outputs[n]] {
+			t.Fatalf("source %s: output directory %q holds %v (outputs %v)", n, outputs[n], images, outputs)
 		}
+		distinct[outputs[n]] = true
+	}
+	if strings.Contains(res.Output, "unable to resolve host") {
+		t.Error("sudo could not resolve the build hostname")
+	}
+	mustContain(t, res.Output, "kvm.two: RESOLVES=127.0.1.1", "kvm.two: PWHASH=$6$", "Removed the build password of packer",
+		"Removed the build's SSH password authentication", "Removed the build's passwordless sudo rule")
+
+	images, _ := filepath.Glob(filepath.Join(dir, outputs["two"], "*.qcow2"))
+	assertNoBuildAccess(t, images[0], password)
+}
+
+// assertNoBuildAccess inspects an image offline for anything of the
+// build's access: the password in any file or anywhere on the disk, a
+// password hash for the build user, its sudo rule, the sshd lines, the
+// build hostname and the temporary key.
+func assertNoBuildAccess(t *testing.T, image, password string) {
+	t.Helper()
+	mnt := packertest.MountRoot(t, image)
+	if out, _ := exec.Command("grep", "-rlaF", "--", password, mnt).Output(); len(out) > 0 {
+		t.Errorf("the password is in files of the image:\n%s", out)
+	}
+	if out, _ := exec.Command("grep", "-rlaE", "--", "hashed_passwd|packer_[0-9a-f]{8}", filepath.Join(mnt, "var/lib/cloud"), filepath.Join(mnt, "home"), filepath.Join(mnt, "root")).Output(); len(out) > 0 {
+		t.Errorf("the build's password hash or key is still in:\n%s", out)
+	}
+	shadow, _ := os.ReadFile(filepath.Join(mnt, "etc/shadow"))
+	for _, line := range strings.Split(string(shadow), "\n") {
+		if strings.HasPrefix(line, "packer:") && strings.Contains(strings.Split(line, ":")[1], "$") {
+			t.Errorf("the build user still has a password hash: %s", line)
+		}
+	}
+	if out, _ := exec.Command("grep", "-rs", "packer ALL=(ALL) NOPASSWD:ALL", filepath.Join(mnt, "etc/sudoers"), filepath.Join(mnt, "etc/sudoers.d")).Output(); len(out) > 0 {
+		t.Errorf("the build's sudo rule is in the image:\n%s", out)
+	}
+	if sshd, _ := os.ReadFile(filepath.Join(mnt, "etc/ssh/sshd_config")); strings.Contains(string(sshd), "packer-kvm") {
+		t.Errorf("sshd_config keeps the build's lines:\n%s", sshd)
+	}
+	for _, f := range []string{"etc/hosts", "etc/hostname"} {
+		if data, _ := os.ReadFile(filepath.Join(mnt, f)); strings.Contains(string(data), "packer-base") {
+			t.Errorf("%s keeps the build hostname:\n%s", f, data)
+		}
+	}
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	if out, err := exec.Command("qemu-img", "convert", "-O", "raw", image, raw).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img convert: %v\n%s", err, out)
+	}
+	if err := exec.Command("grep", "-qaF", "--", password, raw).Run(); err == nil {
+		t.Error("the password is in the image's bytes (free space included)")
 	}
 }
 
@@ -418,5 +486,20 @@ build {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*")); len(leftovers) > 0 {
 		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+// Issue 15 item 1: the project's example feeds kvm-cloudimage's outputs
+// into the builder; `packer validate` (without -evaluate-datasources)
+// hands the builder Packer's unknown placeholders and must accept them.
+func TestAccValidate_exampleWithUnknownDataSourceValues(t *testing.T) {
+	env := packertest.Setup(t)
+	example, err := filepath.Abs(filepath.Join("..", "..", "example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := env.Run(t, example, "validate", ".")
+	if res.ExitCode != 0 || !strings.Contains(res.Output, "The configuration is valid") {
+		t.Fatalf("packer validate example/ failed:\n%s", res.Output)
 	}
 }

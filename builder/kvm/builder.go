@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -46,6 +47,18 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	driver, err := NewQemuDriver(c.QemuBinary, c.QemuImgBinary)
 	if err != nil {
 		return nil, err
+	}
+	claim, err := claimOutputDir(c.OutputDir, c.defaultOutputDir, os.Getenv("PACKER_RUN_UUID"))
+	if err != nil {
+		return nil, err
+	}
+	defer claim.Release()
+	if claim.Dir != c.OutputDir {
+		ui.Say(fmt.Sprintf("%s is used by another build of this run (sources renamed with `name` share their label): writing to %s", c.OutputDir, claim.Dir))
+		c.OutputDir = claim.Dir
+		if c.defaultImageName {
+			c.ImageName += claim.Suffix
+		}
 	}
 
 	state := new(multistep.BasicStateBag)
@@ -90,6 +103,11 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 
 func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error)) []multistep.Step {
 	c := &b.config
+	hostname := "packer-" + sanitizeHostname(c.PackerBuildName)
+	keyComment := ""
+	if !c.RemoveTemporaryKey.False() {
+		keyComment = c.Comm.SSHTemporaryKeyPairName
+	}
 	return []multistep.Step{
 		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
@@ -97,17 +115,17 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			ResultKey:   "source_image_path",
 			Url:         []string{c.SourceImageURL},
 		}, StallTimeout: c.downloadStallTimeout},
-		&commonsteps.StepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
+		&stepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
 		&stepPrepareWorkDir{OutputDir: c.OutputDir},
 		&stepCreateOverlay{DiskSize: c.diskSizeBytes},
 		&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
 		&stepCreateSeed{
-			Hostname: "packer-" + sanitizeHostname(c.PackerBuildName),
+			Hostname: hostname,
 			User: seedUser{
 				Name:     c.Comm.SSHUsername,
-				Password: c.Comm.SSHPassword,
 				FastBoot: c.FastBoot.True() || c.FastBoot == 0,
 			},
+			Password: c.Comm.SSHPassword,
 			PublicKey: func() string {
 				// The comment lets StepCleanupTempKeys find the key again.
 				return strings.TrimSpace(string(c.Comm.SSHPublicKey)) + " " + c.Comm.SSHTemporaryKeyPairName
@@ -132,7 +150,13 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		},
 		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
 		&commonsteps.StepProvision{},
-		&commonsteps.StepCleanupTempKeys{Comm: &c.Comm},
+		&stepRevokeBuildAccess{
+			User:       c.Comm.SSHUsername,
+			KeyComment: keyComment,
+			Hostname:   hostname,
+			Password:   c.Comm.SSHPassword != "",
+			Keep:       c.KeepBuildAccess,
+		},
 		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout, ForceOnTimeout: c.ForceShutdownOnTimeout},
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
 	}

@@ -16,13 +16,19 @@ import (
 type seedUser struct {
 	Name      string
 	PublicKey string
-	Password  string
+	// PasswordHash is the crypt(3) hash of ssh_password: the plain text
+	// never reaches the guest.
+	PasswordHash string
+	// Hostname is the build VM's hostname, made to resolve in the guest.
+	Hostname string
 	// FastBoot limits the build boot's host keys to ed25519.
 	FastBoot bool
 }
 
 // builderCloudConfig is the #cloud-config the builder always sends: the
-// build user with the temporary key and passwordless sudo.
+// build user with the temporary key and passwordless sudo, and a bootcmd
+// that makes the build hostname resolve and records what
+// stepRevokeBuildAccess restores.
 func builderCloudConfig(u seedUser) map[string]interface{} {
 	user := map[string]interface{}{
 		"name":  u.Name,
@@ -33,10 +39,13 @@ func builderCloudConfig(u seedUser) map[string]interface{} {
 		user["ssh_authorized_keys"] = []interface{}{strings.TrimSpace(u.PublicKey)}
 	}
 	cfg := map[string]interface{}{"users": []interface{}{user}}
-	if u.Password != "" {
+	if u.PasswordHash != "" {
+		// hashed_passwd, unlike passwd, applies to an existing user too.
 		user["lock_passwd"] = false
-		user["plain_text_passwd"] = u.Password
-		cfg["ssh_pwauth"] = true
+		user["hashed_passwd"] = u.PasswordHash
+	}
+	if u.Hostname != "" {
+		cfg["bootcmd"] = []interface{}{buildAccessBootcmd(u.Name, u.Hostname, u.PasswordHash != "")}
 	}
 	if u.FastBoot {
 		cfg["ssh_genkeytypes"] = []interface{}{"ed25519"}

@@ -57,11 +57,25 @@ func TestMergeUserData_fastBootOffKeepsStockHostKeys(t *testing.T) {
 	}
 }
 
-func TestMergeUserData_passwordEnablesPasswordLogin(t *testing.T) {
-	out, _ := mergeUserData("", seedUser{Name: "packer", Password: "s3cret"})
+// The password reaches the guest only as a hash; password SSH logins are
+// enabled by the builder's bootcmd (which it can take back), not by
+// cloud-init's ssh_pwauth (which rewrites sshd_config for good).
+func TestMergeUserData_passwordGoesAsAHash(t *testing.T) {
+	hash, err := hashPassword("s3cret")
+	if err != nil || !strings.HasPrefix(hash, "$6$") || strings.Contains(hash, "s3cret") {
+		t.Fatalf("hash %q err %v", hash, err)
+	}
+	out, _ := mergeUserData("", seedUser{Name: "packer", PasswordHash: hash, Hostname: "packer-base"})
+	if strings.Contains(out, "s3cret") {
+		t.Fatal("the plain-text password is in the user-data")
+	}
 	m := decodeCloudConfig(t, out)
-	if m["ssh_pwauth"] != true || m["users"].([]interface{})[0].(map[string]interface{})["plain_text_passwd"] != "s3cret" {
-		t.Fatalf("password login not configured: %v", m)
+	user := m["users"].([]interface{})[0].(map[string]interface{})
+	if user["hashed_passwd"] != hash || user["lock_passwd"] != false || m["ssh_pwauth"] != nil {
+		t.Fatalf("password login not configured as expected: %v", m)
+	}
+	if bootcmd := m["bootcmd"].([]interface{}); len(bootcmd) != 1 || !strings.Contains(bootcmd[0].(string), "PasswordAuthentication yes") {
+		t.Fatalf("bootcmd does not enable password authentication: %v", m["bootcmd"])
 	}
 }
 

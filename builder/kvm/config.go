@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"time"
@@ -40,9 +41,14 @@ type Config struct {
 	DownloadStallTimeout string `mapstructure:"download_stall_timeout"`
 
 	// Directory the image and its checksum file are written to. Defaults to
-	// `output-<build name>`. Use `packer build -force` to replace it.
+	// `output-<source label>`; when another build of the same run uses that
+	// directory (sources renamed with `name` share their label), the next
+	// free `output-<source label>-<n>`. Use `packer build -force` to replace
+	// it. A build locks its directory: a second build pointed at the same
+	// directory fails while the first runs.
 	OutputDir string `mapstructure:"output_directory"`
-	// File name of the image, without extension. Defaults to the build name.
+	// File name of the image, without extension. Defaults to the last
+	// part of the default output directory (`<source label>[-<n>]`).
 	ImageName string `mapstructure:"image_name"`
 	// `qcow2` (default) or `raw`.
 	Format string `mapstructure:"format"`
@@ -120,6 +126,13 @@ type Config struct {
 	// Remove the build's temporary SSH key from the guest's
 	// authorized_keys before shutdown. Default true.
 	RemoveTemporaryKey config.Trilean `mapstructure:"remove_temporary_key"`
+	// Keep the access the builder gave its user for the build in the image:
+	// the `ssh_password` login (SSH password authentication), the
+	// passwordless sudo rule, and the build hostname's /etc/hosts entry. By
+	// default (false) all of it is taken away before shutdown; the password
+	// never reaches the guest in plain text (only its SHA-512 crypt hash,
+	// removed again with the rest).
+	KeepBuildAccess bool `mapstructure:"keep_build_access"`
 
 	// Command run over SSH to shut the guest down, such as
 	// `sudo systemctl poweroff`. By default the builder sends an ACPI
@@ -144,7 +157,10 @@ type Config struct {
 	BootProgressTimeout string `mapstructure:"boot_progress_timeout"`
 
 	diskSizeBytes int64
-	ctx           interpolate.Context
+	// defaultOutputDir and defaultImageName: the user left them unset, so
+	// the builder may pick a free variant at run time.
+	defaultOutputDir, defaultImageName bool
+	ctx                                interpolate.Context
 
 	// Parsed from the fields of the same name ("0" disables them).
 	downloadStallTimeout, bootProgressTimeout time.Duration
@@ -190,6 +206,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateWatchTimeouts()...)
+	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 
 	if errs != nil && len(errs.Errors) > 0 {
 		return warnings, errs
@@ -199,6 +216,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 }
 
 func (c *Config) applyDefaults() {
+	c.defaultOutputDir, c.defaultImageName = c.OutputDir == "", c.ImageName == ""
 	if c.OutputDir == "" {
 		c.OutputDir = "output-" + c.PackerBuildName
 	}
@@ -255,10 +273,15 @@ func (c *Config) applyDefaults() {
 
 func (c *Config) validateSource(warnings *[]string) []error {
 	var errs []error
-	if c.SourceImageURL == "" {
+	if strings.TrimSpace(c.SourceImageURL) == "" {
 		errs = append(errs, errors.New("source_image_url is required: a path or URL of a cloud image such as debian-12-genericcloud-amd64.qcow2"))
 	}
+	if c.Comm.SSHUsername != "" && strings.TrimSpace(c.Comm.SSHUsername) == "" {
+		errs = append(errs, errors.New("ssh_username is blank: give the user the build logs in as, such as \"packer\""))
+	}
 	switch sum := strings.TrimSpace(c.SourceImageChecksum); {
+	case isUnknown(sum):
+		// A data source's value, known only when the build runs.
 	case sum == "":
 		errs = append(errs, errors.New(`source_image_checksum is required: "sha256:<hex>", "sha512:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
 	case strings.EqualFold(sum, "none"):
@@ -306,10 +329,9 @@ func (c *Config) validateOutput() []error {
 	if c.OutputMode == "overlay" && c.Format != "qcow2" {
 		errs = append(errs, errors.New("output_mode \"overlay\" needs format \"qcow2\": only qcow2 can reference a backing image"))
 	}
-	if strings.ContainsAny(c.ImageName, "/\\") {
-		errs = append(errs, fmt.Errorf("image_name %q must be a file name, not a path: set output_directory for the folder", c.ImageName))
-	}
-	if c.DiskSize != "" {
+	errs = appendIfErr(errs, validateImageName(c.ImageName))
+	errs = appendIfErr(errs, validateOutputDir(c.OutputDir))
+	if c.DiskSize != "" && !isUnknown(c.DiskSize) {
 		size, err := parseSize(c.DiskSize)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("disk_size: %w", err))
@@ -338,7 +360,7 @@ func (c *Config) validateMachine() []error {
 		}
 		if c.Firmware != "uefi" {
 			errs = append(errs, fmt.Errorf("%s only applies with firmware = \"uefi\"", name))
-		} else if _, err := os.Stat(path); err != nil {
+		} else if _, err := os.Stat(path); err != nil && !isUnknown(path) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
@@ -346,9 +368,6 @@ func (c *Config) validateMachine() []error {
 		if len(arg) == 0 {
 			errs = append(errs, fmt.Errorf("qemuargs[%d] is empty: give an option and its values, such as [\"-device\", \"virtio-rng-pci\"]", i))
 		}
-	}
-	if c.ShutdownTimeout < 0 {
-		errs = append(errs, errors.New("shutdown_timeout must be positive, such as \"5m\""))
 	}
 	if c.Comm.Type != "ssh" {
 		errs = append(errs, fmt.Errorf("communicator %q is not supported: the kvm builder provisions Linux guests over \"ssh\"", c.Comm.Type))
@@ -361,7 +380,7 @@ func (c *Config) validateCloudInit() []error {
 	if c.UserData != "" && c.UserDataFile != "" {
 		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
 	}
-	if c.UserDataFile != "" {
+	if c.UserDataFile != "" && !isUnknown(c.UserDataFile) {
 		data, err := os.ReadFile(c.UserDataFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("user_data_file: %w", err))
@@ -369,7 +388,7 @@ func (c *Config) validateCloudInit() []error {
 			c.UserData = string(data)
 		}
 	}
-	if c.UserData != "" {
+	if c.UserData != "" && !isUnknown(c.UserData) {
 		if _, err := mergeUserData(c.UserData, seedUser{Name: "packer"}); err != nil {
 			errs = append(errs, fmt.Errorf("user_data: %w", err))
 		}
@@ -382,7 +401,73 @@ func (c *Config) validateCloudInit() []error {
 	return errs
 }
 
+// unknownPlaceholder is what `packer validate` hands a plugin for a string
+// it cannot know yet, such as a data source's output (Packer's
+// hcl2shim.WriteUnknownPlaceholderValues; numbers become 0, booleans
+// false). Such a value is checked by the Prepare of `packer build`, when
+// it is known.
+const unknownPlaceholder = "<unknown>"
+
+func isUnknown(value string) bool { return value == unknownPlaceholder }
+
+// validateImageName accepts a plain file name: image_name becomes
+// <output_directory>/<image_name>.<format>.
+func validateImageName(name string) error {
+	switch {
+	case isUnknown(name):
+		return nil
+	case strings.TrimSpace(name) == "":
+		return errors.New("image_name is blank: give a file name such as \"debian-web\", or leave it unset")
+	case name == "." || name == "..":
+		return fmt.Errorf("image_name %q is not a file name: give a name such as \"debian-web\"", name)
+	case strings.ContainsAny(name, "/\\\x00"):
+		return fmt.Errorf("image_name %q must be a file name, not a path: set output_directory for the folder", name)
+	}
+	return nil
+}
+
+// validateOutputDir refuses a blank path and an existing non-directory,
+// which `-force` would otherwise delete.
+func validateOutputDir(dir string) error {
+	if isUnknown(dir) {
+		return nil
+	}
+	if strings.TrimSpace(dir) == "" {
+		return errors.New("output_directory is blank: give a directory path, or leave it unset for output-<source label>")
+	}
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return fmt.Errorf("output_directory %q is an existing file, not a directory: choose another path (the builder never deletes a file there, even with -force)", dir)
+	}
+	return nil
+}
+
+// negativeDurations names every negative duration option of v (the Config
+// and the communicator options it embeds), by its template key.
+func negativeDurations(v reflect.Value) []error {
+	var errs []error
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		field, value := t.Field(i), v.Field(i)
+		if !field.IsExported() {
+			continue
+		}
+		if value.Kind() == reflect.Struct {
+			errs = append(errs, negativeDurations(value)...)
+			continue
+		}
+		if value.Type() != reflect.TypeOf(time.Duration(0)) || value.Int() >= 0 {
+			continue
+		}
+		key, _, _ := strings.Cut(field.Tag.Get("mapstructure"), ",")
+		errs = append(errs, fmt.Errorf("%s is negative (%s): give a positive duration such as \"5m\", or leave it unset", key, time.Duration(value.Int())))
+	}
+	return errs
+}
+
 func oneOf(field, value string, valid []string) error {
+	if isUnknown(value) {
+		return nil
+	}
 	for _, v := range valid {
 		if value == v {
 			return nil

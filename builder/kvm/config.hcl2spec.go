@@ -95,6 +95,7 @@ type FlatConfig struct {
 	FastBoot                  *bool             `mapstructure:"fast_boot" cty:"fast_boot" hcl:"fast_boot"`
 	WaitForCloudInit          *bool             `mapstructure:"wait_for_cloud_init" cty:"wait_for_cloud_init" hcl:"wait_for_cloud_init"`
 	RemoveTemporaryKey        *bool             `mapstructure:"remove_temporary_key" cty:"remove_temporary_key" hcl:"remove_temporary_key"`
+	KeepBuildAccess           *bool             `mapstructure:"keep_build_access" cty:"keep_build_access" hcl:"keep_build_access"`
 	ShutdownCommand           *string           `mapstructure:"shutdown_command" cty:"shutdown_command" hcl:"shutdown_command"`
 	ShutdownTimeout           *string           `mapstructure:"shutdown_timeout" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
 	ForceShutdownOnTimeout    *bool             `mapstructure:"force_shutdown_on_timeout" cty:"force_shutdown_on_timeout" hcl:"force_shutdown_on_timeout"`
@@ -199,6 +200,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"fast_boot":                    &hcldec.AttrSpec{Name: "fast_boot", Type: cty.Bool, Required: false},
 		"wait_for_cloud_init":          &hcldec.AttrSpec{Name: "wait_for_cloud_init", Type: cty.Bool, Required: false},
 		"remove_temporary_key":         &hcldec.AttrSpec{Name: "remove_temporary_key", Type: cty.Bool, Required: false},
+		"keep_build_access":            &hcldec.AttrSpec{Name: "keep_build_access", Type: cty.Bool, Required: false},
 		"shutdown_command":             &hcldec.AttrSpec{Name: "shutdown_command", Type: cty.String, Required: false},
 		"shutdown_timeout":             &hcldec.AttrSpec{Name: "shutdown_timeout", Type: cty.String, Required: false},
 		"force_shutdown_on_timeout":    &hcldec.AttrSpec{Name: "force_shutdown_on_timeout", Type: cty.Bool, Required: false},

@@ -140,6 +140,21 @@ func TestConfig_invalid(t *testing.T) {
 		{"empty qemuargs entry", map[string]interface{}{"qemuargs": [][]string{{}}}, "qemuargs[0]"},
 		{"winrm", map[string]interface{}{"communicator": "winrm", "winrm_username": "a"}, "communicator \"winrm\""},
 		{"no ssh user", map[string]interface{}{"ssh_username": nil}, "ssh_username"},
+		{"blank source", map[string]interface{}{"source_image_url": "  \t"}, "source_image_url is required"},
+		{"blank checksum", map[string]interface{}{"source_image_checksum": " "}, "source_image_checksum is required"},
+		{"blank ssh user", map[string]interface{}{"ssh_username": "   "}, "ssh_username is blank"},
+		{"blank output directory", map[string]interface{}{"output_directory": " "}, "output_directory is blank"},
+		{"output directory is a file", map[string]interface{}{"output_directory": existing}, "is an existing file"},
+		{"blank image name", map[string]interface{}{"image_name": "  "}, "image_name is blank"},
+		{"image name dot-dot", map[string]interface{}{"image_name": ".."}, `image_name ".." is not a file name`},
+		{"image name dot", map[string]interface{}{"image_name": "."}, `image_name "." is not a file name`},
+		{"image name backslash", map[string]interface{}{"image_name": `a\b`}, "not a path"},
+		{"negative shutdown timeout", map[string]interface{}{"shutdown_timeout": "-1s"}, "shutdown_timeout is negative"},
+		{"negative probe timeout", map[string]interface{}{"accelerator_probe_timeout": "-5s"}, "accelerator_probe_timeout is negative"},
+		{"negative ssh timeout", map[string]interface{}{"ssh_timeout": "-1m"}, "ssh_timeout is negative"},
+		{"negative keep-alive", map[string]interface{}{"ssh_keep_alive_interval": "-1s"}, "ssh_keep_alive_interval is negative"},
+		{"negative pause before connecting", map[string]interface{}{"pause_before_connecting": "-1s"}, "pause_before_connecting is negative"},
+		{"negative read-write timeout", map[string]interface{}{"ssh_read_write_timeout": "-1s"}, "ssh_read_write_timeout is negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,5 +182,24 @@ func TestConfig_unknownKeyIsRejected(t *testing.T) {
 	_, _, err := prepare(t, map[string]interface{}{"disk_sizee": "10G"})
 	if err == nil || !strings.Contains(err.Error(), "disk_sizee") {
 		t.Fatalf("unknown key accepted: %v", err)
+	}
+}
+
+// During `packer validate`, a data source's outputs reach the builder as
+// Packer's "<unknown>" placeholder: they must pass, and be checked by the
+// build's Prepare once known.
+func TestConfig_unknownValuesPassValidateAndAreCheckedOnceKnown(t *testing.T) {
+	unknown := map[string]interface{}{}
+	for _, key := range []string{"source_image_url", "source_image_checksum", "format", "compression",
+		"output_mode", "accelerator", "firmware", "disk_size", "image_name", "output_directory", "user_data"} {
+		unknown[key] = "<unknown>"
+	}
+	if _, _, err := prepare(t, unknown); err != nil {
+		t.Fatalf("unknown placeholders rejected at validate time: %v", err)
+	}
+	// Once known, the same fields are checked.
+	_, _, err := prepare(t, map[string]interface{}{"source_image_checksum": "abc", "format": "vmdk"})
+	if err == nil || !strings.Contains(err.Error(), "has no type") || !strings.Contains(err.Error(), `format "vmdk"`) {
+		t.Fatalf("known bad values accepted: %v", err)
 	}
 }

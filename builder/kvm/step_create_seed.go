@@ -18,9 +18,12 @@ import (
 // stepCreateSeed writes the cloud-init NoCloud seed: an ISO9660 volume
 // labelled "cidata" with meta-data, user-data and optionally network-config.
 // It is written in Go, so no xorriso/genisoimage is needed on the host.
+// The user-data carries only a hash of Password. It writes the state keys
+// seed_path and instance_id.
 type stepCreateSeed struct {
 	Hostname      string
 	User          seedUser
+	Password      string
 	PublicKey     func() string
 	UserData      string
 	NetworkConfig string
@@ -30,12 +33,23 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 	ui := state.Get("ui").(packersdk.Ui)
 	user := s.User
 	user.PublicKey = s.PublicKey()
+	user.Hostname = s.Hostname
+	if s.Password != "" {
+		hash, err := hashPassword(s.Password)
+		if err != nil {
+			return halt(state, fmt.Errorf("hashing ssh_password: %w", err))
+		}
+		packersdk.LogSecretFilter.Set(hash)
+		user.PasswordHash = hash
+	}
 	userData, err := mergeUserData(s.UserData, user)
 	if err != nil {
 		return halt(state, fmt.Errorf("building cloud-init user-data: %w", err))
 	}
+	instanceID := "packer-" + uuid.TimeOrderedUUID()
+	state.Put("instance_id", instanceID)
 	files := map[string]string{
-		"meta-data": metaData("packer-"+uuid.TimeOrderedUUID(), s.Hostname),
+		"meta-data": metaData(instanceID, s.Hostname),
 		"user-data": userData,
 	}
 	if s.NetworkConfig != "" {

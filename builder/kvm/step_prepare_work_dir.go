@@ -12,12 +12,16 @@ import (
 // directory for the overlay, seed and firmware variables. Keeping it on the
 // output's filesystem makes the final rename atomic; removing it in Cleanup
 // leaves only the finished image behind, whatever happened.
+// workDirPrefix starts the work directory's name; a build that finds one
+// in its locked output directory knows it is a killed build's leftover.
+const workDirPrefix = ".packer-kvm-"
+
 type stepPrepareWorkDir struct {
 	OutputDir string
 }
 
 func (s *stepPrepareWorkDir) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	dir, err := os.MkdirTemp(s.OutputDir, ".packer-kvm-")
+	dir, err := os.MkdirTemp(s.OutputDir, workDirPrefix)
 	if err != nil {
 		return halt(state, fmt.Errorf("creating a work directory in %s: %w", s.OutputDir, err))
 	}

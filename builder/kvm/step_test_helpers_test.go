@@ -24,3 +24,9 @@ func stateErr(state multistep.StateBag) error {
 	}
 	return nil
 }
+
+// uiOutput is what the steps said on the test UI.
+func uiOutput(state multistep.StateBag) string {
+	ui := state.Get("ui").(*packersdk.BasicUi)
+	return ui.Writer.(*bytes.Buffer).String() + ui.ErrorWriter.(*bytes.Buffer).String()
+}
