@@ -4,7 +4,8 @@
 # release from a temporary clone tagged with the current version, then
 #  - one zip per OS/arch pair in .goreleaser.yml, named
 #    packer-plugin-kvm_v{version}_{api}_{os}_{arch}.zip, holding exactly the
-#    binary of the same name, built for that OS (ELF, Mach-O or PE header);
+#    binary of the same name (plus .exe on Windows), built for that OS (ELF,
+#    Mach-O or PE header);
 #  - packer-plugin-kvm_v{version}_SHA256SUMS listing exactly those zips, with
 #    matching sums;
 #  - packer-plugin-kvm_v{version}_SHA256SUMS.sig, a detached signature that
@@ -99,10 +100,11 @@ magic_for() {
 mkdir "$work/unzip"
 for zip in "${want_zips[@]}"; do
   bin=${zip%.zip}
+  case $bin in *_windows_*) bin=$bin.exe ;; esac # Windows binaries keep their .exe
   content=$(python3 -c 'import sys,zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "dist/$zip")
   [ "$content" = "$bin" ] || fail "$zip holds '$content', want '$bin'"
   python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "dist/$zip" "$work/unzip"
-  os=${bin%_*}; os=${os##*_}
+  os=${zip%_*}; os=${os##*_}
   magic=$(magic_for "$os")
   head -c $((${#magic} / 2)) "$work/unzip/$bin" | od -An -tx1 | tr -d ' \n' | grep -qx "$magic" \
     || fail "$bin is not a $os executable"
