@@ -19,4 +19,4 @@ go generate ./builder/... ./provisioner/... ./post-processor/... ./datasource/..
 rendered=$(mktemp -d)
 trap 'rm -rf "$link_parent" "$rendered"' EXIT
 packer-sdc renderdocs -src docs -partials docs-partials -dst "$rendered"
-scripts/compile-web-docs.sh "$rendered" .web-docs
+.web-docs/scripts/compile-to-webdocs.sh . "$rendered" .web-docs kvmforge

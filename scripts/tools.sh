@@ -4,7 +4,9 @@
 # always served; building from the pinned tools/ module needs only the
 # exact versions, and is cached: a tool is rebuilt only when tools/go.sum
 # changes (tools/release/go.sum for goreleaser, tools/vagrant/go.sum for
-# packer-plugin-vagrant, which the acceptance tests chain after kvm-export).
+# packer-plugin-vagrant, which the acceptance tests chain after kvm-export,
+# tools/actionlint/go.sum for actionlint, which `make lint` runs on the
+# GitHub workflows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="$PWD/.tools/bin"
@@ -15,8 +17,9 @@ declare -A pkgs=(
   [packer-sdc]=github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc
   [goreleaser]=github.com/goreleaser/goreleaser/v2
   [packer-plugin-vagrant]=github.com/hashicorp/packer-plugin-vagrant
+  [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
 )
-declare -A moddirs=([goreleaser]=tools/release [packer-plugin-vagrant]=tools/vagrant)
+declare -A moddirs=([goreleaser]=tools/release [packer-plugin-vagrant]=tools/vagrant [actionlint]=tools/actionlint)
 # A release build of the vagrant plugin: its releases clear the "dev" marker.
 declare -A ldflags=([packer-plugin-vagrant]="-X github.com/hashicorp/packer-plugin-vagrant/version.VersionPrerelease=")
 for tool in "${@:-packer packer-sdc}"; do
