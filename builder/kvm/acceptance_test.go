@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -214,7 +213,7 @@ build {
 			time.Sleep(500 * time.Millisecond)
 			// Ctrl-C in a terminal interrupts the whole foreground process
 			// group: packer's wrapper, packer, the plugin and QEMU alike.
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			packertest.InterruptGroup(cmd)
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			select {

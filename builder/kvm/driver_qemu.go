@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/digitalocean/go-qemu/qmp"
@@ -190,7 +189,7 @@ func (d *QemuDriver) Start(args []string, qmpSocket string) (VM, error) {
 	vm := &qemuVM{cmd: cmd, exited: make(chan struct{})}
 	cmd.Stderr = &vm.stderr
 	// QEMU must never outlive the plugin, whatever ends it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", d.QemuBinary, err)
 	}

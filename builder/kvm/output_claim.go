@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // outputClaim is a build's hold on its output directory: an exclusive
@@ -41,7 +40,7 @@ func claimOutputDir(dir string, pickFree bool, runID string) (*outputClaim, erro
 		}
 		candidate := dir + suffix
 		lock, lastRun, err := lockOutputDir(candidate)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			if !pickFree {
 				return nil, fmt.Errorf("output_directory %s is in use by another running build (it holds %s): wait for it to finish or set another output_directory", dir, lockPath(dir))
 			}
@@ -88,7 +87,7 @@ func lockOutputDir(dir string) (*os.File, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLockFile(f); err != nil {
 		f.Close()
 		return nil, "", err
 	}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -134,9 +133,7 @@ func (e *Env) Command(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(e.Packer, args...)
 	cmd.Dir = dir
 	cmd.Env = e.environ()
-	// Its own process group, as a terminal would give it, so a test's
-	// SIGINT reaches packer alone and the plugin's own handling is tested.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownProcessGroup()
 	return cmd
 }
 

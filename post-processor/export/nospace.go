@@ -35,8 +35,8 @@ func explainNoSpace(err error, dir, output string) error {
 	msg := err.Error()
 	full := errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, "No space left on device")
 	if !full && strings.Contains(msg, "Invalid argument") {
-		var st syscall.Statfs_t
-		full = syscall.Statfs(dir, &st) == nil && int64(st.Bavail)*int64(st.Bsize) < nearlyFull
+		free, ok := freeBytes(dir)
+		full = ok && free < nearlyFull
 	}
 	if !full {
 		return err

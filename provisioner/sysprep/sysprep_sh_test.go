@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -415,14 +414,14 @@ func TestLibrary_fillReachesTheFragmentsBetweenLiveFiles(t *testing.T) {
 	for i := 0; i < 32; i++ {
 		// A sync each keeps the secret and live blocks alternating on disk.
 		os.WriteFile(filepath.Join(mnt, fmt.Sprintf("token%d", i)), secret, 0o600)
-		syscall.Sync()
+		syncAll()
 		os.WriteFile(filepath.Join(mnt, fmt.Sprintf("live%d", i)), []byte(strings.Repeat("l", 4096)), 0o600)
-		syscall.Sync()
+		syncAll()
 	}
 	for i := 0; i < 32; i++ {
 		os.Remove(filepath.Join(mnt, fmt.Sprintf("token%d", i)))
 	}
-	syscall.Sync()
+	syncAll()
 	if n := countIn(t, img, "kvm-sysprep-fill-canary"); n != 32 {
 		t.Fatalf("the deleted secrets are %d times in the filesystem before the fill, want 32", n)
 	}
@@ -458,4 +457,9 @@ func countIn(t *testing.T, file, s string) int {
 		t.Fatalf("grep -c %s: %q", file, out)
 	}
 	return n
+}
+
+// syncAll flushes every file system's dirty blocks to disk (sync(1)).
+func syncAll() {
+	exec.Command("sync").Run()
 }
