@@ -3,7 +3,6 @@ package kvm
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,8 +11,9 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
-	packerrpc "github.com/hashicorp/packer-plugin-sdk/rpc"
 	"github.com/mitchellh/mapstructure"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
 )
 
 func testArtifact(t *testing.T) *Artifact {
@@ -29,28 +29,9 @@ func testArtifact(t *testing.T) *Artifact {
 	}
 }
 
-// overRPC serves the artifact through the SDK's RPC, as Packer core sees it
-// from a plugin process.
-func overRPC(t *testing.T, a packer.Artifact) packer.Artifact {
-	t.Helper()
-	serverConn, clientConn := net.Pipe()
-	server, err := packerrpc.NewServer(serverConn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server.RegisterArtifact(a)
-	go server.Serve()
-	client, err := packerrpc.NewClient(clientConn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client.Artifact()
-}
-
 func TestArtifact_hcpMetadataDecodesAsPackerCoreDoesIt(t *testing.T) {
 	local := testArtifact(t)
-	remote := overRPC(t, local)
+	remote := packertest.ArtifactOverRPC(t, local)
 	var images []registryimage.Image
 	decoder, _ := mapstructure.NewDecoder(&mapstructure.DecoderConfig{Result: &images, WeaklyTypedInput: true})
 	if err := decoder.Decode(remote.State(registryimage.ArtifactStateURI)); err != nil {
@@ -92,7 +73,7 @@ func vagrantLibvirtDisks(a packer.Artifact) (v11, v10 []string) {
 
 func TestArtifact_vagrantLibvirtBoxesTheImageAloneNotItsChecksumFile(t *testing.T) {
 	local := testArtifact(t)
-	v11, v10 := vagrantLibvirtDisks(overRPC(t, local))
+	v11, v10 := vagrantLibvirtDisks(packertest.ArtifactOverRPC(t, local))
 	want := []string{local.ImagePath}
 	if !reflect.DeepEqual(v11, want) || !reflect.DeepEqual(v10, want) {
 		t.Fatalf("vagrant 1.1 would box %v and vagrant 1.0 %v as disks, want only %v", v11, v10, want)
@@ -100,7 +81,7 @@ func TestArtifact_vagrantLibvirtBoxesTheImageAloneNotItsChecksumFile(t *testing.
 }
 
 func TestArtifact_answersTheQemuBuilderKeysForVagrant(t *testing.T) {
-	remote := overRPC(t, testArtifact(t))
+	remote := packertest.ArtifactOverRPC(t, testArtifact(t))
 	if remote.State("diskName") != "base.qcow2" || remote.State("diskType") != "qcow2" ||
 		remote.State("diskSize") != "3072M" || remote.State("domainType") != "tcg" {
 		t.Fatalf("diskName %v diskType %v diskSize %v domainType %v", remote.State("diskName"),

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"net"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,30 +8,12 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
-	packerrpc "github.com/hashicorp/packer-plugin-sdk/rpc"
 	"github.com/mitchellh/mapstructure"
 
 	"github.com/kvmforge/packer-plugin-kvm/builder/kvm"
-)
 
-// overRPC serves an artifact through the SDK's RPC, as Packer core and
-// other plugins' post-processors see it.
-func overRPC(t *testing.T, a packersdk.Artifact) packersdk.Artifact {
-	t.Helper()
-	serverConn, clientConn := net.Pipe()
-	server, err := packerrpc.NewServer(serverConn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server.RegisterArtifact(a)
-	go server.Serve()
-	client, err := packerrpc.NewClient(clientConn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client.Artifact()
-}
+	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+)
 
 // hcpImages decodes an artifact's HCP Packer state as Packer core does.
 func hcpImages(t *testing.T, a packersdk.Artifact) []registryimage.Image {
@@ -63,8 +44,8 @@ func twoOutputs(dir string) *Artifact {
 // be there afterwards, the kvm builder's image included, whose file name
 // the qcow2 output often shares.
 func TestArtifact_everyImagesLabelsSurvivePackerCoresMerge(t *testing.T) {
-	builder := overRPC(t, &kvm.Artifact{ImagePath: "/build/golden.qcow2", Checksum: "dddd", Format: "qcow2", VirtualSize: 3 << 30, Accelerator: "tcg", SourceURL: "http://127.0.0.1/debian.qcow2"})
-	images := append(hcpImages(t, builder), hcpImages(t, overRPC(t, twoOutputs("/out")))...)
+	builder := packertest.ArtifactOverRPC(t, &kvm.Artifact{ImagePath: "/build/golden.qcow2", Checksum: "dddd", Format: "qcow2", VirtualSize: 3 << 30, Accelerator: "tcg", SourceURL: "http://127.0.0.1/debian.qcow2"})
+	images := append(hcpImages(t, builder), hcpImages(t, packertest.ArtifactOverRPC(t, twoOutputs("/out")))...)
 	merged := map[string]string{}
 	for _, img := range images {
 		if img.ProviderName != "kvm" || img.ProviderRegion != "local" {
@@ -90,17 +71,17 @@ func TestArtifact_everyImagesLabelsSurvivePackerCoresMerge(t *testing.T) {
 // their source, in the form of the kvm artifact's own SourceImageID, so the
 // build's source ID is the same whichever image Packer reads last.
 func TestArtifact_imagesNameTheSourceTheInputNamed(t *testing.T) {
-	input := overRPC(t, &kvm.Artifact{ImagePath: "/out/input.qcow2", Checksum: "cccc", Format: "qcow2", SourceID: "5eed"})
+	input := packertest.ArtifactOverRPC(t, &kvm.Artifact{ImagePath: "/out/input.qcow2", Checksum: "cccc", Format: "qcow2", SourceID: "5eed"})
 	a := twoOutputs("/out")
 	a.SourceImageID = upstreamSourceID(input)
-	for _, img := range hcpImages(t, overRPC(t, a)) {
+	for _, img := range hcpImages(t, packertest.ArtifactOverRPC(t, a)) {
 		if img.SourceImageID != "5eed" {
 			t.Errorf("image %s: SourceImageID %q, want the kvm build's source 5eed", img.ImageID, img.SourceImageID)
 		}
 	}
 	// An input that tells HCP Packer nothing is itself the source.
-	a.SourceImageID = upstreamSourceID(overRPC(t, fileArtifact{[]string{"/in/x.qcow2"}}))
-	for _, img := range hcpImages(t, overRPC(t, a)) {
+	a.SourceImageID = upstreamSourceID(packertest.ArtifactOverRPC(t, fileArtifact{[]string{"/in/x.qcow2"}}))
+	for _, img := range hcpImages(t, packertest.ArtifactOverRPC(t, a)) {
 		if img.SourceImageID != "cccc" {
 			t.Errorf("image %s: SourceImageID %q, want the input's SHA-256 cccc", img.ImageID, img.SourceImageID)
 		}
@@ -114,7 +95,7 @@ func TestArtifact_imagesNameTheSourceTheInputNamed(t *testing.T) {
 // vagrant-libvirt takes qcow2 disks only.
 func TestArtifact_vagrantLibvirtBoxesTheQcow2OutputAlone(t *testing.T) {
 	local := twoOutputs("/out")
-	a := overRPC(t, local)
+	a := packertest.ArtifactOverRPC(t, local)
 	name, _ := a.State("diskName").(string)
 	var v11, v10 []string
 	for _, f := range a.Files() {
