@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
@@ -25,6 +26,8 @@ const hcpRegion = "local"
 // boxes every file whose name starts with diskName as a qcow2 disk, which
 // would make the checksum file (`<image>.sha256`) a second, broken disk.
 // The checksum file stays beside the image and goes with it on Destroy.
+// The additional disks' images (additional_disks) follow the image in
+// Files, each with its own checksum file beside it.
 type Artifact struct {
 	ImagePath     string
 	ChecksumPath  string
@@ -35,11 +38,13 @@ type Artifact struct {
 	SourceURL     string
 	SourceID      string // SHA-256 hex of the source image, the form ImageIDs take
 	GeneratedData map[string]interface{}
+	// AdditionalDisks are the additional disks' images, in template order.
+	AdditionalDisks []string
 }
 
 func (a *Artifact) BuilderId() string { return BuilderID }
 func (a *Artifact) Id() string        { return a.Checksum }
-func (a *Artifact) Files() []string   { return []string{a.ImagePath} }
+func (a *Artifact) Files() []string   { return append([]string{a.ImagePath}, a.AdditionalDisks...) }
 
 func (a *Artifact) String() string {
 	return fmt.Sprintf("%s image %s (%s virtual, sha256 %s)", a.Format, a.ImagePath, fileutil.HumanBytes(a.VirtualSize), a.Checksum)
@@ -82,16 +87,24 @@ func (a *Artifact) State(name string) interface{} {
 // would not do: kvm-export's qcow2 output often has the image's name), and
 // only values every image of the build shares have plain keys.
 func (a *Artifact) hcpLabels() map[string]interface{} {
-	return map[string]interface{}{
+	labels := map[string]interface{}{
 		a.Checksum + ".format": a.Format,
 		a.Checksum + ".file":   a.ImagePath,
 		"virtual_size":         strconv.FormatInt(a.VirtualSize, 10),
 		"accelerator":          a.Accelerator,
 		"source_url":           a.SourceURL,
 	}
+	if len(a.AdditionalDisks) > 0 {
+		labels[a.Checksum+".additional_disks"] = strings.Join(a.AdditionalDisks, ",")
+	}
+	return labels
 }
 
 // Destroy deletes the image and its checksum file.
 func (a *Artifact) Destroy() error {
-	return fileutil.RemoveFiles([]string{a.ImagePath, a.ChecksumPath})
+	files := []string{a.ImagePath, a.ChecksumPath}
+	for _, disk := range a.AdditionalDisks {
+		files = append(files, disk, disk+".sha256")
+	}
+	return fileutil.RemoveFiles(files)
 }

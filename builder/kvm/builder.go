@@ -24,6 +24,7 @@ var generatedDataNames = []string{
 	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort",
 	"ImageFormat", "ImagePath", "ImageChecksum", "OutputDirectory", "Firmware",
 	"CPUs", "MemoryMiB",
+	"AdditionalDiskPaths",
 }
 
 // Builder is the `kvm` builder.
@@ -118,6 +119,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
 		&stepPrepareWorkDir{OutputDir: c.OutputDir},
 		&stepCreateOverlay{DiskSize: c.diskSizeBytes},
+		&stepCreateAdditionalDisks{Disks: c.AdditionalDisks},
 		&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
 		&stepCreateSeed{
 			Hostname: hostname,
@@ -136,10 +138,13 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepForwardSSHPort{MinPort: 2222, MaxPort: 4444},
 		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout},
 		&stepPublishRuntimeData{Generated: generated},
-		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: ovmfCandidates},
+		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: ovmfCandidates,
+			SecureBoot: c.SecureBoot, SecureBootCandidates: ovmfSecureBootCandidates},
+		&stepStartTPM{Enabled: c.TPM, Binary: c.SwtpmBinary},
 		&stepRunVM{Spec: vmSpec{
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
+			Hardware: c.hardware(),
 		}, OutputDir: c.OutputDir, Abort: abort},
 		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout, ProgressTimeout: c.bootProgressTimeout},
 		&communicator.StepConnect{
@@ -158,7 +163,8 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			Keep:       c.KeepBuildAccess,
 		},
 		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout, ForceOnTimeout: c.ForceShutdownOnTimeout},
-		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
+		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode,
+			AdditionalDiskLabels: c.additionalDiskLabels()},
 	}
 }
 
@@ -172,6 +178,8 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 	if err != nil {
 		return nil, err
 	}
+	disks := stateStrings(state, "additional_disk_images")
+	generated.Put("AdditionalDiskPaths", strings.Join(disks, ","))
 	data, _ := state.Get("generated_data").(map[string]interface{})
 	return &Artifact{
 		ImagePath:     path,
@@ -183,6 +191,8 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 		SourceURL:     c.SourceImageURL,
 		SourceID:      sourceID,
 		GeneratedData: data,
+		// Every additional disk's image, after the main one in Files.
+		AdditionalDisks: disks,
 	}, nil
 }
 

@@ -1,4 +1,4 @@
-//go:generate packer-sdc mapstructure-to-hcl2 -type Config
+//go:generate packer-sdc mapstructure-to-hcl2 -type Config,AdditionalDisk
 //go:generate packer-sdc struct-markdown
 
 package kvm
@@ -156,6 +156,49 @@ type Config struct {
 	// disables it, for images that print nothing on ttyS0.
 	BootProgressTimeout string `mapstructure:"boot_progress_timeout"`
 
+	// Boot with UEFI Secure Boot enforced (needs `firmware = "uefi"` and a
+	// `q35` machine). The builder uses OVMF's Secure Boot build (SMM on) and
+	// a per-build copy of a variables template with Microsoft's keys
+	// enrolled, which trust Debian's, Ubuntu's, Fedora's and Windows' signed
+	// boot loaders: Debian's `OVMF_CODE_4M.secboot.fd` and
+	// `OVMF_VARS_4M.ms.fd` (package `ovmf`) are found automatically;
+	// `efi_firmware_code` and `efi_firmware_vars` override them. A guest
+	// whose boot loader is not signed is refused by the firmware and the
+	// build fails with the serial console's last lines.
+	SecureBoot bool `mapstructure:"secure_boot"`
+	// Give the VM a TPM 2.0: a software TPM (`swtpm`, Debian package
+	// `swtpm`) started for the build, its state in the build's work
+	// directory, stopped and removed with the VM. The device is `tpm-crb`
+	// on `q35`, `tpm-tis` on `pc` machines and `tpm-tis-device` on `virt`.
+	TPM bool `mapstructure:"tpm"`
+	// The swtpm binary for `tpm = true`. Defaults to `swtpm`.
+	SwtpmBinary string `mapstructure:"swtpm_binary"`
+	// The disk controller the guest sees: `virtio-blk` (default),
+	// `virtio-scsi`, `nvme`, `sata` (AHCI) or `ide` (only on `pc` machines:
+	// `q35` has no IDE bus). The guest image needs the matching driver.
+	DiskInterface string `mapstructure:"disk_interface"`
+	// QEMU's cache mode for the build's disks: `writeback` (default),
+	// `none`, `writethrough`, `directsync` or `unsafe`.
+	DiskCache string `mapstructure:"disk_cache"`
+	// `unmap` (default) passes the guest's TRIM/discard to the image, so
+	// `fstrim` in the guest shrinks the output; `ignore` drops it.
+	DiskDiscard string `mapstructure:"disk_discard"`
+	// `unmap` (default: zeroes the guest writes become holes, needs
+	// `disk_discard = "unmap"`), `on` or `off`.
+	DiskDetectZeroes string `mapstructure:"disk_detect_zeroes"`
+	// Extra empty data disks, attached after the main disk on the same
+	// `disk_interface` and written beside the image as
+	// `<image_name>-<label>.<format>` (label defaults to `disk<n>`, from 1),
+	// each with its own `.sha256` file. For example
+	// `additional_disks { size = "4G" label = "data" }`.
+	AdditionalDisks []AdditionalDisk `mapstructure:"additional_disks"`
+	// The network card the guest sees: `virtio-net` (default), `e1000`,
+	// `e1000e`, `vmxnet3` or `rtl8139`.
+	NetDevice string `mapstructure:"net_device"`
+	// The network card's MAC address, such as `52:54:00:12:34:56`. Defaults
+	// to QEMU's. It must be a unicast address.
+	MACAddress string `mapstructure:"mac_address"`
+
 	diskSizeBytes int64
 	// defaultOutputDir and defaultImageName: the user left them unset, so
 	// the builder may pick a free variant at run time.
@@ -206,6 +249,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateWatchTimeouts()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateHardware()...)
 	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 
 	if errs != nil && len(errs.Errors) > 0 {

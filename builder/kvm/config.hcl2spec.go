@@ -7,100 +7,135 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// FlatAdditionalDisk is an auto-generated flat version of AdditionalDisk.
+// Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
+type FlatAdditionalDisk struct {
+	Size  *string `mapstructure:"size" required:"true" cty:"size" hcl:"size"`
+	Label *string `mapstructure:"label" cty:"label" hcl:"label"`
+}
+
+// FlatMapstructure returns a new FlatAdditionalDisk.
+// FlatAdditionalDisk is an auto-generated flat version of AdditionalDisk.
+// Where the contents a fields with a `mapstructure:,squash` tag are bubbled up.
+func (*AdditionalDisk) FlatMapstructure() interface{ HCL2Spec() map[string]hcldec.Spec } {
+	return new(FlatAdditionalDisk)
+}
+
+// HCL2Spec returns the hcl spec of a AdditionalDisk.
+// This spec is used by HCL to read the fields of AdditionalDisk.
+// The decoded values from this spec will then be applied to a FlatAdditionalDisk.
+func (*FlatAdditionalDisk) HCL2Spec() map[string]hcldec.Spec {
+	s := map[string]hcldec.Spec{
+		"size":  &hcldec.AttrSpec{Name: "size", Type: cty.String, Required: false},
+		"label": &hcldec.AttrSpec{Name: "label", Type: cty.String, Required: false},
+	}
+	return s
+}
+
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName           *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType         *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion         *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug               *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce               *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError             *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars            map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars       []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Type                      *string           `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
-	PauseBeforeConnect        *string           `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
-	SSHHost                   *string           `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
-	SSHPort                   *int              `mapstructure:"ssh_port" cty:"ssh_port" hcl:"ssh_port"`
-	SSHUsername               *string           `mapstructure:"ssh_username" cty:"ssh_username" hcl:"ssh_username"`
-	SSHPassword               *string           `mapstructure:"ssh_password" cty:"ssh_password" hcl:"ssh_password"`
-	SSHKeyPairName            *string           `mapstructure:"ssh_keypair_name" undocumented:"true" cty:"ssh_keypair_name" hcl:"ssh_keypair_name"`
-	SSHTemporaryKeyPairName   *string           `mapstructure:"temporary_key_pair_name" undocumented:"true" cty:"temporary_key_pair_name" hcl:"temporary_key_pair_name"`
-	SSHTemporaryKeyPairType   *string           `mapstructure:"temporary_key_pair_type" cty:"temporary_key_pair_type" hcl:"temporary_key_pair_type"`
-	SSHTemporaryKeyPairBits   *int              `mapstructure:"temporary_key_pair_bits" cty:"temporary_key_pair_bits" hcl:"temporary_key_pair_bits"`
-	SSHCiphers                []string          `mapstructure:"ssh_ciphers" cty:"ssh_ciphers" hcl:"ssh_ciphers"`
-	SSHClearAuthorizedKeys    *bool             `mapstructure:"ssh_clear_authorized_keys" cty:"ssh_clear_authorized_keys" hcl:"ssh_clear_authorized_keys"`
-	SSHKEXAlgos               []string          `mapstructure:"ssh_key_exchange_algorithms" cty:"ssh_key_exchange_algorithms" hcl:"ssh_key_exchange_algorithms"`
-	SSHPrivateKeyFile         *string           `mapstructure:"ssh_private_key_file" undocumented:"true" cty:"ssh_private_key_file" hcl:"ssh_private_key_file"`
-	SSHCertificateFile        *string           `mapstructure:"ssh_certificate_file" cty:"ssh_certificate_file" hcl:"ssh_certificate_file"`
-	SSHPty                    *bool             `mapstructure:"ssh_pty" cty:"ssh_pty" hcl:"ssh_pty"`
-	SSHTimeout                *string           `mapstructure:"ssh_timeout" cty:"ssh_timeout" hcl:"ssh_timeout"`
-	SSHWaitTimeout            *string           `mapstructure:"ssh_wait_timeout" undocumented:"true" cty:"ssh_wait_timeout" hcl:"ssh_wait_timeout"`
-	SSHAgentAuth              *bool             `mapstructure:"ssh_agent_auth" undocumented:"true" cty:"ssh_agent_auth" hcl:"ssh_agent_auth"`
-	SSHDisableAgentForwarding *bool             `mapstructure:"ssh_disable_agent_forwarding" cty:"ssh_disable_agent_forwarding" hcl:"ssh_disable_agent_forwarding"`
-	SSHHandshakeAttempts      *int              `mapstructure:"ssh_handshake_attempts" cty:"ssh_handshake_attempts" hcl:"ssh_handshake_attempts"`
-	SSHBastionHost            *string           `mapstructure:"ssh_bastion_host" cty:"ssh_bastion_host" hcl:"ssh_bastion_host"`
-	SSHBastionPort            *int              `mapstructure:"ssh_bastion_port" cty:"ssh_bastion_port" hcl:"ssh_bastion_port"`
-	SSHBastionAgentAuth       *bool             `mapstructure:"ssh_bastion_agent_auth" cty:"ssh_bastion_agent_auth" hcl:"ssh_bastion_agent_auth"`
-	SSHBastionUsername        *string           `mapstructure:"ssh_bastion_username" cty:"ssh_bastion_username" hcl:"ssh_bastion_username"`
-	SSHBastionPassword        *string           `mapstructure:"ssh_bastion_password" cty:"ssh_bastion_password" hcl:"ssh_bastion_password"`
-	SSHBastionInteractive     *bool             `mapstructure:"ssh_bastion_interactive" cty:"ssh_bastion_interactive" hcl:"ssh_bastion_interactive"`
-	SSHBastionPrivateKeyFile  *string           `mapstructure:"ssh_bastion_private_key_file" cty:"ssh_bastion_private_key_file" hcl:"ssh_bastion_private_key_file"`
-	SSHBastionCertificateFile *string           `mapstructure:"ssh_bastion_certificate_file" cty:"ssh_bastion_certificate_file" hcl:"ssh_bastion_certificate_file"`
-	SSHFileTransferMethod     *string           `mapstructure:"ssh_file_transfer_method" cty:"ssh_file_transfer_method" hcl:"ssh_file_transfer_method"`
-	SSHProxyHost              *string           `mapstructure:"ssh_proxy_host" cty:"ssh_proxy_host" hcl:"ssh_proxy_host"`
-	SSHProxyPort              *int              `mapstructure:"ssh_proxy_port" cty:"ssh_proxy_port" hcl:"ssh_proxy_port"`
-	SSHProxyUsername          *string           `mapstructure:"ssh_proxy_username" cty:"ssh_proxy_username" hcl:"ssh_proxy_username"`
-	SSHProxyPassword          *string           `mapstructure:"ssh_proxy_password" cty:"ssh_proxy_password" hcl:"ssh_proxy_password"`
-	SSHKeepAliveInterval      *string           `mapstructure:"ssh_keep_alive_interval" cty:"ssh_keep_alive_interval" hcl:"ssh_keep_alive_interval"`
-	SSHReadWriteTimeout       *string           `mapstructure:"ssh_read_write_timeout" cty:"ssh_read_write_timeout" hcl:"ssh_read_write_timeout"`
-	SSHRemoteTunnels          []string          `mapstructure:"ssh_remote_tunnels" cty:"ssh_remote_tunnels" hcl:"ssh_remote_tunnels"`
-	SSHLocalTunnels           []string          `mapstructure:"ssh_local_tunnels" cty:"ssh_local_tunnels" hcl:"ssh_local_tunnels"`
-	SSHPublicKey              []byte            `mapstructure:"ssh_public_key" undocumented:"true" cty:"ssh_public_key" hcl:"ssh_public_key"`
-	SSHPrivateKey             []byte            `mapstructure:"ssh_private_key" undocumented:"true" cty:"ssh_private_key" hcl:"ssh_private_key"`
-	WinRMUser                 *string           `mapstructure:"winrm_username" cty:"winrm_username" hcl:"winrm_username"`
-	WinRMPassword             *string           `mapstructure:"winrm_password" cty:"winrm_password" hcl:"winrm_password"`
-	WinRMHost                 *string           `mapstructure:"winrm_host" cty:"winrm_host" hcl:"winrm_host"`
-	WinRMNoProxy              *bool             `mapstructure:"winrm_no_proxy" cty:"winrm_no_proxy" hcl:"winrm_no_proxy"`
-	WinRMPort                 *int              `mapstructure:"winrm_port" cty:"winrm_port" hcl:"winrm_port"`
-	WinRMTimeout              *string           `mapstructure:"winrm_timeout" cty:"winrm_timeout" hcl:"winrm_timeout"`
-	WinRMUseSSL               *bool             `mapstructure:"winrm_use_ssl" cty:"winrm_use_ssl" hcl:"winrm_use_ssl"`
-	WinRMInsecure             *bool             `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
-	WinRMUseNTLM              *bool             `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
-	SourceImageURL            *string           `mapstructure:"source_image_url" required:"true" cty:"source_image_url" hcl:"source_image_url"`
-	SourceImageChecksum       *string           `mapstructure:"source_image_checksum" required:"true" cty:"source_image_checksum" hcl:"source_image_checksum"`
-	DownloadStallTimeout      *string           `mapstructure:"download_stall_timeout" cty:"download_stall_timeout" hcl:"download_stall_timeout"`
-	OutputDir                 *string           `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
-	ImageName                 *string           `mapstructure:"image_name" cty:"image_name" hcl:"image_name"`
-	Format                    *string           `mapstructure:"format" cty:"format" hcl:"format"`
-	Compression               *string           `mapstructure:"compression" cty:"compression" hcl:"compression"`
-	OutputMode                *string           `mapstructure:"output_mode" cty:"output_mode" hcl:"output_mode"`
-	DiskSize                  *string           `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
-	Accelerator               *string           `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
-	CPUModel                  *string           `mapstructure:"cpu_model" cty:"cpu_model" hcl:"cpu_model"`
-	MachineType               *string           `mapstructure:"machine_type" cty:"machine_type" hcl:"machine_type"`
-	CPUs                      *int              `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
-	Memory                    *int              `mapstructure:"memory" cty:"memory" hcl:"memory"`
-	Firmware                  *string           `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
-	EFIFirmwareCode           *string           `mapstructure:"efi_firmware_code" cty:"efi_firmware_code" hcl:"efi_firmware_code"`
-	EFIFirmwareVars           *string           `mapstructure:"efi_firmware_vars" cty:"efi_firmware_vars" hcl:"efi_firmware_vars"`
-	QemuBinary                *string           `mapstructure:"qemu_binary" cty:"qemu_binary" hcl:"qemu_binary"`
-	QemuImgBinary             *string           `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
-	QemuArgs                  [][]string        `mapstructure:"qemuargs" cty:"qemuargs" hcl:"qemuargs"`
-	VNC                       *bool             `mapstructure:"vnc" cty:"vnc" hcl:"vnc"`
-	SerialLogFile             *string           `mapstructure:"serial_log_file" cty:"serial_log_file" hcl:"serial_log_file"`
-	UserData                  *string           `mapstructure:"user_data" cty:"user_data" hcl:"user_data"`
-	UserDataFile              *string           `mapstructure:"user_data_file" cty:"user_data_file" hcl:"user_data_file"`
-	NetworkConfig             *string           `mapstructure:"network_config" cty:"network_config" hcl:"network_config"`
-	FastBoot                  *bool             `mapstructure:"fast_boot" cty:"fast_boot" hcl:"fast_boot"`
-	WaitForCloudInit          *bool             `mapstructure:"wait_for_cloud_init" cty:"wait_for_cloud_init" hcl:"wait_for_cloud_init"`
-	RemoveTemporaryKey        *bool             `mapstructure:"remove_temporary_key" cty:"remove_temporary_key" hcl:"remove_temporary_key"`
-	KeepBuildAccess           *bool             `mapstructure:"keep_build_access" cty:"keep_build_access" hcl:"keep_build_access"`
-	ShutdownCommand           *string           `mapstructure:"shutdown_command" cty:"shutdown_command" hcl:"shutdown_command"`
-	ShutdownTimeout           *string           `mapstructure:"shutdown_timeout" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
-	ForceShutdownOnTimeout    *bool             `mapstructure:"force_shutdown_on_timeout" cty:"force_shutdown_on_timeout" hcl:"force_shutdown_on_timeout"`
-	AcceleratorProbeTimeout   *string           `mapstructure:"accelerator_probe_timeout" cty:"accelerator_probe_timeout" hcl:"accelerator_probe_timeout"`
-	BootProgressTimeout       *string           `mapstructure:"boot_progress_timeout" cty:"boot_progress_timeout" hcl:"boot_progress_timeout"`
+	PackerBuildName           *string              `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType         *string              `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion         *string              `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug               *bool                `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce               *bool                `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError             *string              `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars            map[string]string    `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars       []string             `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Type                      *string              `mapstructure:"communicator" cty:"communicator" hcl:"communicator"`
+	PauseBeforeConnect        *string              `mapstructure:"pause_before_connecting" cty:"pause_before_connecting" hcl:"pause_before_connecting"`
+	SSHHost                   *string              `mapstructure:"ssh_host" cty:"ssh_host" hcl:"ssh_host"`
+	SSHPort                   *int                 `mapstructure:"ssh_port" cty:"ssh_port" hcl:"ssh_port"`
+	SSHUsername               *string              `mapstructure:"ssh_username" cty:"ssh_username" hcl:"ssh_username"`
+	SSHPassword               *string              `mapstructure:"ssh_password" cty:"ssh_password" hcl:"ssh_password"`
+	SSHKeyPairName            *string              `mapstructure:"ssh_keypair_name" undocumented:"true" cty:"ssh_keypair_name" hcl:"ssh_keypair_name"`
+	SSHTemporaryKeyPairName   *string              `mapstructure:"temporary_key_pair_name" undocumented:"true" cty:"temporary_key_pair_name" hcl:"temporary_key_pair_name"`
+	SSHTemporaryKeyPairType   *string              `mapstructure:"temporary_key_pair_type" cty:"temporary_key_pair_type" hcl:"temporary_key_pair_type"`
+	SSHTemporaryKeyPairBits   *int                 `mapstructure:"temporary_key_pair_bits" cty:"temporary_key_pair_bits" hcl:"temporary_key_pair_bits"`
+	SSHCiphers                []string             `mapstructure:"ssh_ciphers" cty:"ssh_ciphers" hcl:"ssh_ciphers"`
+	SSHClearAuthorizedKeys    *bool                `mapstructure:"ssh_clear_authorized_keys" cty:"ssh_clear_authorized_keys" hcl:"ssh_clear_authorized_keys"`
+	SSHKEXAlgos               []string             `mapstructure:"ssh_key_exchange_algorithms" cty:"ssh_key_exchange_algorithms" hcl:"ssh_key_exchange_algorithms"`
+	SSHPrivateKeyFile         *string              `mapstructure:"ssh_private_key_file" undocumented:"true" cty:"ssh_private_key_file" hcl:"ssh_private_key_file"`
+	SSHCertificateFile        *string              `mapstructure:"ssh_certificate_file" cty:"ssh_certificate_file" hcl:"ssh_certificate_file"`
+	SSHPty                    *bool                `mapstructure:"ssh_pty" cty:"ssh_pty" hcl:"ssh_pty"`
+	SSHTimeout                *string              `mapstructure:"ssh_timeout" cty:"ssh_timeout" hcl:"ssh_timeout"`
+	SSHWaitTimeout            *string              `mapstructure:"ssh_wait_timeout" undocumented:"true" cty:"ssh_wait_timeout" hcl:"ssh_wait_timeout"`
+	SSHAgentAuth              *bool                `mapstructure:"ssh_agent_auth" undocumented:"true" cty:"ssh_agent_auth" hcl:"ssh_agent_auth"`
+	SSHDisableAgentForwarding *bool                `mapstructure:"ssh_disable_agent_forwarding" cty:"ssh_disable_agent_forwarding" hcl:"ssh_disable_agent_forwarding"`
+	SSHHandshakeAttempts      *int                 `mapstructure:"ssh_handshake_attempts" cty:"ssh_handshake_attempts" hcl:"ssh_handshake_attempts"`
+	SSHBastionHost            *string              `mapstructure:"ssh_bastion_host" cty:"ssh_bastion_host" hcl:"ssh_bastion_host"`
+	SSHBastionPort            *int                 `mapstructure:"ssh_bastion_port" cty:"ssh_bastion_port" hcl:"ssh_bastion_port"`
+	SSHBastionAgentAuth       *bool                `mapstructure:"ssh_bastion_agent_auth" cty:"ssh_bastion_agent_auth" hcl:"ssh_bastion_agent_auth"`
+	SSHBastionUsername        *string              `mapstructure:"ssh_bastion_username" cty:"ssh_bastion_username" hcl:"ssh_bastion_username"`
+	SSHBastionPassword        *string              `mapstructure:"ssh_bastion_password" cty:"ssh_bastion_password" hcl:"ssh_bastion_password"`
+	SSHBastionInteractive     *bool                `mapstructure:"ssh_bastion_interactive" cty:"ssh_bastion_interactive" hcl:"ssh_bastion_interactive"`
+	SSHBastionPrivateKeyFile  *string              `mapstructure:"ssh_bastion_private_key_file" cty:"ssh_bastion_private_key_file" hcl:"ssh_bastion_private_key_file"`
+	SSHBastionCertificateFile *string              `mapstructure:"ssh_bastion_certificate_file" cty:"ssh_bastion_certificate_file" hcl:"ssh_bastion_certificate_file"`
+	SSHFileTransferMethod     *string              `mapstructure:"ssh_file_transfer_method" cty:"ssh_file_transfer_method" hcl:"ssh_file_transfer_method"`
+	SSHProxyHost              *string              `mapstructure:"ssh_proxy_host" cty:"ssh_proxy_host" hcl:"ssh_proxy_host"`
+	SSHProxyPort              *int                 `mapstructure:"ssh_proxy_port" cty:"ssh_proxy_port" hcl:"ssh_proxy_port"`
+	SSHProxyUsername          *string              `mapstructure:"ssh_proxy_username" cty:"ssh_proxy_username" hcl:"ssh_proxy_username"`
+	SSHProxyPassword          *string              `mapstructure:"ssh_proxy_password" cty:"ssh_proxy_password" hcl:"ssh_proxy_password"`
+	SSHKeepAliveInterval      *string              `mapstructure:"ssh_keep_alive_interval" cty:"ssh_keep_alive_interval" hcl:"ssh_keep_alive_interval"`
+	SSHReadWriteTimeout       *string              `mapstructure:"ssh_read_write_timeout" cty:"ssh_read_write_timeout" hcl:"ssh_read_write_timeout"`
+	SSHRemoteTunnels          []string             `mapstructure:"ssh_remote_tunnels" cty:"ssh_remote_tunnels" hcl:"ssh_remote_tunnels"`
+	SSHLocalTunnels           []string             `mapstructure:"ssh_local_tunnels" cty:"ssh_local_tunnels" hcl:"ssh_local_tunnels"`
+	SSHPublicKey              []byte               `mapstructure:"ssh_public_key" undocumented:"true" cty:"ssh_public_key" hcl:"ssh_public_key"`
+	SSHPrivateKey             []byte               `mapstructure:"ssh_private_key" undocumented:"true" cty:"ssh_private_key" hcl:"ssh_private_key"`
+	WinRMUser                 *string              `mapstructure:"winrm_username" cty:"winrm_username" hcl:"winrm_username"`
+	WinRMPassword             *string              `mapstructure:"winrm_password" cty:"winrm_password" hcl:"winrm_password"`
+	WinRMHost                 *string              `mapstructure:"winrm_host" cty:"winrm_host" hcl:"winrm_host"`
+	WinRMNoProxy              *bool                `mapstructure:"winrm_no_proxy" cty:"winrm_no_proxy" hcl:"winrm_no_proxy"`
+	WinRMPort                 *int                 `mapstructure:"winrm_port" cty:"winrm_port" hcl:"winrm_port"`
+	WinRMTimeout              *string              `mapstructure:"winrm_timeout" cty:"winrm_timeout" hcl:"winrm_timeout"`
+	WinRMUseSSL               *bool                `mapstructure:"winrm_use_ssl" cty:"winrm_use_ssl" hcl:"winrm_use_ssl"`
+	WinRMInsecure             *bool                `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
+	WinRMUseNTLM              *bool                `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
+	SourceImageURL            *string              `mapstructure:"source_image_url" required:"true" cty:"source_image_url" hcl:"source_image_url"`
+	SourceImageChecksum       *string              `mapstructure:"source_image_checksum" required:"true" cty:"source_image_checksum" hcl:"source_image_checksum"`
+	DownloadStallTimeout      *string              `mapstructure:"download_stall_timeout" cty:"download_stall_timeout" hcl:"download_stall_timeout"`
+	OutputDir                 *string              `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
+	ImageName                 *string              `mapstructure:"image_name" cty:"image_name" hcl:"image_name"`
+	Format                    *string              `mapstructure:"format" cty:"format" hcl:"format"`
+	Compression               *string              `mapstructure:"compression" cty:"compression" hcl:"compression"`
+	OutputMode                *string              `mapstructure:"output_mode" cty:"output_mode" hcl:"output_mode"`
+	DiskSize                  *string              `mapstructure:"disk_size" cty:"disk_size" hcl:"disk_size"`
+	Accelerator               *string              `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
+	CPUModel                  *string              `mapstructure:"cpu_model" cty:"cpu_model" hcl:"cpu_model"`
+	MachineType               *string              `mapstructure:"machine_type" cty:"machine_type" hcl:"machine_type"`
+	CPUs                      *int                 `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
+	Memory                    *int                 `mapstructure:"memory" cty:"memory" hcl:"memory"`
+	Firmware                  *string              `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
+	EFIFirmwareCode           *string              `mapstructure:"efi_firmware_code" cty:"efi_firmware_code" hcl:"efi_firmware_code"`
+	EFIFirmwareVars           *string              `mapstructure:"efi_firmware_vars" cty:"efi_firmware_vars" hcl:"efi_firmware_vars"`
+	QemuBinary                *string              `mapstructure:"qemu_binary" cty:"qemu_binary" hcl:"qemu_binary"`
+	QemuImgBinary             *string              `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
+	QemuArgs                  [][]string           `mapstructure:"qemuargs" cty:"qemuargs" hcl:"qemuargs"`
+	VNC                       *bool                `mapstructure:"vnc" cty:"vnc" hcl:"vnc"`
+	SerialLogFile             *string              `mapstructure:"serial_log_file" cty:"serial_log_file" hcl:"serial_log_file"`
+	UserData                  *string              `mapstructure:"user_data" cty:"user_data" hcl:"user_data"`
+	UserDataFile              *string              `mapstructure:"user_data_file" cty:"user_data_file" hcl:"user_data_file"`
+	NetworkConfig             *string              `mapstructure:"network_config" cty:"network_config" hcl:"network_config"`
+	FastBoot                  *bool                `mapstructure:"fast_boot" cty:"fast_boot" hcl:"fast_boot"`
+	WaitForCloudInit          *bool                `mapstructure:"wait_for_cloud_init" cty:"wait_for_cloud_init" hcl:"wait_for_cloud_init"`
+	RemoveTemporaryKey        *bool                `mapstructure:"remove_temporary_key" cty:"remove_temporary_key" hcl:"remove_temporary_key"`
+	KeepBuildAccess           *bool                `mapstructure:"keep_build_access" cty:"keep_build_access" hcl:"keep_build_access"`
+	ShutdownCommand           *string              `mapstructure:"shutdown_command" cty:"shutdown_command" hcl:"shutdown_command"`
+	ShutdownTimeout           *string              `mapstructure:"shutdown_timeout" cty:"shutdown_timeout" hcl:"shutdown_timeout"`
+	ForceShutdownOnTimeout    *bool                `mapstructure:"force_shutdown_on_timeout" cty:"force_shutdown_on_timeout" hcl:"force_shutdown_on_timeout"`
+	AcceleratorProbeTimeout   *string              `mapstructure:"accelerator_probe_timeout" cty:"accelerator_probe_timeout" hcl:"accelerator_probe_timeout"`
+	BootProgressTimeout       *string              `mapstructure:"boot_progress_timeout" cty:"boot_progress_timeout" hcl:"boot_progress_timeout"`
+	SecureBoot                *bool                `mapstructure:"secure_boot" cty:"secure_boot" hcl:"secure_boot"`
+	TPM                       *bool                `mapstructure:"tpm" cty:"tpm" hcl:"tpm"`
+	SwtpmBinary               *string              `mapstructure:"swtpm_binary" cty:"swtpm_binary" hcl:"swtpm_binary"`
+	DiskInterface             *string              `mapstructure:"disk_interface" cty:"disk_interface" hcl:"disk_interface"`
+	DiskCache                 *string              `mapstructure:"disk_cache" cty:"disk_cache" hcl:"disk_cache"`
+	DiskDiscard               *string              `mapstructure:"disk_discard" cty:"disk_discard" hcl:"disk_discard"`
+	DiskDetectZeroes          *string              `mapstructure:"disk_detect_zeroes" cty:"disk_detect_zeroes" hcl:"disk_detect_zeroes"`
+	AdditionalDisks           []FlatAdditionalDisk `mapstructure:"additional_disks" cty:"additional_disks" hcl:"additional_disks"`
+	NetDevice                 *string              `mapstructure:"net_device" cty:"net_device" hcl:"net_device"`
+	MACAddress                *string              `mapstructure:"mac_address" cty:"mac_address" hcl:"mac_address"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -206,6 +241,16 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"force_shutdown_on_timeout":    &hcldec.AttrSpec{Name: "force_shutdown_on_timeout", Type: cty.Bool, Required: false},
 		"accelerator_probe_timeout":    &hcldec.AttrSpec{Name: "accelerator_probe_timeout", Type: cty.String, Required: false},
 		"boot_progress_timeout":        &hcldec.AttrSpec{Name: "boot_progress_timeout", Type: cty.String, Required: false},
+		"secure_boot":                  &hcldec.AttrSpec{Name: "secure_boot", Type: cty.Bool, Required: false},
+		"tpm":                          &hcldec.AttrSpec{Name: "tpm", Type: cty.Bool, Required: false},
+		"swtpm_binary":                 &hcldec.AttrSpec{Name: "swtpm_binary", Type: cty.String, Required: false},
+		"disk_interface":               &hcldec.AttrSpec{Name: "disk_interface", Type: cty.String, Required: false},
+		"disk_cache":                   &hcldec.AttrSpec{Name: "disk_cache", Type: cty.String, Required: false},
+		"disk_discard":                 &hcldec.AttrSpec{Name: "disk_discard", Type: cty.String, Required: false},
+		"disk_detect_zeroes":           &hcldec.AttrSpec{Name: "disk_detect_zeroes", Type: cty.String, Required: false},
+		"additional_disks":             &hcldec.BlockListSpec{TypeName: "additional_disks", Nested: hcldec.ObjectSpec((*FlatAdditionalDisk)(nil).HCL2Spec())},
+		"net_device":                   &hcldec.AttrSpec{Name: "net_device", Type: cty.String, Required: false},
+		"mac_address":                  &hcldec.AttrSpec{Name: "mac_address", Type: cty.String, Required: false},
 	}
 	return s
 }

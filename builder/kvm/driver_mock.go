@@ -22,6 +22,9 @@ type DriverMock struct {
 	CreateOverlayCalls [][]interface{} // backing, format, path, size
 	CreateOverlayErr   error
 
+	CreateDiskCalls [][]interface{} // path, size
+	CreateDiskErr   error
+
 	ConvertCalls [][]string // src, dst, format, compression
 	ConvertErr   error
 	// ConvertContent is written to dst by Convert, as qemu-img would.

@@ -24,13 +24,26 @@ var ovmfCandidates = [][2]string{
 	{"/usr/share/qemu/ovmf-x86_64-code.bin", "/usr/share/qemu/ovmf-x86_64-vars.bin"},
 }
 
+// ovmfSecureBootCandidates are OVMF's Secure Boot builds (SMM required)
+// with a variables template that has Microsoft's and the distribution's
+// keys enrolled: Debian/Ubuntu ship *.secboot.fd with *.ms.fd, Fedora/RHEL
+// *.secboot.fd with *.secboot.fd vars.
+var ovmfSecureBootCandidates = [][2]string{
+	{"/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"},
+	{"/usr/share/OVMF/OVMF_CODE.secboot.fd", "/usr/share/OVMF/OVMF_VARS.ms.fd"},
+	{"/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"},
+}
+
 // stepPrepareFirmware finds OVMF for UEFI builds and gives the build its
-// own copy of the variables file, which the guest writes to.
+// own copy of the variables file, which the guest writes to. With
+// SecureBoot it looks among SecureBootCandidates instead of Candidates.
 type stepPrepareFirmware struct {
-	Firmware   string
-	CodePath   string
-	VarsPath   string
-	Candidates [][2]string
+	Firmware             string
+	CodePath             string
+	VarsPath             string
+	Candidates           [][2]string
+	SecureBoot           bool
+	SecureBootCandidates [][2]string
 }
 
 func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -39,13 +52,20 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 	}
 	ui := state.Get("ui").(packersdk.Ui)
 	code, vars := s.CodePath, s.VarsPath
-	for _, c := range s.Candidates {
+	candidates := s.Candidates
+	if s.SecureBoot {
+		candidates = s.SecureBootCandidates
+	}
+	for _, c := range candidates {
 		if code != "" && vars != "" {
 			break
 		}
 		if fileExists(c[0]) && fileExists(c[1]) {
 			code, vars = cmp.Or(code, c[0]), cmp.Or(vars, c[1])
 		}
+	}
+	if s.SecureBoot && (code == "" || vars == "") {
+		return halt(state, fmt.Errorf("secure_boot = true but OVMF's Secure Boot build was not found: install the ovmf package (apt-get install ovmf: OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd) or set efi_firmware_code and efi_firmware_vars"))
 	}
 	if code == "" || vars == "" {
 		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: install the ovmf package (apt-get install ovmf) or set efi_firmware_code and efi_firmware_vars"))
@@ -54,7 +74,11 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 	if err := copyFile(vars, varsCopy); err != nil {
 		return halt(state, fmt.Errorf("copying the UEFI variables file: %w", err))
 	}
-	ui.Say(fmt.Sprintf("UEFI firmware: %s", code))
+	if s.SecureBoot {
+		ui.Say(fmt.Sprintf("UEFI firmware with Secure Boot: %s, keys from %s", code, vars))
+	} else {
+		ui.Say(fmt.Sprintf("UEFI firmware: %s", code))
+	}
 	state.Put("efi_code", code)
 	state.Put("efi_vars", varsCopy)
 	return multistep.ActionContinue

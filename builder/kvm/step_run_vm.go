@@ -23,6 +23,7 @@ type vmSpec struct {
 	VNC           bool
 	SerialLogFile string
 	QemuArgs      [][]string
+	Hardware      hardware
 }
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
@@ -89,6 +90,9 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		EFICode:     stateString(state, "efi_code"),
 		EFIVars:     stateString(state, "efi_vars"),
 		VNCDisplay:  vncDisplay,
+		// The additional disks and the TPM, when the template asks for them.
+		AdditionalDisks: stateStrings(state, "additional_disk_paths"),
+		TPMSocket:       stateString(state, "tpm_socket"),
 	})
 	ui.Say("Starting the VM...")
 	vm, err := driver.Start(args, qmpSocket)
@@ -141,6 +145,8 @@ type bootMedia struct {
 	SerialLog        string
 	EFICode, EFIVars string
 	VNCDisplay       int
+	AdditionalDisks  []string
+	TPMSocket        string
 }
 
 func qemuArgs(spec vmSpec, m bootMedia) []string {
@@ -159,23 +165,24 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 		"-qmp", "unix:" + m.QMPSocket + ",server=on,wait=off",
 		"-chardev", "file,id=serial0,path=" + m.SerialLog,
 		"-serial", "chardev:serial0",
-		// discard=unmap lets fstrim in the guest shrink the final image.
-		"-drive", "file=" + m.Overlay + ",if=none,id=disk0,format=qcow2,discard=unmap,detect-zeroes=unmap",
-		"-device", "virtio-blk-pci,drive=disk0,bootindex=0",
+	}
+	// discard=unmap (the default) lets fstrim in the guest shrink the final image.
+	args = append(args, diskArgs(spec.Hardware, append([]string{m.Overlay}, m.AdditionalDisks...))...)
+	args = append(args,
 		// The seed is a virtio disk: every cloud kernel has virtio-blk,
 		// while a SATA CD-ROM on q35 is invisible to many of them.
-		"-drive", "file=" + m.Seed + ",if=none,id=seed,format=raw,readonly=on",
-		"-device", "virtio-blk-pci,drive=seed",
-		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22", m.SSHHostPort),
-		"-device", "virtio-net-pci,netdev=net0",
-		// Entropy for the guest's first-boot key generation.
-		"-device", "virtio-rng-pci",
-	}
+		"-drive", "file="+m.Seed+",if=none,id=seed,format=raw,readonly=on",
+		"-device", "virtio-blk-pci,drive=seed")
+	args = append(args, netArgs(spec.Hardware, m.SSHHostPort)...)
+	// Entropy for the guest's first-boot key generation.
+	args = append(args, "-device", "virtio-rng-pci")
 	if m.EFICode != "" {
 		args = append(args,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+m.EFICode,
 			"-drive", "if=pflash,format=raw,unit=1,file="+m.EFIVars)
 	}
+	args = append(args, secureBootArgs(spec.Hardware)...)
+	args = append(args, tpmArgs(spec.Hardware, m.TPMSocket)...)
 	if m.VNCDisplay >= 0 {
 		args = append(args, "-vga", "std", "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
 	} else {
@@ -185,6 +192,12 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 		args = append(args, extra...)
 	}
 	return args
+}
+
+func stateStrings(state multistep.StateBag, key string) []string {
+	v, _ := state.GetOk(key)
+	s, _ := v.([]string)
+	return s
 }
 
 func stateString(state multistep.StateBag, key string) string {

@@ -27,8 +27,11 @@ type stepSnapshot struct {
 	Format      string
 	Compression string
 	Mode        string // standalone | overlay
+	// AdditionalDiskLabels name the additional disks' images, in order.
+	AdditionalDiskLabels []string
 
-	tmpPath string
+	tmpPath   string
+	extraTmps []string
 }
 
 func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -45,6 +48,10 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 	s.tmpPath = tmp.Name()
 
 	start := time.Now()
+	extras, err := s.writeAdditionalDisks(ctx, state, driver)
+	if err != nil {
+		return halt(state, err)
+	}
 	if s.Mode == "overlay" {
 		ui.Say("Keeping the disk as a thin overlay on the source image")
 		err = os.Rename(overlay, s.tmpPath)
@@ -70,6 +77,9 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 		return halt(state, err)
 	}
 	s.tmpPath = ""
+	if err := s.commitAdditionalDisks(state, extras); err != nil {
+		return halt(state, err)
+	}
 	syncDir(s.OutputDir)
 	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", final, fileutil.HumanBytes(size), sum[:12], time.Since(start).Round(100*time.Millisecond)))
 	state.Put("image_path", final)
@@ -82,6 +92,9 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 func (s *stepSnapshot) Cleanup(multistep.StateBag) {
 	if s.tmpPath != "" {
 		os.Remove(s.tmpPath)
+	}
+	for _, tmp := range s.extraTmps {
+		os.Remove(tmp)
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 // a fraction of a second of it listening. A VM that fails meanwhile ends
 // the step through the VM watch (vm_watch.go); a guest whose serial console
 // stays silent for ProgressTimeout (an unbootable disk, a hung boot loader
-// or kernel) fails it long before Timeout, with the console's last lines.
+// or kernel) fails it long before Timeout, with the console's last lines,
+// and so does UEFI firmware that says it found nothing it may boot
+// (firmware_boot_failure.go).
 //
 // It reads ui, ssh_host_port and serial_log.
 type stepWaitForSSH struct {
@@ -57,6 +59,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	progress := bootProgress{path: serialLog, lastChange: start}
+	firmware := firmwareBootWatch{path: serialLog}
 	for {
 		select {
 		case <-ctx.Done():
@@ -66,6 +69,9 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 		case <-tick.C:
 		}
 		if err := progress.check(s.ProgressTimeout); err != nil {
+			return halt(state, err)
+		}
+		if err := firmware.check(); err != nil {
 			return halt(state, err)
 		}
 		if sshBanner(port, s.BannerTimeout) {

@@ -1,0 +1,175 @@
+//go:generate packer-sdc struct-markdown
+
+package kvm
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+)
+
+// AdditionalDisk is an extra empty data disk of the build VM.
+type AdditionalDisk struct {
+	// Virtual size of the disk, such as `4G` or `512M`.
+	Size string `mapstructure:"size" required:"true"`
+	// Names the disk's output file, `<image_name>-<label>.<format>`:
+	// letters, digits, `.`, `_` and `-`. Defaults to `disk<n>`, counting
+	// the additional disks from 1.
+	Label string `mapstructure:"label"`
+
+	sizeBytes int64
+}
+
+// Accepted values of the hardware options, in the order the docs list them.
+var (
+	validDiskInterfaces   = []string{"virtio-blk", "virtio-scsi", "nvme", "sata", "ide"}
+	validDiskCaches       = []string{"writeback", "none", "writethrough", "directsync", "unsafe"}
+	validDiskDiscards     = []string{"unmap", "ignore"}
+	validDiskDetectZeroes = []string{"unmap", "on", "off"}
+	validNetDevices       = []string{"virtio-net", "e1000", "e1000e", "vmxnet3", "rtl8139"}
+)
+
+var diskLabelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// machineFamily tells the QEMU machine types apart by what they can hold:
+// "q35" (ICH9 chipset: SMM for Secure Boot, TPM CRB, no IDE bus), "pc"
+// (i440FX: IDE, TPM TIS), "virt" (arm64 and riscv: TPM TIS on the system
+// bus) or "" for anything else.
+func machineFamily(machine string) string {
+	switch {
+	case machine == "q35" || strings.HasPrefix(machine, "pc-q35"):
+		return "q35"
+	case machine == "pc" || strings.HasPrefix(machine, "pc-i440fx"):
+		return "pc"
+	case machine == "virt" || strings.HasPrefix(machine, "virt-"):
+		return "virt"
+	}
+	return ""
+}
+
+func (c *Config) applyHardwareDefaults() {
+	setDefault(&c.SwtpmBinary, "swtpm")
+	setDefault(&c.DiskInterface, "virtio-blk")
+	setDefault(&c.DiskCache, "writeback")
+	setDefault(&c.DiskDiscard, "unmap")
+	setDefault(&c.DiskDetectZeroes, "unmap")
+	setDefault(&c.NetDevice, "virtio-net")
+	for i := range c.AdditionalDisks {
+		setDefault(&c.AdditionalDisks[i].Label, fmt.Sprintf("disk%d", i+1))
+	}
+}
+
+// validateHardware checks the disk, network, Secure Boot and TPM options
+// against each other and against the machine type.
+func (c *Config) validateHardware() []error {
+	c.applyHardwareDefaults()
+	var errs []error
+	errs = appendIfErr(errs, oneOf("disk_interface", c.DiskInterface, validDiskInterfaces))
+	errs = appendIfErr(errs, oneOf("disk_cache", c.DiskCache, validDiskCaches))
+	errs = appendIfErr(errs, oneOf("disk_discard", c.DiskDiscard, validDiskDiscards))
+	errs = appendIfErr(errs, oneOf("disk_detect_zeroes", c.DiskDetectZeroes, validDiskDetectZeroes))
+	errs = appendIfErr(errs, oneOf("net_device", c.NetDevice, validNetDevices))
+	if c.DiskDetectZeroes == "unmap" && c.DiskDiscard == "ignore" {
+		errs = append(errs, errors.New(`disk_detect_zeroes "unmap" needs disk_discard "unmap": set disk_detect_zeroes to "on" or "off", or remove disk_discard`))
+	}
+	family := machineFamily(c.MachineType)
+	if c.DiskInterface == "ide" && family != "pc" && !isUnknown(c.MachineType) {
+		errs = append(errs, fmt.Errorf(`disk_interface "ide" needs an i440FX machine: machine %q has no IDE bus; set machine_type = "pc" or use disk_interface "sata"`, c.MachineType))
+	}
+	errs = appendIfErr(errs, validateMAC(c.MACAddress))
+	errs = append(errs, c.validateAdditionalDisks()...)
+	errs = append(errs, c.validateSecureBoot(family)...)
+	if c.TPM && family == "" && !isUnknown(c.MachineType) {
+		errs = append(errs, fmt.Errorf("tpm needs a machine with a TPM interface: machine %q is not q35, pc or virt", c.MachineType))
+	}
+	return errs
+}
+
+func (c *Config) validateSecureBoot(family string) []error {
+	if !c.SecureBoot {
+		return nil
+	}
+	var errs []error
+	if c.Firmware != "uefi" {
+		errs = append(errs, fmt.Errorf(`secure_boot needs firmware = "uefi" (firmware is %q): Secure Boot is a UEFI feature`, c.Firmware))
+	}
+	if family != "q35" && !isUnknown(c.MachineType) {
+		errs = append(errs, fmt.Errorf(`secure_boot needs machine_type "q35": OVMF's Secure Boot build needs SMM, which machine %q does not give it`, c.MachineType))
+	}
+	return errs
+}
+
+func (c *Config) validateAdditionalDisks() []error {
+	var errs []error
+	if limit := maxDisksPerInterface[c.DiskInterface]; limit > 0 && 1+len(c.AdditionalDisks) > limit {
+		errs = append(errs, fmt.Errorf("additional_disks: disk_interface %q holds %d disks, the build's own included; give at most %d additional disks or use \"virtio-scsi\"", c.DiskInterface, limit, limit-1))
+	}
+	seen := map[string]bool{}
+	for i := range c.AdditionalDisks {
+		d := &c.AdditionalDisks[i]
+		field := fmt.Sprintf("additional_disks[%d]", i)
+		switch {
+		case isUnknown(d.Size):
+		case strings.TrimSpace(d.Size) == "":
+			errs = append(errs, fmt.Errorf("%s: size is required, such as \"4G\"", field))
+		default:
+			size, err := parseSize(d.Size)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: size: %w", field, err))
+			} else if size <= 0 {
+				errs = append(errs, fmt.Errorf("%s: size %q must be larger than 0", field, d.Size))
+			}
+			d.sizeBytes = size
+		}
+		if isUnknown(d.Label) {
+			continue
+		}
+		if !diskLabelPattern.MatchString(d.Label) {
+			errs = append(errs, fmt.Errorf("%s: label %q must be letters, digits, '.', '_' and '-' (it names the disk's file)", field, d.Label))
+		}
+		if seen[d.Label] {
+			errs = append(errs, fmt.Errorf("%s: label %q is used twice: give each disk its own label", field, d.Label))
+		}
+		seen[d.Label] = true
+	}
+	return errs
+}
+
+// validateMAC accepts a unicast Ethernet address in colon or dash form.
+func validateMAC(mac string) error {
+	if mac == "" || isUnknown(mac) {
+		return nil
+	}
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 || strings.Count(mac, ".") > 0 {
+		return fmt.Errorf("mac_address %q is not a MAC address: write six hexadecimal pairs such as \"52:54:00:12:34:56\"", mac)
+	}
+	if hw[0]&1 == 1 {
+		return fmt.Errorf("mac_address %q is a multicast address: a network card needs a unicast one (an even first byte, such as 52:54:00:...)", mac)
+	}
+	return nil
+}
+
+// hardware is the VM's device choice for the QEMU command line.
+func (c *Config) hardware() hardware {
+	return hardware{
+		MachineType:      c.MachineType,
+		DiskInterface:    c.DiskInterface,
+		DiskCache:        c.DiskCache,
+		DiskDiscard:      c.DiskDiscard,
+		DiskDetectZeroes: c.DiskDetectZeroes,
+		NetDevice:        c.NetDevice,
+		MACAddress:       c.MACAddress,
+		SecureBoot:       c.SecureBoot,
+	}
+}
+
+func (c *Config) additionalDiskLabels() []string {
+	labels := make([]string, len(c.AdditionalDisks))
+	for i, d := range c.AdditionalDisks {
+		labels[i] = d.Label
+	}
+	return labels
+}
