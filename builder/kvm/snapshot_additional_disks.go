@@ -19,9 +19,9 @@ type pendingImage struct {
 
 // writeAdditionalDisks writes every additional disk (state key
 // additional_disk_paths) as <image_name>-<label>.<format> under a temporary
-// name in the output directory, with its checksum file. The step renames
-// them into place only once the main image is written too, so a failure
-// leaves no image set with a disk missing.
+// name in the output directory. The step renames them into place, with
+// their checksum files, only once the main image is written too, so a
+// failure leaves no image set with a disk missing.
 func (s *stepSnapshot) writeAdditionalDisks(ctx context.Context, state multistep.StateBag, driver Driver) ([]pendingImage, error) {
 	paths, _ := state.Get("additional_disk_paths").([]string)
 	var pending []pendingImage
@@ -53,19 +53,20 @@ func (s *stepSnapshot) writeAdditionalDisks(ctx context.Context, state multistep
 		if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 			return nil, err
 		}
-		if err := fileutil.WriteAtomic(final+".sha256", []byte(fmt.Sprintf("%s  %s\n", sum, filepath.Base(final)))); err != nil {
-			return nil, err
-		}
 		pending = append(pending, pendingImage{tmp: tmp.Name(), final: final, sum: sum})
 	}
 	return pending, nil
 }
 
-// commitAdditionalDisks renames the written disks into place and records
+// commitAdditionalDisks writes the disks' checksum files (in `sha256sum -c`
+// format), renames the disks into place and records
 // them in additional_disk_images and additional_disk_checksums.
 func (s *stepSnapshot) commitAdditionalDisks(state multistep.StateBag, pending []pendingImage) error {
 	images, sums := []string{}, []string{}
 	for _, p := range pending {
+		if err := fileutil.WriteAtomic(p.final+".sha256", []byte(fmt.Sprintf("%s  %s\n", p.sum, filepath.Base(p.final)))); err != nil {
+			return err
+		}
 		if err := os.Rename(p.tmp, p.final); err != nil {
 			return err
 		}
