@@ -73,6 +73,12 @@ type Config struct {
 	Parallel int `mapstructure:"parallel"`
 	// The qemu-img binary. Defaults to `qemu-img`.
 	QemuImgBinary string `mapstructure:"qemu_img_binary"`
+	// Export the kvm builder's additional disks (its `additional_disks`)
+	// too: each one to every target, named like the image's output with the
+	// disk's suffix (`<output>-<label>.<ext>`), all in one checksum file. An
+	// export is whole or absent. Not for `ova` and `gce` targets, which hold
+	// one disk. Off by default: only the boot disk is exported.
+	IncludeAdditionalDisks bool `mapstructure:"include_additional_disks"`
 
 	ctx interpolate.Context
 }
@@ -124,6 +130,9 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		for _, err := range c.Targets[i].validate(i) {
 			errs = packersdk.MultiErrorAppend(errs, err)
 		}
+	}
+	for _, err := range c.validateAdditionalDisks() {
+		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	for _, err := range c.validateOutputs() {
 		errs = packersdk.MultiErrorAppend(errs, err)
@@ -188,7 +197,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, fileutil.HumanBytes(info.VirtualSize), len(plans), c.Parallel))
 	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum}
 	start := time.Now()
-	outputs, checksumFile, err := ex.run(ctx, plans, outDir)
+	var outputs []Output
+	var checksumFile string
+	if c.IncludeAdditionalDisks {
+		outputs, checksumFile, err = p.exportWithAdditionalDisks(ctx, &ex, plans, artifact.Files(), outDir)
+	} else {
+		outputs, checksumFile, err = ex.run(ctx, plans, outDir)
+	}
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}

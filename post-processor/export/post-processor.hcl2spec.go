@@ -10,20 +10,21 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName     *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType   *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion   *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug         *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce         *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Targets             []FlatTarget      `mapstructure:"target" required:"true" cty:"target" hcl:"target"`
-	OutputDirectory     *string           `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
-	OutputName          *string           `mapstructure:"output_name" cty:"output_name" hcl:"output_name"`
-	Checksum            *string           `mapstructure:"checksum" cty:"checksum" hcl:"checksum"`
-	Parallel            *int              `mapstructure:"parallel" cty:"parallel" hcl:"parallel"`
-	QemuImgBinary       *string           `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
+	PackerBuildName        *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType      *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion      *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug            *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce            *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError          *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars         map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars    []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Targets                []FlatTarget      `mapstructure:"target" required:"true" cty:"target" hcl:"target"`
+	OutputDirectory        *string           `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
+	OutputName             *string           `mapstructure:"output_name" cty:"output_name" hcl:"output_name"`
+	Checksum               *string           `mapstructure:"checksum" cty:"checksum" hcl:"checksum"`
+	Parallel               *int              `mapstructure:"parallel" cty:"parallel" hcl:"parallel"`
+	QemuImgBinary          *string           `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
+	IncludeAdditionalDisks *bool             `mapstructure:"include_additional_disks" cty:"include_additional_disks" hcl:"include_additional_disks"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -52,6 +53,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"checksum":                   &hcldec.AttrSpec{Name: "checksum", Type: cty.String, Required: false},
 		"parallel":                   &hcldec.AttrSpec{Name: "parallel", Type: cty.Number, Required: false},
 		"qemu_img_binary":            &hcldec.AttrSpec{Name: "qemu_img_binary", Type: cty.String, Required: false},
+		"include_additional_disks":   &hcldec.AttrSpec{Name: "include_additional_disks", Type: cty.Bool, Required: false},
 	}
 	return s
 }
