@@ -68,7 +68,8 @@ func assertNothingLeft(t *testing.T, dir string) {
 //   - unsigned: the base image (unsigned systemd-boot) with Secure Boot,
 //     which the firmware refuses and the build reports at once;
 //   - nvme and scsi: the disk on NVMe (with an additional disk the
-//     provisioner writes) and on virtio-scsi (with an e1000 card); both fill
+//     provisioner writes) and on virtio-scsi (with a vmxnet3 card: the
+//     test image's cloud kernel has no e1000 or AHCI driver); both fill
 //     and free 300 MiB of random data and trim, which must not reach the image.
 func TestAccHardware_secureBootTPMDisksAndNetwork(t *testing.T) {
 	env := packertest.Setup(t)
@@ -91,7 +92,7 @@ func TestAccHardware_secureBootTPMDisksAndNetwork(t *testing.T) {
   }`)+
 			sourceBlock("scsi", env.Image, slow+`
   disk_interface = "virtio-scsi"
-  net_device     = "e1000"
+  net_device     = "vmxnet3"
   mac_address    = "52:54:00:aa:bb:01"`)+`
 build {
   sources = ["source.kvm.sb", "source.kvm.unsigned", "source.kvm.nvme", "source.kvm.scsi"]
@@ -140,7 +141,7 @@ build {
 		"the UEFI firmware refused to start the guest's boot loader",
 		": Access Denied",
 		"kvm.nvme: ROOTDEV=/dev/nvme0n1p2", "kvm.nvme: DATADISK=nvme1n1", "kvm.nvme: DRIVER=virtio_net",
-		"kvm.scsi: ROOTDEV=/dev/sda2", "kvm.scsi: NIC=52:54:00:aa:bb:01 DRIVER=e1000",
+		"kvm.scsi: ROOTDEV=/dev/sda2", "kvm.scsi: NIC=52:54:00:aa:bb:01 DRIVER=vmxnet3",
 		"Build 'kvm.sb' finished", "Build 'kvm.nvme' finished", "Build 'kvm.scsi' finished",
 	)
 	if strings.Contains(res.Output, "boot_progress_timeout") {
