@@ -20,7 +20,8 @@ import (
 // into a standalone image (default) or kept as a thin overlay. The image is
 // written under a temporary name, synced and renamed into place, so the
 // final path never holds a partial image; its SHA-256 is written beside it
-// in `sha256sum -c` format.
+// in `sha256sum -c` format. The additional disks (additional_disk_paths)
+// are written the same way beside it (snapshot_additional_disks.go).
 type stepSnapshot struct {
 	OutputDir   string
 	ImageName   string
