@@ -44,17 +44,31 @@ func processesOf(program, marker string) []string {
 	return found
 }
 
+// tempEntries are the builder's temporary directories (QMP and swtpm
+// sockets) that exist now, of this test or of others.
+func tempEntries() map[string]bool {
+	found := map[string]bool{}
+	entries, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*"))
+	for _, e := range entries {
+		found[e] = true
+	}
+	return found
+}
+
 // assertNothingLeft checks that no QEMU or swtpm of the test runs and that
-// no temporary file or work directory is left.
-func assertNothingLeft(t *testing.T, dir string) {
+// no temporary file (beyond those that existed before) or work directory
+// is left.
+func assertNothingLeft(t *testing.T, dir string, before map[string]bool) {
 	t.Helper()
 	for _, program := range []string{"qemu-system", "swtpm"} {
 		if procs := processesOf(program, dir); len(procs) > 0 {
 			t.Errorf("%s still runs: %v", program, procs)
 		}
 	}
-	if leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*")); len(leftovers) > 0 {
-		t.Errorf("temporary files left: %v", leftovers)
+	for e := range tempEntries() {
+		if !before[e] {
+			t.Errorf("temporary file left: %s", e)
+		}
 	}
 	for _, pattern := range []string{"output-*/" + workDirPrefix + "*", "output-*/.*.tmp"} {
 		if leftovers, _ := filepath.Glob(filepath.Join(dir, pattern)); len(leftovers) > 0 {
@@ -129,6 +143,7 @@ build {
   }
 }
 `)
+	before := tempEntries()
 	res := env.Run(t, dir, "build", ".")
 	if res.ExitCode == 0 {
 		t.Fatal("the build with an unsigned boot loader under Secure Boot succeeded")
@@ -140,7 +155,7 @@ build {
 		"Build 'kvm.unsigned' errored",
 		"the UEFI firmware refused to start the guest's boot loader",
 		": Access Denied",
-		"kvm.nvme: ROOTDEV=/dev/nvme0n1p2", "kvm.nvme: DATADISK=nvme1n1", "kvm.nvme: DRIVER=virtio_net",
+		"kvm.nvme: ROOTDEV=/dev/nvme0n1p2", "kvm.nvme: DATADISK=nvme1n1", "DRIVER=virtio_net\n",
 		"kvm.scsi: ROOTDEV=/dev/sda2", "kvm.scsi: NIC=52:54:00:aa:bb:01 DRIVER=vmxnet3",
 		"Build 'kvm.sb' finished", "Build 'kvm.nvme' finished", "Build 'kvm.scsi' finished",
 	)
@@ -154,7 +169,7 @@ build {
 	// The additional disk is its own image, listed in the build's data,
 	// with what the provisioner wrote.
 	data := filepath.Join(dir, "output-nvme", "nvme-data.qcow2")
-	mustContain(t, res.Output, "FILES="+data)
+	mustContain(t, res.Output, "FILES=output-nvme/nvme-data.qcow2\n")
 	if _, err := os.Stat(data + ".sha256"); err != nil {
 		t.Errorf("no checksum file beside the additional disk: %v", err)
 	}
@@ -171,7 +186,7 @@ build {
 			t.Errorf("%s image is %d bytes, over %d: the freed data was not trimmed", name, size, limit)
 		}
 	}
-	assertNothingLeft(t, dir)
+	assertNothingLeft(t, dir, before)
 }
 
 func fileSize(t *testing.T, path string) int64 {
@@ -207,6 +222,7 @@ func TestAccHardware_interruptStopsSwtpm(t *testing.T) {
   additional_disks { size = "16M" }`)+`
 build { sources = ["source.kvm.cancel"] }
 `)
+	before := tempEntries()
 	cmd := env.Command(dir, "build", ".")
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
@@ -254,7 +270,7 @@ build { sources = ["source.kvm.cancel"] }
 	if _, err := os.Stat(filepath.Join(dir, "output-cancel")); !os.IsNotExist(err) {
 		t.Error("the interrupted build left output-cancel behind")
 	}
-	assertNothingLeft(t, dir)
+	assertNothingLeft(t, dir, before)
 }
 
 // QEMU itself accepts every device choice on the machines that have it: a

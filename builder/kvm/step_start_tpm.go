@@ -44,7 +44,11 @@ func (s *stepStartTPM) Run(ctx context.Context, state multistep.StateBag) multis
 	if err != nil {
 		return halt(state, fmt.Errorf("tpm = true needs swtpm, the software TPM: %q was not found; install the Debian/Ubuntu package swtpm (apt-get install swtpm; Fedora: swtpm) or set swtpm_binary", s.Binary))
 	}
-	stateDir := filepath.Join(state.Get("work_dir").(string), "tpm")
+	// Absolute: swtpm's command line then names the build it belongs to.
+	stateDir, err := filepath.Abs(filepath.Join(state.Get("work_dir").(string), "tpm"))
+	if err != nil {
+		return halt(state, err)
+	}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return halt(state, err)
 	}
