@@ -70,6 +70,24 @@ func TestStepStartTPM_startsSwtpmAndCleanupStopsIt(t *testing.T) {
 	}
 }
 
+// A relative work directory (output_directory is relative by default) is
+// made absolute, so swtpm's command line names the build it belongs to.
+func TestStepStartTPM_stateDirectoryIsAbsolute(t *testing.T) {
+	state, _ := testState(t)
+	t.Chdir(t.TempDir())
+	os.MkdirAll("output-x/.work", 0o755)
+	state.Put("work_dir", "output-x/.work")
+	fake, _ := filepath.Abs("swtpm")
+	os.WriteFile(fake, []byte("#!/bin/sh\nexit 1\n"), 0o755)
+	step := &stepStartTPM{Enabled: true, Binary: fake}
+	step.Run(context.Background(), state)
+	defer step.Cleanup(state)
+	want, _ := filepath.Abs("output-x/.work/tpm")
+	if args := strings.Join(step.cmd.Args, " "); !strings.Contains(args, "--tpmstate dir="+want+" ") {
+		t.Fatalf("swtpm %s: want --tpmstate dir=%s", args, want)
+	}
+}
+
 func TestStepStartTPM_swtpmThatFailsAtStartIsReported(t *testing.T) {
 	state, _ := testState(t)
 	state.Put("work_dir", t.TempDir())
