@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 )
@@ -227,4 +228,20 @@ func appendTo(t *testing.T, path, text string) {
 	}
 	f.WriteString(text)
 	f.Close()
+}
+
+// Secure Boot refusing the boot loader ends the wait for SSH as soon as
+// the firmware gives up, with no boot_progress_timeout or ssh_timeout.
+func TestStepWaitForSSH_aRefusedBootLoaderFailsAtOnce(t *testing.T) {
+	state, _ := sshWaitState(t, fakePort(t, ""))
+	appendTo(t, state.Get("serial_log").(string),
+		"BdsDxe: failed to load Boot0001 \"UEFI Misc Device\" from PciRoot(0x0)/Pci(0x1,0x0): Access Denied\r\n"+
+			"BdsDxe: No bootable option or device was found.\r\nBdsDxe: Press any key to enter the Boot Manager Menu.\r\n")
+	step := &stepWaitForSSH{Timeout: time.Hour, ProgressTimeout: time.Hour, PollInterval: 20 * time.Millisecond, BannerTimeout: 10 * time.Millisecond}
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt {
+		t.Fatal("the wait went on")
+	}
+	if err := stateErr(state).Error(); !strings.Contains(err, "refused to start the guest's boot loader") || !strings.Contains(err, "Last ") {
+		t.Fatalf("error %q lacks the reason or the serial tail", err)
+	}
 }
