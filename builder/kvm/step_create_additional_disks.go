@@ -39,3 +39,10 @@ func (s *stepCreateAdditionalDisks) Run(ctx context.Context, state multistep.Sta
 }
 
 func (s *stepCreateAdditionalDisks) Cleanup(multistep.StateBag) {}
+
+// stateStrings reads a list from the state bag; nil when it is absent.
+func stateStrings(state multistep.StateBag, key string) []string {
+	v, _ := state.GetOk(key)
+	s, _ := v.([]string)
+	return s
+}

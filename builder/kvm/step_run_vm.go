@@ -194,12 +194,6 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 	return args
 }
 
-func stateStrings(state multistep.StateBag, key string) []string {
-	v, _ := state.GetOk(key)
-	s, _ := v.([]string)
-	return s
-}
-
 func stateString(state multistep.StateBag, key string) string {
 	v, _ := state.GetOk(key)
 	s, _ := v.(string)
