@@ -189,8 +189,8 @@ type Config struct {
 	// Extra empty data disks, attached after the main disk on the same
 	// `disk_interface` and written beside the image as
 	// `<image_name>-<label>.<format>` (label defaults to `disk<n>`, from 1),
-	// each with its own `.sha256` file. For example
-	// `additional_disks { size = "4G" label = "data" }`.
+	// each with its own `.sha256` file. One block per disk, such as
+	// `additional_disks { size = "4G" }`.
 	AdditionalDisks []AdditionalDisk `mapstructure:"additional_disks"`
 	// The network card the guest sees: `virtio-net` (default), `e1000`,
 	// `e1000e`, `vmxnet3` or `rtl8139`.
