@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // BuilderID identifies the export's artifacts.
@@ -170,7 +171,7 @@ func (t *Target) validate(i int) []error {
 
 func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
 	c := &p.config
-	qemuImg := &qemuImg{Binary: c.QemuImgBinary}
+	qemuImg := qemuimg.New(c.QemuImgBinary)
 	input, info, err := findDiskImage(ctx, qemuImg, artifact.Files())
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
@@ -193,7 +194,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
 	ui.Say(fmt.Sprintf("Export took %s", time.Since(start).Round(10*time.Millisecond)))
-	sourceSum, _ := fileDigest(input, "sha256")
+	sourceSum, _, _ := qemuimg.FileSHA256(input)
 	return &Artifact{
 		Outputs:       outputs,
 		ChecksumFile:  checksumFile,
