@@ -202,15 +202,47 @@ func (vm *qemuVM) connectQMP(socket string) error {
 	}
 }
 
+// qmpTimeout bounds a QMP command whose context has no earlier deadline;
+// stopGrace is how long Stop waits for QEMU to quit before killing it.
+var (
+	qmpTimeout = 10 * time.Second
+	stopGrace  = 5 * time.Second
+)
+
 func (vm *qemuVM) run(command string) ([]byte, error) {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
+	return vm.runContext(context.Background(), command)
+}
+
+// runContext sends one QMP command and waits for its reply until ctx ends,
+// qmpTimeout passes or QEMU exits. The qmp package cannot abandon a
+// command, so the wait happens here: a late reply is still read (and
+// dropped) by the goroutine that sent it, and later commands queue behind
+// it in the package.
+func (vm *qemuVM) runContext(ctx context.Context, command string) ([]byte, error) {
 	select {
 	case <-vm.exited:
 		return nil, errors.New("QEMU is not running")
 	default:
 	}
-	return vm.mon.Run([]byte(fmt.Sprintf(`{"execute":%q}`, command)))
+	ctx, cancel := context.WithTimeout(ctx, qmpTimeout)
+	defer cancel()
+	type reply struct {
+		raw []byte
+		err error
+	}
+	replied := make(chan reply, 1)
+	go func() {
+		raw, err := vm.mon.Run([]byte(fmt.Sprintf(`{"execute":%q}`, command)))
+		replied <- reply{raw, err}
+	}()
+	select {
+	case r := <-replied:
+		return r.raw, r.err
+	case <-vm.exited:
+		return nil, errors.New("QEMU is not running")
+	case <-ctx.Done():
+		return nil, fmt.Errorf("QMP %s: QEMU's monitor did not answer: %w", command, ctx.Err())
+	}
 }
 
 func (vm *qemuVM) Exited() <-chan struct{} { return vm.exited }
@@ -218,7 +250,7 @@ func (vm *qemuVM) Events() <-chan VMEvent  { return vm.events }
 func (vm *qemuVM) ExitError() error        { return vm.exitErr }
 
 func (vm *qemuVM) Status(ctx context.Context) (string, error) {
-	raw, err := vm.run("query-status")
+	raw, err := vm.runContext(ctx, "query-status")
 	if err != nil {
 		return "", err
 	}
@@ -234,22 +266,32 @@ func (vm *qemuVM) Status(ctx context.Context) (string, error) {
 }
 
 func (vm *qemuVM) PowerDown(ctx context.Context) error {
-	_, err := vm.run("system_powerdown")
+	_, err := vm.runContext(ctx, "system_powerdown")
 	return err
 }
 
+// Stop asks QEMU to quit and kills it when it has not exited within
+// stopGrace, whether or not its monitor answered. Concurrent calls (a
+// step's cleanup and the watch) take turns.
 func (vm *qemuVM) Stop() error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
 	select {
 	case <-vm.exited:
 		return nil
 	default:
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
 	if vm.mon != nil {
-		_, _ = vm.run("quit")
+		if _, err := vm.runContext(ctx, "quit"); err != nil {
+			log.Printf("[WARN] QMP quit: %v", err)
+		}
 	}
 	select {
 	case <-vm.exited:
-	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+		log.Printf("[WARN] QEMU did not quit within %s: killing it", stopGrace)
 		_ = vm.cmd.Process.Kill()
 		<-vm.exited
 	}
