@@ -65,10 +65,14 @@ type Config struct {
 	// the source image's size.
 	DiskSize string `mapstructure:"disk_size"`
 
-	// `auto` (default) uses KVM when /dev/kvm is present and proves it can
-	// run a guest within a few seconds, otherwise falls back to TCG software
-	// emulation with a warning. `kvm` fails fast when KVM cannot run the
-	// guest; `tcg` always emulates.
+	// `auto` (default) uses the host's own accelerator: on Linux KVM, when
+	// /dev/kvm is present and proves it can run a guest within a few
+	// seconds; on macOS `hvf` (Hypervisor.framework); on Windows `whpx`
+	// (the Windows Hypervisor Platform feature). Otherwise it falls back to
+	// TCG software emulation with a warning. `kvm`, `hvf` and `whpx` name
+	// one and fail fast when it cannot run the guest (each only on its own
+	// OS); `tcg` always emulates. Linux hosts are tested end to end; macOS
+	// and Windows builds are compiled and unit-tested only.
 	Accelerator string `mapstructure:"accelerator"`
 	// QEMU CPU model. Defaults to `host` under KVM and `max` under TCG.
 	CPUModel string `mapstructure:"cpu_model"`
@@ -171,7 +175,7 @@ var (
 	validFormats      = []string{"qcow2", "raw"}
 	validCompressions = []string{"zstd", "zlib", "none"}
 	validOutputModes  = []string{"standalone", "overlay"}
-	validAccelerators = []string{"auto", "kvm", "tcg"}
+	validAccelerators = []string{"auto", "kvm", "hvf", "whpx", "tcg"}
 	validFirmwares    = []string{"bios", "uefi"}
 )
 
@@ -344,6 +348,7 @@ func (c *Config) validateOutput() []error {
 func (c *Config) validateMachine() []error {
 	var errs []error
 	errs = appendIfErr(errs, oneOf("accelerator", c.Accelerator, validAccelerators))
+	errs = appendIfErr(errs, acceleratorHostError(c.Accelerator, hostOS))
 	errs = appendIfErr(errs, oneOf("firmware", c.Firmware, validFirmwares))
 	if c.Memory < minMemoryMiB || c.Memory > maxMemoryMiB {
 		errs = append(errs, fmt.Errorf("memory %d is out of range: give MiB between %d and %d", c.Memory, minMemoryMiB, maxMemoryMiB))

@@ -12,20 +12,11 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
-// ovmfCandidates lists where distributions put OVMF, newest layouts first:
-// Debian/Ubuntu ship 4 MiB builds as *_4M.fd; Fedora/RHEL use edk2/ovmf;
-// Arch and openSUSE use the edk2-ovmf and qemu paths.
-var ovmfCandidates = [][2]string{
-	{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
-	{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
-	{"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"},
-	{"/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"},
-	{"/usr/share/edk2-ovmf/x64/OVMF_CODE.fd", "/usr/share/edk2-ovmf/x64/OVMF_VARS.fd"},
-	{"/usr/share/qemu/ovmf-x86_64-code.bin", "/usr/share/qemu/ovmf-x86_64-vars.bin"},
-}
-
-// stepPrepareFirmware finds OVMF for UEFI builds and gives the build its
-// own copy of the variables file, which the guest writes to.
+// stepPrepareFirmware finds OVMF for UEFI builds (among Candidates, the
+// host OS's list in firmware_paths_*.go) and gives the build its own copy
+// of the variables file, which the guest writes to.
+//
+// It reads ui and work_dir, and writes efi_code and efi_vars.
 type stepPrepareFirmware struct {
 	Firmware   string
 	CodePath   string
@@ -48,7 +39,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		}
 	}
 	if code == "" || vars == "" {
-		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: install the ovmf package (apt-get install ovmf) or set efi_firmware_code and efi_firmware_vars"))
+		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: %s, or set efi_firmware_code and efi_firmware_vars", ovmfInstallHint))
 	}
 	varsCopy := filepath.Join(state.Get("work_dir").(string), "efivars.fd")
 	if err := copyFile(vars, varsCopy); err != nil {
