@@ -168,6 +168,8 @@ type Config struct {
 
 	// Parsed from the fields of the same name ("0" disables them).
 	downloadStallTimeout, bootProgressTimeout time.Duration
+	// userDataFromFile: resolve read UserData from UserDataFile.
+	userDataFromFile bool
 }
 
 // Accepted values of the enumerated options, in the order the docs list them.
@@ -205,11 +207,11 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	if es := c.Comm.Prepare(&c.ctx); len(es) > 0 {
 		errs = packersdk.MultiErrorAppend(errs, es...)
 	}
+	errs = packersdk.MultiErrorAppend(errs, c.resolve()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateSource(&warnings)...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateWatchTimeouts()...)
 	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 
 	if errs != nil && len(errs.Errors) > 0 {
@@ -335,13 +337,6 @@ func (c *Config) validateOutput() []error {
 	}
 	errs = appendIfErr(errs, validateImageName(c.ImageName))
 	errs = appendIfErr(errs, validateOutputDir(c.OutputDir))
-	if c.DiskSize != "" && !isUnknown(c.DiskSize) {
-		size, err := parseSize(c.DiskSize)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("disk_size: %w", err))
-		}
-		c.diskSizeBytes = size
-	}
 	return errs
 }
 
@@ -382,16 +377,8 @@ func (c *Config) validateMachine() []error {
 
 func (c *Config) validateCloudInit() []error {
 	var errs []error
-	if c.UserData != "" && c.UserDataFile != "" {
+	if c.UserData != "" && c.UserDataFile != "" && !c.userDataFromFile {
 		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
-	}
-	if c.UserDataFile != "" && !isUnknown(c.UserDataFile) {
-		data, err := os.ReadFile(c.UserDataFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("user_data_file: %w", err))
-		} else {
-			c.UserData = string(data)
-		}
 	}
 	if c.UserData != "" && !isUnknown(c.UserData) {
 		if _, err := mergeUserData(c.UserData, seedUser{Name: "packer"}); err != nil {

@@ -19,6 +19,9 @@ import (
 // written under a temporary name, synced and renamed into place, so the
 // final path never holds a partial image; its SHA-256 is written beside it
 // in `sha256sum -c` format.
+//
+// It reads driver, ui and overlay_path, and writes image_path,
+// image_checksum and checksum_path.
 type stepSnapshot struct {
 	OutputDir   string
 	ImageName   string

@@ -65,18 +65,12 @@ var guestOSTypeRE = regexp.MustCompile(`^[A-Za-z0-9_]+Guest$`)
 
 // validateOVA applies the `ova` defaults and reports what does not fit;
 // on other formats every OVA option is refused.
-func (t *Target) validateOVA(field func(string) string) []error {
-	o := &t.OVAOptions
+// applyOVADefaults fills an `ova` target's unset hardware options.
+func (t *Target) applyOVADefaults() {
 	if t.Format != "ova" {
-		if *o != (OVAOptions{}) {
-			return []error{fmt.Errorf("%s: cpus, memory, firmware, hardware_version, disk_controller, network_adapter, network_name and guest_os_type only apply to format \"ova\"", field("format"))}
-		}
-		return nil
+		return
 	}
-	var errs []error
-	if t.Compression != "none" {
-		errs = append(errs, fmt.Errorf("%s does not apply to format \"ova\": its streamOptimized disk is compressed already", field("compression")))
-	}
+	o := &t.OVAOptions
 	if o.HardwareVersion == 0 {
 		o.HardwareVersion = defaultHardwareVersion
 	}
@@ -91,6 +85,20 @@ func (t *Target) validateOVA(field func(string) string) []error {
 	}
 	if o.GuestOSType == "" {
 		o.GuestOSType = "otherLinux64Guest"
+	}
+}
+
+func (t Target) validateOVA(field func(string) string) []error {
+	o := &t.OVAOptions
+	if t.Format != "ova" {
+		if *o != (OVAOptions{}) {
+			return []error{fmt.Errorf("%s: cpus, memory, firmware, hardware_version, disk_controller, network_adapter, network_name and guest_os_type only apply to format \"ova\"", field("format"))}
+		}
+		return nil
+	}
+	var errs []error
+	if t.Compression != "none" {
+		errs = append(errs, fmt.Errorf("%s does not apply to format \"ova\": its streamOptimized disk is compressed already", field("compression")))
 	}
 	if o.HardwareVersion < 7 {
 		errs = append(errs, fmt.Errorf("%s %d is too old: give 7 or later (default %d)", field("hardware_version"), o.HardwareVersion, defaultHardwareVersion))

@@ -102,15 +102,7 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		return err
 	}
 	c := &p.config
-	if c.Checksum == "" {
-		c.Checksum = "sha256"
-	}
-	if c.Parallel == 0 {
-		c.Parallel = runtime.NumCPU()
-	}
-	if c.QemuImgBinary == "" {
-		c.QemuImgBinary = "qemu-img"
-	}
+	c.applyDefaults()
 	var errs *packersdk.MultiError
 	if len(c.Targets) == 0 {
 		errs = packersdk.MultiErrorAppend(errs, errors.New(`at least one target block is required, such as target { format = "vmdk" }`))
@@ -135,16 +127,38 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	return nil
 }
 
-// validate applies defaults and reports what does not fit the format.
-func (t *Target) validate(i int) []error {
-	var errs []error
-	field := func(name string) string { return fmt.Sprintf("target[%d].%s", i, name) }
+// applyDefaults fills what the template left unset; validation then only
+// reads the config.
+func (c *Config) applyDefaults() {
+	if c.Checksum == "" {
+		c.Checksum = "sha256"
+	}
+	if c.Parallel == 0 {
+		c.Parallel = runtime.NumCPU()
+	}
+	if c.QemuImgBinary == "" {
+		c.QemuImgBinary = "qemu-img"
+	}
+	for i := range c.Targets {
+		c.Targets[i].applyDefaults()
+	}
+}
+
+// applyDefaults fills a target's unset options.
+func (t *Target) applyDefaults() {
 	if t.Compression == "" {
 		t.Compression = "none"
 	}
 	if t.Format == "vmdk" && t.Subformat == "" {
 		t.Subformat = "streamOptimized"
 	}
+	t.applyOVADefaults()
+}
+
+// validate reports what does not fit the target's format.
+func (t Target) validate(i int) []error {
+	var errs []error
+	field := func(name string) string { return fmt.Sprintf("target[%d].%s", i, name) }
 	if !slices.Contains(validFormats, t.Format) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("format"), t.Format, strings.Join(validFormats, ", ")))
 	}
