@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 
+	"time"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"time"
 )
 
 // stepChooseAccelerator settles the accelerator before the real boot:

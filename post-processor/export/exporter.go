@@ -249,7 +249,7 @@ func (e *exporter) progress(name string) func(int) {
 		defer mu.Unlock()
 		if step := pct / 10 * 10; step > last && step > 0 {
 			last = step
-			e.UI.Message(fmt.Sprintf("%s: %d%%", name, step))
+			e.UI.Say(fmt.Sprintf("%s: %d%%", name, step))
 		}
 	}
 }
@@ -360,7 +360,7 @@ const gceSizeUnit = 1 << 30
 // number of GiB, so it is grown (sparsely) to the next one.
 func prepareGCEDisk(raw string) error {
 	if !diskcheck.HasPartitionTable(raw) {
-		return errors.New("Compute Engine imports only disks with an MBR or GPT partition table, and this one has none")
+		return errors.New("the disk has no MBR or GPT partition table, and Compute Engine imports only disks with one")
 	}
 	st, err := os.Stat(raw)
 	if err != nil {

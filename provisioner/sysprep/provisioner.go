@@ -170,9 +170,9 @@ func run(ctx context.Context, comm packersdk.Communicator, command string, ui pa
 			line := scanner.Text()
 			if rest, ok := strings.CutPrefix(line, "kvm-sysprep: "); ok {
 				n++
-				ui.Message(rest)
+				ui.Say(rest)
 			} else if strings.TrimSpace(line) != "" {
-				ui.Message(line)
+				ui.Say(line)
 			}
 		}
 		io.Copy(io.Discard, outR)
