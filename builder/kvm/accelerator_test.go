@@ -98,3 +98,14 @@ func TestPrepare_acceleratorOfAnotherHostOS(t *testing.T) {
 		t.Fatalf("error %v, want kvm refused on macOS", err)
 	}
 }
+
+// The qemu builder's domainType state, which the vagrant post-processor's
+// libvirt provider maps to a driver: it refuses accelerators it does not
+// know, and knows kvm, hvf and tcg (WHPX is not among them).
+func TestArtifact_domainTypeIsOneTheVagrantPostProcessorKnows(t *testing.T) {
+	for accel, want := range map[string]string{"kvm": "kvm", "hvf": "hvf", "tcg": "tcg", "whpx": "tcg"} {
+		if got := (&Artifact{Accelerator: accel}).State("domainType"); got != want {
+			t.Errorf("built under %s: domainType %v, want %s", accel, got, want)
+		}
+	}
+}
