@@ -41,7 +41,7 @@ func silentMonitor(t *testing.T, socket string) {
 // never answers.
 func startSilentVM(t *testing.T) VM {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "packer-kvm-qmptest-")
+	dir, err := os.MkdirTemp("", "kvm-qmptest-")
 	if err != nil {
 		t.Fatal(err)
 	}
