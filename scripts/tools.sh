@@ -6,7 +6,8 @@
 # changes (tools/release/go.sum for goreleaser, tools/vagrant/go.sum for
 # packer-plugin-vagrant, which the acceptance tests chain after kvm-export,
 # tools/actionlint/go.sum for actionlint, which `make lint` runs on the
-# GitHub workflows).
+# GitHub workflows, tools/lint/go.sum for staticcheck and goimports, which
+# `make lint` runs on the code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="$PWD/.tools/bin"
@@ -18,8 +19,10 @@ declare -A pkgs=(
   [goreleaser]=github.com/goreleaser/goreleaser/v2
   [packer-plugin-vagrant]=github.com/hashicorp/packer-plugin-vagrant
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
+  [staticcheck]=honnef.co/go/tools/cmd/staticcheck
+  [goimports]=golang.org/x/tools/cmd/goimports
 )
-declare -A moddirs=([goreleaser]=tools/release [packer-plugin-vagrant]=tools/vagrant [actionlint]=tools/actionlint)
+declare -A moddirs=([goreleaser]=tools/release [packer-plugin-vagrant]=tools/vagrant [actionlint]=tools/actionlint [staticcheck]=tools/lint [goimports]=tools/lint)
 # A release build of the vagrant plugin: its releases clear the "dev" marker.
 declare -A ldflags=([packer-plugin-vagrant]="-X github.com/hashicorp/packer-plugin-vagrant/version.VersionPrerelease=")
 for tool in "${@:-packer packer-sdc}"; do

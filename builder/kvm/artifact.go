@@ -76,6 +76,11 @@ func (a *Artifact) State(name string) interface{} {
 	case "diskPaths":
 		return []string{a.ImagePath}
 	case "domainType":
+		// The vagrant post-processor's libvirt provider knows none, tcg,
+		// hvf and kvm; a box built under WHPX runs elsewhere under TCG.
+		if a.Accelerator == "whpx" {
+			return "tcg"
+		}
 		return a.Accelerator
 	}
 	return nil

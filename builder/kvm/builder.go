@@ -2,11 +2,8 @@ package kvm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -16,6 +13,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // generatedDataNames are the values the builder publishes as `build.<Name>`
@@ -205,16 +204,8 @@ func sourceImageID(configured, path string) (string, error) {
 	if kind, value, _ := strings.Cut(configured, ":"); strings.EqualFold(kind, "sha256") {
 		return strings.ToLower(value), nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := qemuimg.FileSHA256(path)
+	return sum, err
 }
 
 // sanitizeHostname keeps what a hostname may hold.

@@ -65,10 +65,14 @@ type Config struct {
 	// the source image's size.
 	DiskSize string `mapstructure:"disk_size"`
 
-	// `auto` (default) uses KVM when /dev/kvm is present and proves it can
-	// run a guest within a few seconds, otherwise falls back to TCG software
-	// emulation with a warning. `kvm` fails fast when KVM cannot run the
-	// guest; `tcg` always emulates.
+	// `auto` (default) uses the host's own accelerator: on Linux KVM, when
+	// /dev/kvm is present and proves it can run a guest within a few
+	// seconds; on macOS `hvf` (Hypervisor.framework); on Windows `whpx`
+	// (the Windows Hypervisor Platform feature). Otherwise it falls back to
+	// TCG software emulation with a warning. `kvm`, `hvf` and `whpx` name
+	// one and fail fast when it cannot run the guest (each only on its own
+	// OS); `tcg` always emulates. Linux hosts are tested end to end; macOS
+	// and Windows builds are compiled and unit-tested only.
 	Accelerator string `mapstructure:"accelerator"`
 	// QEMU CPU model. Defaults to `host` under KVM and `max` under TCG.
 	CPUModel string `mapstructure:"cpu_model"`
@@ -207,6 +211,8 @@ type Config struct {
 
 	// Parsed from the fields of the same name ("0" disables them).
 	downloadStallTimeout, bootProgressTimeout time.Duration
+	// userDataFromFile: resolve read UserData from UserDataFile.
+	userDataFromFile bool
 }
 
 // Accepted values of the enumerated options, in the order the docs list them.
@@ -214,7 +220,7 @@ var (
 	validFormats      = []string{"qcow2", "raw"}
 	validCompressions = []string{"zstd", "zlib", "none"}
 	validOutputModes  = []string{"standalone", "overlay"}
-	validAccelerators = []string{"auto", "kvm", "tcg"}
+	validAccelerators = []string{"auto", "kvm", "hvf", "whpx", "tcg"}
 	validFirmwares    = []string{"bios", "uefi"}
 )
 
@@ -244,11 +250,11 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	if es := c.Comm.Prepare(&c.ctx); len(es) > 0 {
 		errs = packersdk.MultiErrorAppend(errs, es...)
 	}
+	errs = packersdk.MultiErrorAppend(errs, c.resolve()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateSource(&warnings)...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateWatchTimeouts()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateHardware()...)
 	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 
@@ -375,19 +381,13 @@ func (c *Config) validateOutput() []error {
 	}
 	errs = appendIfErr(errs, validateImageName(c.ImageName))
 	errs = appendIfErr(errs, validateOutputDir(c.OutputDir))
-	if c.DiskSize != "" && !isUnknown(c.DiskSize) {
-		size, err := parseSize(c.DiskSize)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("disk_size: %w", err))
-		}
-		c.diskSizeBytes = size
-	}
 	return errs
 }
 
 func (c *Config) validateMachine() []error {
 	var errs []error
 	errs = appendIfErr(errs, oneOf("accelerator", c.Accelerator, validAccelerators))
+	errs = appendIfErr(errs, acceleratorHostError(c.Accelerator, hostOS))
 	errs = appendIfErr(errs, oneOf("firmware", c.Firmware, validFirmwares))
 	if c.Memory < minMemoryMiB || c.Memory > maxMemoryMiB {
 		errs = append(errs, fmt.Errorf("memory %d is out of range: give MiB between %d and %d", c.Memory, minMemoryMiB, maxMemoryMiB))
@@ -421,16 +421,8 @@ func (c *Config) validateMachine() []error {
 
 func (c *Config) validateCloudInit() []error {
 	var errs []error
-	if c.UserData != "" && c.UserDataFile != "" {
+	if c.UserData != "" && c.UserDataFile != "" && !c.userDataFromFile {
 		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
-	}
-	if c.UserDataFile != "" && !isUnknown(c.UserDataFile) {
-		data, err := os.ReadFile(c.UserDataFile)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("user_data_file: %w", err))
-		} else {
-			c.UserData = string(data)
-		}
 	}
 	if c.UserData != "" && !isUnknown(c.UserData) {
 		if _, err := mergeUserData(c.UserData, seedUser{Name: "packer"}); err != nil {

@@ -15,9 +15,9 @@ const (
 	defaultBootProgressTimeout  = 3 * time.Minute
 )
 
-// validateWatchTimeouts parses the timeouts that are disabled with "0",
+// resolveWatchTimeouts parses the timeouts that are disabled with "0",
 // which a time.Duration field cannot tell from unset.
-func (c *Config) validateWatchTimeouts() []error {
+func (c *Config) resolveWatchTimeouts() []error {
 	var errs []error
 	var err error
 	if c.downloadStallTimeout, err = optionalTimeout("download_stall_timeout", c.DownloadStallTimeout, defaultDownloadStallTimeout); err != nil {

@@ -3,6 +3,8 @@ package kvm
 import (
 	"context"
 	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // Driver is the builder's only way to touch QEMU, so that every step can be
@@ -55,9 +57,5 @@ type VMEvent struct {
 	Data map[string]interface{}
 }
 
-// ImageInfo is the part of `qemu-img info --output=json` the builder uses.
-type ImageInfo struct {
-	Format      string `json:"format"`
-	VirtualSize int64  `json:"virtual-size"`
-	BackingFile string `json:"backing-filename"`
-}
+// ImageInfo is the part of `qemu-img info --output=json` the plugin uses.
+type ImageInfo = qemuimg.Info

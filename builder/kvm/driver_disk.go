@@ -3,13 +3,11 @@ package kvm
 import (
 	"context"
 	"os"
-	"strconv"
 )
 
 // CreateDisk implements Driver.
 func (d *QemuDriver) CreateDisk(ctx context.Context, path string, size int64) error {
-	_, err := d.qemuImg(ctx, "create", "-q", "-f", "qcow2", path, strconv.FormatInt(size, 10))
-	return err
+	return d.qemuImg().CreateBlank(ctx, path, size)
 }
 
 // CreateDisk records the call and writes a placeholder file, as qemu-img

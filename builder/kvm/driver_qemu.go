@@ -11,12 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/digitalocean/go-qemu/qmp"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // QemuDriver runs the real qemu-system and qemu-img binaries.
@@ -40,88 +41,27 @@ func NewQemuDriver(qemuBinary, qemuImgBinary string) (*QemuDriver, error) {
 	return &QemuDriver{QemuBinary: qemuBinary, QemuImgBinary: qemuImgBinary}, nil
 }
 
-func (d *QemuDriver) qemuImg(ctx context.Context, args ...string) ([]byte, error) {
-	log.Printf("[DEBUG] %s %s", d.QemuImgBinary, strings.Join(args, " "))
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, d.QemuImgBinary, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("qemu-img %s: %s", args[0], cmp.Or(strings.TrimSpace(stderr.String()), err.Error()))
-	}
-	return stdout.Bytes(), nil
-}
+// qemuImg is the shared qemu-img layer for QemuImgBinary.
+func (d *QemuDriver) qemuImg() *qemuimg.Runner { return qemuimg.New(d.QemuImgBinary) }
 
 // ImageInfo implements Driver.
 func (d *QemuDriver) ImageInfo(ctx context.Context, path string) (*ImageInfo, error) {
-	out, err := d.qemuImg(ctx, "info", "--output=json", "-U", path)
-	if err != nil {
-		return nil, err
-	}
-	var info ImageInfo
-	if err := json.Unmarshal(out, &info); err != nil {
-		return nil, fmt.Errorf("reading qemu-img info of %s: %w", path, err)
-	}
-	return &info, nil
+	return d.qemuImg().Info(ctx, path)
 }
 
-// CheckImage implements Driver. qemu-img check exits 0 for a clean image,
-// 3 for leaked clusters only (harmless), 63 for a format it cannot check,
-// 2 for corruption and 1 when the check itself could not finish (such as
-// metadata pointing past the end of a truncated file).
+// CheckImage implements Driver.
 func (d *QemuDriver) CheckImage(ctx context.Context, path, format string) error {
-	log.Printf("[DEBUG] %s check -U --output=json -f %s %s", d.QemuImgBinary, format, path)
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, d.QemuImgBinary, "check", "-U", "--output=json", "-f", format, path)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case !errors.As(err, &exit):
-		return err
-	case exit.ExitCode() == 3 || exit.ExitCode() == 63:
-		return nil
-	}
-	var report struct {
-		Corruptions int `json:"corruptions"`
-		CheckErrors int `json:"check-errors"`
-	}
-	_ = json.Unmarshal(stdout.Bytes(), &report)
-	first, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
-	return fmt.Errorf("qemu-img check found %d corruptions and %d check errors (exit %d): %s",
-		report.Corruptions, report.CheckErrors, exit.ExitCode(), cmp.Or(first, "no details"))
+	return d.qemuImg().Check(ctx, path, format)
 }
 
 // CreateOverlay implements Driver.
 func (d *QemuDriver) CreateOverlay(ctx context.Context, backing, backingFormat, path string, size int64) error {
-	args := []string{"create", "-q", "-f", "qcow2", "-b", backing, "-F", backingFormat, path}
-	if size > 0 {
-		args = append(args, strconv.FormatInt(size, 10))
-	}
-	_, err := d.qemuImg(ctx, args...)
-	return err
+	return d.qemuImg().CreateOverlay(ctx, backing, backingFormat, path, size)
 }
 
 // Convert implements Driver.
 func (d *QemuDriver) Convert(ctx context.Context, src, dst, format, compression string) error {
-	_, err := d.qemuImg(ctx, convertArgs(src, dst, format, compression)...)
-	return err
-}
-
-// convertArgs is shared with the benchmark's hand-run baseline so both
-// measure the same qemu-img work.
-func convertArgs(src, dst, format, compression string) []string {
-	args := []string{"convert", "-O", format}
-	if format == "qcow2" && compression != "none" && compression != "" {
-		args = append(args, "-c", "-o", "compression_type="+compression)
-	}
-	return append(args, src, dst)
+	return d.qemuImg().Convert(ctx, src, dst, qemuimg.OutputOptions(format, compression), nil)
 }
 
 // ProbeKVM boots an empty machine under KVM with SeaBIOS logging to a
@@ -262,15 +202,47 @@ func (vm *qemuVM) connectQMP(socket string) error {
 	}
 }
 
+// qmpTimeout bounds a QMP command whose context has no earlier deadline;
+// stopGrace is how long Stop waits for QEMU to quit before killing it.
+var (
+	qmpTimeout = 10 * time.Second
+	stopGrace  = 5 * time.Second
+)
+
 func (vm *qemuVM) run(command string) ([]byte, error) {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
+	return vm.runContext(context.Background(), command)
+}
+
+// runContext sends one QMP command and waits for its reply until ctx ends,
+// qmpTimeout passes or QEMU exits. The qmp package cannot abandon a
+// command, so the wait happens here: a late reply is still read (and
+// dropped) by the goroutine that sent it, and later commands queue behind
+// it in the package.
+func (vm *qemuVM) runContext(ctx context.Context, command string) ([]byte, error) {
 	select {
 	case <-vm.exited:
 		return nil, errors.New("QEMU is not running")
 	default:
 	}
-	return vm.mon.Run([]byte(fmt.Sprintf(`{"execute":%q}`, command)))
+	ctx, cancel := context.WithTimeout(ctx, qmpTimeout)
+	defer cancel()
+	type reply struct {
+		raw []byte
+		err error
+	}
+	replied := make(chan reply, 1)
+	go func() {
+		raw, err := vm.mon.Run([]byte(fmt.Sprintf(`{"execute":%q}`, command)))
+		replied <- reply{raw, err}
+	}()
+	select {
+	case r := <-replied:
+		return r.raw, r.err
+	case <-vm.exited:
+		return nil, errors.New("QEMU is not running")
+	case <-ctx.Done():
+		return nil, fmt.Errorf("QMP %s: QEMU's monitor did not answer: %w", command, ctx.Err())
+	}
 }
 
 func (vm *qemuVM) Exited() <-chan struct{} { return vm.exited }
@@ -278,7 +250,7 @@ func (vm *qemuVM) Events() <-chan VMEvent  { return vm.events }
 func (vm *qemuVM) ExitError() error        { return vm.exitErr }
 
 func (vm *qemuVM) Status(ctx context.Context) (string, error) {
-	raw, err := vm.run("query-status")
+	raw, err := vm.runContext(ctx, "query-status")
 	if err != nil {
 		return "", err
 	}
@@ -294,22 +266,32 @@ func (vm *qemuVM) Status(ctx context.Context) (string, error) {
 }
 
 func (vm *qemuVM) PowerDown(ctx context.Context) error {
-	_, err := vm.run("system_powerdown")
+	_, err := vm.runContext(ctx, "system_powerdown")
 	return err
 }
 
+// Stop asks QEMU to quit and kills it when it has not exited within
+// stopGrace, whether or not its monitor answered. Concurrent calls (a
+// step's cleanup and the watch) take turns.
 func (vm *qemuVM) Stop() error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
 	select {
 	case <-vm.exited:
 		return nil
 	default:
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
+	defer cancel()
 	if vm.mon != nil {
-		_, _ = vm.run("quit")
+		if _, err := vm.runContext(ctx, "quit"); err != nil {
+			log.Printf("[WARN] QMP quit: %v", err)
+		}
 	}
 	select {
 	case <-vm.exited:
-	case <-time.After(5 * time.Second):
+	case <-ctx.Done():
+		log.Printf("[WARN] QEMU did not quit within %s: killing it", stopGrace)
 		_ = vm.cmd.Process.Kill()
 		<-vm.exited
 	}

@@ -1,47 +1,58 @@
 package kvm
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
+	"time"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"time"
 )
 
-// stepChooseAccelerator settles KVM or TCG before the real boot. A host
-// whose /dev/kvm opens but cannot run a guest (nested or paravirtualized
-// hosts, common on CI) would otherwise abort, pause, or crawl until
-// ssh_timeout; a short probe finds that out in seconds.
+// stepChooseAccelerator settles the accelerator before the real boot:
+// the host's own (KVM, HVF or WHPX) when it can run a guest, else TCG. A
+// Linux host whose /dev/kvm opens but cannot run a guest (nested or
+// paravirtualized hosts, common on CI) would otherwise abort, pause, or
+// crawl until ssh_timeout; a short probe finds that out in seconds.
+//
+// It reads driver and ui, and writes accelerator.
 type stepChooseAccelerator struct {
-	Mode         string // auto | kvm | tcg
+	Mode         string // auto | kvm | hvf | whpx | tcg
 	MachineType  string
 	CPUModel     string
 	ProbeTimeout time.Duration
+	// HostOS is the host's GOOS; empty means this host's.
+	HostOS string
+	// ProbeNative tells whether HVF or WHPX is available; nil means
+	// probeHostAccelerator.
+	ProbeNative func(accel string) error
 }
 
 func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
 	driver := state.Get("driver").(Driver)
 
-	accel := "tcg"
-	if s.Mode != "tcg" {
-		cpu := s.CPUModel
-		if cpu == "" {
-			cpu = "host"
-		}
-		start := time.Now()
-		err := driver.ProbeKVM(ctx, s.MachineType, cpu, s.ProbeTimeout)
+	start := time.Now()
+	probe := func(accel string) error {
 		switch {
-		case ctx.Err() != nil:
-			return halt(state, ctx.Err())
-		case err == nil:
-			accel = "kvm"
-		case s.Mode == "kvm":
-			return halt(state, fmt.Errorf("accelerator = \"kvm\" but KVM cannot run the guest: %w. Use accelerator = \"auto\" or \"tcg\" to emulate", err))
+		case accel == "kvm":
+			return driver.ProbeKVM(ctx, s.MachineType, cmp.Or(s.CPUModel, "host"), s.ProbeTimeout)
+		case s.ProbeNative != nil:
+			return s.ProbeNative(accel)
 		default:
-			ui.Error(fmt.Sprintf("Warning: KVM is not usable (%s, found in %s); falling back to TCG software emulation, which is much slower", err, time.Since(start).Round(100*time.Millisecond)))
+			return probeHostAccelerator(accel)
 		}
+	}
+	accel, fallback, err := selectAccelerator(s.Mode, cmp.Or(s.HostOS, hostOS), probe)
+	switch {
+	case ctx.Err() != nil:
+		return halt(state, ctx.Err())
+	case err != nil:
+		return halt(state, err)
+	case fallback != nil:
+		ui.Error(fmt.Sprintf("Warning: %s, found in %s; falling back to TCG software emulation, which is much slower", fallback, time.Since(start).Round(100*time.Millisecond)))
 	}
 	ui.Say(fmt.Sprintf("Accelerator: %s", accel))
 	state.Put("accelerator", accel)

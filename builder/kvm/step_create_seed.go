@@ -18,8 +18,9 @@ import (
 // stepCreateSeed writes the cloud-init NoCloud seed: an ISO9660 volume
 // labelled "cidata" with meta-data, user-data and optionally network-config.
 // It is written in Go, so no xorriso/genisoimage is needed on the host.
-// The user-data carries only a hash of Password. It writes the state keys
-// seed_path and instance_id.
+// The user-data carries only a hash of Password.
+//
+// It reads ui and work_dir, and writes seed_path and instance_id.
 type stepCreateSeed struct {
 	Hostname      string
 	User          seedUser
@@ -102,6 +103,8 @@ func writeSeedISO(path string, files map[string]string) error {
 }
 
 // halt records err for Packer and stops the build.
+// halt ends a step with err: every step that fails writes the state key
+// error through here (and reads ui to show it).
 func halt(state multistep.StateBag, err error) multistep.StepAction {
 	state.Put("error", err)
 	state.Get("ui").(packersdk.Ui).Error(err.Error())

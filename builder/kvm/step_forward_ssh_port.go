@@ -12,6 +12,8 @@ import (
 // stepForwardSSHPort reserves a free host port on 127.0.0.1 for the guest's
 // SSH. The SDK's listener keeps a lock file on the port until Cleanup, so
 // parallel builds (even in other Packer processes) never pick the same one.
+//
+// It reads ui and writes ssh_host_port.
 type stepForwardSSHPort struct {
 	MinPort, MaxPort int
 	listener         *net.Listener

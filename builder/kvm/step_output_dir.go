@@ -19,7 +19,7 @@ import (
 // making the directory look taken. A directory with other content needs
 // -force, which empties it; a path that is a file is never deleted. After
 // a failed or cancelled build the directory is removed again (or emptied,
-// when it existed before). It reads and writes no state keys.
+// when it existed before). It reads ui and writes no state keys.
 type stepOutputDir struct {
 	Path  string
 	Force bool

@@ -12,18 +12,6 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
-// ovmfCandidates lists where distributions put OVMF, newest layouts first:
-// Debian/Ubuntu ship 4 MiB builds as *_4M.fd; Fedora/RHEL use edk2/ovmf;
-// Arch and openSUSE use the edk2-ovmf and qemu paths.
-var ovmfCandidates = [][2]string{
-	{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
-	{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
-	{"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"},
-	{"/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"},
-	{"/usr/share/edk2-ovmf/x64/OVMF_CODE.fd", "/usr/share/edk2-ovmf/x64/OVMF_VARS.fd"},
-	{"/usr/share/qemu/ovmf-x86_64-code.bin", "/usr/share/qemu/ovmf-x86_64-vars.bin"},
-}
-
 // ovmfSecureBootCandidates are OVMF's Secure Boot builds (SMM required)
 // with a variables template that has Microsoft's and the distribution's
 // keys enrolled: Debian/Ubuntu ship *.secboot.fd with *.ms.fd, Fedora/RHEL
@@ -34,9 +22,12 @@ var ovmfSecureBootCandidates = [][2]string{
 	{"/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"},
 }
 
-// stepPrepareFirmware finds OVMF for UEFI builds and gives the build its
-// own copy of the variables file, which the guest writes to. With
-// SecureBoot it looks among SecureBootCandidates instead of Candidates.
+// stepPrepareFirmware finds OVMF for UEFI builds (among Candidates, the
+// host OS's list in firmware_paths_*.go; with SecureBoot among
+// SecureBootCandidates instead) and gives the build its own copy of the
+// variables file, which the guest writes to.
+//
+// It reads ui and work_dir, and writes efi_code and efi_vars.
 type stepPrepareFirmware struct {
 	Firmware             string
 	CodePath             string
@@ -68,7 +59,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		return halt(state, fmt.Errorf("secure_boot = true but OVMF's Secure Boot build was not found: install the ovmf package (apt-get install ovmf: OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd) or set efi_firmware_code and efi_firmware_vars"))
 	}
 	if code == "" || vars == "" {
-		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: install the ovmf package (apt-get install ovmf) or set efi_firmware_code and efi_firmware_vars"))
+		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: %s, or set efi_firmware_code and efi_firmware_vars", ovmfInstallHint))
 	}
 	varsCopy := filepath.Join(state.Get("work_dir").(string), "efivars.fd")
 	if err := copyFile(vars, varsCopy); err != nil {

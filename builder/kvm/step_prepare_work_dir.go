@@ -8,14 +8,16 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 )
 
-// stepPrepareWorkDir makes a hidden scratch directory inside the output
-// directory for the overlay, seed and firmware variables. Keeping it on the
-// output's filesystem makes the final rename atomic; removing it in Cleanup
-// leaves only the finished image behind, whatever happened.
 // workDirPrefix starts the work directory's name; a build that finds one
 // in its locked output directory knows it is a killed build's leftover.
 const workDirPrefix = ".packer-kvm-"
 
+// stepPrepareWorkDir makes a hidden scratch directory inside the output
+// directory for the overlay, seed and firmware variables. Keeping it on the
+// output's filesystem makes the final rename atomic; removing it in Cleanup
+// leaves only the finished image behind, whatever happened.
+//
+// It writes work_dir (and reads it back in Cleanup).
 type stepPrepareWorkDir struct {
 	OutputDir string
 }

@@ -9,6 +9,9 @@ import (
 
 // stepPublishRuntimeData exposes what the build settled at run time (the
 // accelerator and the SSH port) to provisioners as `build.<Name>`.
+//
+// It reads accelerator and ssh_host_port, and writes them into
+// generated_data (through Generated).
 type stepPublishRuntimeData struct {
 	Generated *packerbuilderdata.GeneratedData
 }

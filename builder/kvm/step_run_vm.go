@@ -152,7 +152,7 @@ type bootMedia struct {
 func qemuArgs(spec vmSpec, m bootMedia) []string {
 	cpu := spec.CPUModel
 	if cpu == "" {
-		cpu = map[string]string{"kvm": "host", "tcg": "max"}[m.Accelerator]
+		cpu = defaultCPUModel(m.Accelerator)
 	}
 	args := []string{
 		"-name", spec.Name,

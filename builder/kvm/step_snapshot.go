@@ -2,10 +2,7 @@ package kvm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,6 +11,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // stepSnapshot turns the build's overlay into the output image: flattened
@@ -22,6 +20,10 @@ import (
 // final path never holds a partial image; its SHA-256 is written beside it
 // in `sha256sum -c` format. The additional disks (additional_disk_paths)
 // are written the same way beside it (snapshot_additional_disks.go).
+//
+// It reads driver, ui, overlay_path and additional_disk_paths, and writes
+// image_path, image_checksum, checksum_path, additional_disk_images and
+// additional_disk_checksums.
 type stepSnapshot struct {
 	OutputDir   string
 	ImageName   string
@@ -109,21 +111,14 @@ func syncAndHash(path string) (string, int64, error) {
 	defer f.Close()
 	synced := make(chan error, 1)
 	go func() { synced <- f.Sync() }()
-	r, err := os.Open(path)
-	if err != nil {
-		<-synced
-		return "", 0, err
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, hashErr := io.Copy(h, r)
+	sum, n, hashErr := qemuimg.FileSHA256(path)
 	if err := <-synced; err != nil {
 		return "", 0, err
 	}
 	if hashErr != nil {
 		return "", 0, hashErr
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return sum, n, nil
 }
 
 func syncDir(dir string) {

@@ -12,6 +12,8 @@ import (
 
 // stepWaitCloudInit waits for cloud-init to finish before provisioning, so
 // provisioners never race its user creation, package installs or apt locks.
+//
+// It reads ui and communicator.
 type stepWaitCloudInit struct {
 	Enabled bool
 }

@@ -84,6 +84,8 @@ type DatasourceOutput struct {
 type Datasource struct {
 	config Config
 	re     *regexp.Regexp
+	// publicKey is public_key, or the content of public_key_file.
+	publicKey string
 }
 
 func (d *Datasource) ConfigSpec() hcldec.ObjectSpec { return d.config.FlatMapstructure().HCL2Spec() }
@@ -99,13 +101,8 @@ func (d *Datasource) Configure(raws ...interface{}) error {
 		return err
 	}
 	c := &d.config
-	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
-	}
-	if c.Retries == 0 {
-		c.Retries = 3
-	}
-	var errs *packersdk.MultiError
+	c.applyDefaults()
+	errs := d.resolveInputs()
 	if c.IndexURL == "" {
 		errs = packersdk.MultiErrorAppend(errs, errors.New("index_url is required: the URL of a checksum index such as .../SHA512SUMS"))
 	}
@@ -114,13 +111,7 @@ func (d *Datasource) Configure(raws ...interface{}) error {
 		errs = packersdk.MultiErrorAppend(errs, errors.New("name_regex or name_glob is required: a pattern of the image's file name"))
 	case c.NameRegex != "" && c.NameGlob != "":
 		errs = packersdk.MultiErrorAppend(errs, errors.New("name_regex and name_glob are both set: keep one"))
-	case c.NameRegex != "":
-		re, err := regexp.Compile(c.NameRegex)
-		if err != nil {
-			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("name_regex is not a valid RE2 expression: %w", err))
-		}
-		d.re = re
-	default:
+	case c.NameRegex == "":
 		if _, err := path.Match(c.NameGlob, ""); err != nil {
 			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("name_glob: %w", err))
 		}
@@ -128,14 +119,7 @@ func (d *Datasource) Configure(raws ...interface{}) error {
 	if c.PublicKey != "" && c.PublicKeyFile != "" {
 		errs = packersdk.MultiErrorAppend(errs, errors.New("public_key and public_key_file are both set: keep one"))
 	}
-	if c.PublicKeyFile != "" {
-		key, err := os.ReadFile(c.PublicKeyFile)
-		if err != nil {
-			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("public_key_file: %w", err))
-		}
-		c.PublicKey = string(key)
-	}
-	if c.SignatureURL != "" && c.PublicKey == "" {
+	if c.SignatureURL != "" && c.PublicKey == "" && c.PublicKeyFile == "" {
 		errs = packersdk.MultiErrorAppend(errs, errors.New("signature_url needs public_key (or public_key_file) to verify it with"))
 	}
 	if c.Timeout < 0 || c.Retries < 0 {
@@ -145,6 +129,41 @@ func (d *Datasource) Configure(raws ...interface{}) error {
 		return errs
 	}
 	return nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.Retries == 0 {
+		c.Retries = 3
+	}
+}
+
+// resolveInputs compiles name_regex and reads public_key_file (unless
+// public_key is set too, which validation refuses), so that validation
+// only reads the config; its errors are those of parsing and reading.
+func (d *Datasource) resolveInputs() *packersdk.MultiError {
+	var errs *packersdk.MultiError
+	c := &d.config
+	if c.NameRegex != "" {
+		re, err := regexp.Compile(c.NameRegex)
+		if err != nil {
+			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("name_regex is not a valid RE2 expression: %w", err))
+		}
+		d.re = re
+	}
+	if c.PublicKeyFile != "" && c.PublicKey == "" {
+		key, err := os.ReadFile(c.PublicKeyFile)
+		if err != nil {
+			errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("public_key_file: %w", err))
+		}
+		d.publicKey = string(key)
+	}
+	if c.PublicKey != "" {
+		d.publicKey = c.PublicKey
+	}
+	return errs
 }
 
 // Execute fetches the index, verifies it when a key is given, and picks
@@ -165,14 +184,14 @@ func (d *Datasource) resolve(ctx context.Context) (DatasourceOutput, error) {
 	if err != nil {
 		return DatasourceOutput{}, err
 	}
-	if c.PublicKey != "" {
+	if d.publicKey != "" {
 		var signature []byte
 		if c.SignatureURL != "" {
 			if signature, _, err = f.Get(ctx, c.SignatureURL); err != nil {
 				return DatasourceOutput{}, err
 			}
 		}
-		if err := verifyIndex(body, signature, c.PublicKey); err != nil {
+		if err := verifyIndex(body, signature, d.publicKey); err != nil {
 			return DatasourceOutput{}, fmt.Errorf("the index %s failed signature verification: %w", c.IndexURL, err)
 		}
 	}

@@ -28,13 +28,13 @@ func (c *Config) validateAdditionalDisks() []error {
 // additionalDiskFiles are the input artifact's disk images other than the
 // one exported as the boot disk: the kvm builder lists its additional disks
 // after its image.
-func additionalDiskFiles(ctx context.Context, q *qemuImg, files []string, input string) []string {
+func additionalDiskFiles(ctx context.Context, q imageTool, files []string, input string) []string {
 	var disks []string
 	for _, f := range files {
 		if f == input || !slices.Contains(diskExtensions, strings.ToLower(filepath.Ext(f))) {
 			continue
 		}
-		if _, err := q.info(ctx, f); err == nil {
+		if _, err := q.Info(ctx, f); err == nil {
 			disks = append(disks, f)
 		}
 	}
@@ -95,7 +95,7 @@ func (p *PostProcessor) exportWithAdditionalDisks(ctx context.Context, ex *expor
 		return nil, "", err
 	}
 	for _, disk := range disks {
-		info, err := ex.QemuImg.info(ctx, disk)
+		info, err := ex.QemuImg.Info(ctx, disk)
 		if err == nil {
 			var diskPlans []plannedOutput
 			diskPlans, err = additionalDiskPlans(plans, diskSuffix(ex.Source, disk), p.config.PackerForce)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // Output is one written file of the export.
@@ -36,10 +37,10 @@ type Output struct {
 
 // exporter converts one source image to every planned target.
 type exporter struct {
-	QemuImg    *qemuImg
+	QemuImg    imageTool
 	UI         packersdk.Ui
 	Source     string
-	SourceInfo *imageInfo
+	SourceInfo *qemuimg.Info
 	Force      bool
 	Parallel   int
 	Checksum   string // sha256 | sha512 | none
@@ -150,7 +151,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 			return Output{}, err
 		}
 		size := (e.SourceInfo.VirtualSize + 1<<20 - 1) &^ (1<<20 - 1)
-		if err := e.QemuImg.overlay(ctx, e.Source, e.SourceInfo.Format, grown, size); err != nil {
+		if err := e.QemuImg.CreateOverlay(ctx, e.Source, e.SourceInfo.Format, grown, size); err != nil {
 			return Output{}, err
 		}
 		source = grown
@@ -165,7 +166,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err != nil {
 			return Output{}, err
 		}
-		if err := e.QemuImg.convert(ctx, source, raw, []string{"-O", "raw"}, progress); err != nil {
+		if err := e.QemuImg.Convert(ctx, source, raw, []string{"-O", "raw"}, progress); err != nil {
 			return Output{}, err
 		}
 		if err := prepareGCEDisk(raw); err != nil {
@@ -184,7 +185,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err != nil {
 			return Output{}, err
 		}
-		if err := e.QemuImg.convert(ctx, source, img, qemuFormatArgs(t), progress); err != nil {
+		if err := e.QemuImg.Convert(ctx, source, img, qemuFormatArgs(t), progress); err != nil {
 			return Output{}, err
 		}
 		sums, err = compressFile(ctx, img, final, t.Compression, e.Checksum == "sha512")
@@ -192,7 +193,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 			return Output{}, err
 		}
 	default:
-		if err := e.QemuImg.convert(ctx, source, final, qemuFormatArgs(t), progress); err != nil {
+		if err := e.QemuImg.Convert(ctx, source, final, qemuFormatArgs(t), progress); err != nil {
 			return Output{}, err
 		}
 		if sums, err = digestFile(final, e.Checksum == "sha512"); err != nil {
@@ -232,13 +233,10 @@ func qemuFormatArgs(t Target) []string {
 		// force_size keeps the exact virtual size instead of CHS geometry.
 		return []string{"-O", "vpc", "-o", "subformat=" + sub + ",force_size=on"}
 	case "qcow2":
-		if t.Compression == "none" {
-			return []string{"-O", "qcow2"}
-		}
 		kind := map[string]string{"zstd": "zstd", "gzip": "zlib"}[t.Compression]
-		return []string{"-O", "qcow2", "-c", "-o", "compression_type=" + kind}
+		return qemuimg.OutputOptions("qcow2", kind)
 	default:
-		return []string{"-O", t.Format}
+		return qemuimg.OutputOptions(t.Format, "")
 	}
 }
 
@@ -251,7 +249,7 @@ func (e *exporter) progress(name string) func(int) {
 		defer mu.Unlock()
 		if step := pct / 10 * 10; step > last && step > 0 {
 			last = step
-			e.UI.Message(fmt.Sprintf("%s: %d%%", name, step))
+			e.UI.Say(fmt.Sprintf("%s: %d%%", name, step))
 		}
 	}
 }
@@ -302,11 +300,6 @@ func digestFile(path string, withSHA512 bool) (map[string]string, error) {
 		return nil, err
 	}
 	return sums(), nil
-}
-
-func fileDigest(path, algorithm string) (string, error) {
-	sums, err := digestFile(path, algorithm == "sha512")
-	return sums[algorithm], err
 }
 
 // ctxReader stops a long copy when the build is cancelled.
@@ -367,7 +360,7 @@ const gceSizeUnit = 1 << 30
 // number of GiB, so it is grown (sparsely) to the next one.
 func prepareGCEDisk(raw string) error {
 	if !diskcheck.HasPartitionTable(raw) {
-		return errors.New("Compute Engine imports only disks with an MBR or GPT partition table, and this one has none")
+		return errors.New("the disk has no MBR or GPT partition table, and Compute Engine imports only disks with one")
 	}
 	st, err := os.Stat(raw)
 	if err != nil {

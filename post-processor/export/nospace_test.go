@@ -77,3 +77,21 @@ func TestPostProcess_fullFileSystemSaysWhere(t *testing.T) {
 		exec.Command("umount", full).Run()
 	}
 }
+
+// On a nearly full file system, qemu-img's VMDK writer may abort on an
+// assertion instead of reporting the write error: that is a full disk too.
+func TestExplainNoSpace_anyFailureOnANearlyFullFileSystem(t *testing.T) {
+	crash := errors.New("qemu-img convert to input.vmdk: qemu-img: ../../util/error.c:59: error_setv: Assertion `*errp == NULL' failed.")
+	saved := freeSpace
+	defer func() { freeSpace = saved }()
+	freeSpace = func(string) (int64, bool) { return 64 << 10, true }
+	got := explainNoSpace(crash, "/exports", "/exports/input.vmdk")
+	var noSpace *noSpaceError
+	if !errors.As(got, &noSpace) || !errors.Is(got, crash) {
+		t.Fatalf("%v became %v, want a noSpaceError wrapping it", crash, got)
+	}
+	freeSpace = func(string) (int64, bool) { return 1 << 30, true }
+	if got := explainNoSpace(crash, "/exports", "/exports/input.vmdk"); got != crash {
+		t.Fatalf("a failure with room to spare became %v", got)
+	}
+}

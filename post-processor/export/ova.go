@@ -6,14 +6,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // OVAOptions describe the virtual machine of an `ova` target. Unset
@@ -65,18 +65,12 @@ var guestOSTypeRE = regexp.MustCompile(`^[A-Za-z0-9_]+Guest$`)
 
 // validateOVA applies the `ova` defaults and reports what does not fit;
 // on other formats every OVA option is refused.
-func (t *Target) validateOVA(field func(string) string) []error {
-	o := &t.OVAOptions
+// applyOVADefaults fills an `ova` target's unset hardware options.
+func (t *Target) applyOVADefaults() {
 	if t.Format != "ova" {
-		if *o != (OVAOptions{}) {
-			return []error{fmt.Errorf("%s: cpus, memory, firmware, hardware_version, disk_controller, network_adapter, network_name and guest_os_type only apply to format \"ova\"", field("format"))}
-		}
-		return nil
+		return
 	}
-	var errs []error
-	if t.Compression != "none" {
-		errs = append(errs, fmt.Errorf("%s does not apply to format \"ova\": its streamOptimized disk is compressed already", field("compression")))
-	}
+	o := &t.OVAOptions
 	if o.HardwareVersion == 0 {
 		o.HardwareVersion = defaultHardwareVersion
 	}
@@ -91,6 +85,20 @@ func (t *Target) validateOVA(field func(string) string) []error {
 	}
 	if o.GuestOSType == "" {
 		o.GuestOSType = "otherLinux64Guest"
+	}
+}
+
+func (t Target) validateOVA(field func(string) string) []error {
+	o := &t.OVAOptions
+	if t.Format != "ova" {
+		if *o != (OVAOptions{}) {
+			return []error{fmt.Errorf("%s: cpus, memory, firmware, hardware_version, disk_controller, network_adapter, network_name and guest_os_type only apply to format \"ova\"", field("format"))}
+		}
+		return nil
+	}
+	var errs []error
+	if t.Compression != "none" {
+		errs = append(errs, fmt.Errorf("%s does not apply to format \"ova\": its streamOptimized disk is compressed already", field("compression")))
 	}
 	if o.HardwareVersion < 7 {
 		errs = append(errs, fmt.Errorf("%s %d is too old: give 7 or later (default %d)", field("hardware_version"), o.HardwareVersion, defaultHardwareVersion))
@@ -212,7 +220,7 @@ func (e *exporter) writeOVA(ctx context.Context, source, dst string, p plannedOu
 	}
 	disk.Close()
 	defer os.Remove(disk.Name())
-	if err := e.QemuImg.convert(ctx, source, disk.Name(), qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"}), progress); err != nil {
+	if err := e.QemuImg.Convert(ctx, source, disk.Name(), qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"}), progress); err != nil {
 		return nil, err
 	}
 	desc := ovfDescriptor{Name: strings.TrimSuffix(filepath.Base(p.Path), ".ova"), DiskFile: vmdkName}
@@ -252,7 +260,7 @@ func (e *exporter) wholeMiB(ctx context.Context, source, dir string) (string, fu
 	if err != nil {
 		return "", cleanup, err
 	}
-	if err := e.QemuImg.overlay(ctx, backing, e.SourceInfo.Format, grown.Name(), (size+1<<20-1)&^(1<<20-1)); err != nil {
+	if err := e.QemuImg.CreateOverlay(ctx, backing, e.SourceInfo.Format, grown.Name(), (size+1<<20-1)&^(1<<20-1)); err != nil {
 		return "", cleanup, err
 	}
 	return grown.Name(), cleanup, nil
@@ -261,11 +269,11 @@ func (e *exporter) wholeMiB(ctx context.Context, source, dir string) (string, fu
 // describeDisk fills the descriptor's disk sizes from the VMDK and
 // returns the VMDK's SHA-256.
 func (e *exporter) describeDisk(ctx context.Context, vmdk string, d *ovfDescriptor) (string, error) {
-	info, err := e.QemuImg.info(ctx, vmdk)
+	info, err := e.QemuImg.Info(ctx, vmdk)
 	if err != nil {
 		return "", err
 	}
-	if d.PopulatedSize, err = e.QemuImg.dataBytes(ctx, vmdk); err != nil {
+	if d.PopulatedSize, err = e.QemuImg.DataBytes(ctx, vmdk); err != nil {
 		return "", err
 	}
 	st, err := os.Stat(vmdk)
@@ -273,33 +281,8 @@ func (e *exporter) describeDisk(ctx context.Context, vmdk string, d *ovfDescript
 		return "", err
 	}
 	d.Capacity, d.DiskFileSize = info.VirtualSize, st.Size()
-	return fileDigest(vmdk, "sha256")
-}
-
-// dataBytes is how much of the image holds data (qemu-img map), the
-// OVF disk's populatedSize.
-func (q *qemuImg) dataBytes(ctx context.Context, path string) (int64, error) {
-	out, err := exec.CommandContext(ctx, q.Binary, "map", "--output=json", path).Output()
-	if err != nil {
-		if exit, ok := err.(*exec.ExitError); ok {
-			return 0, fmt.Errorf("qemu-img map %s: %s", filepath.Base(path), strings.TrimSpace(string(exit.Stderr)))
-		}
-		return 0, err
-	}
-	var extents []struct {
-		Length int64 `json:"length"`
-		Data   bool  `json:"data"`
-	}
-	if err := json.Unmarshal(out, &extents); err != nil {
-		return 0, fmt.Errorf("qemu-img map %s: %w", filepath.Base(path), err)
-	}
-	var n int64
-	for _, x := range extents {
-		if x.Data {
-			n += x.Length
-		}
-	}
-	return n, nil
+	sum, _, err := qemuimg.FileSHA256(vmdk)
+	return sum, err
 }
 
 func sha256Hex(data []byte) string {

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // BuilderID identifies the export's artifacts.
@@ -107,15 +108,7 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		return err
 	}
 	c := &p.config
-	if c.Checksum == "" {
-		c.Checksum = "sha256"
-	}
-	if c.Parallel == 0 {
-		c.Parallel = runtime.NumCPU()
-	}
-	if c.QemuImgBinary == "" {
-		c.QemuImgBinary = "qemu-img"
-	}
+	c.applyDefaults()
 	var errs *packersdk.MultiError
 	if len(c.Targets) == 0 {
 		errs = packersdk.MultiErrorAppend(errs, errors.New(`at least one target block is required, such as target { format = "vmdk" }`))
@@ -143,16 +136,38 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	return nil
 }
 
-// validate applies defaults and reports what does not fit the format.
-func (t *Target) validate(i int) []error {
-	var errs []error
-	field := func(name string) string { return fmt.Sprintf("target[%d].%s", i, name) }
+// applyDefaults fills what the template left unset; validation then only
+// reads the config.
+func (c *Config) applyDefaults() {
+	if c.Checksum == "" {
+		c.Checksum = "sha256"
+	}
+	if c.Parallel == 0 {
+		c.Parallel = runtime.NumCPU()
+	}
+	if c.QemuImgBinary == "" {
+		c.QemuImgBinary = "qemu-img"
+	}
+	for i := range c.Targets {
+		c.Targets[i].applyDefaults()
+	}
+}
+
+// applyDefaults fills a target's unset options.
+func (t *Target) applyDefaults() {
 	if t.Compression == "" {
 		t.Compression = "none"
 	}
 	if t.Format == "vmdk" && t.Subformat == "" {
 		t.Subformat = "streamOptimized"
 	}
+	t.applyOVADefaults()
+}
+
+// validate reports what does not fit the target's format.
+func (t Target) validate(i int) []error {
+	var errs []error
+	field := func(name string) string { return fmt.Sprintf("target[%d].%s", i, name) }
 	if !slices.Contains(validFormats, t.Format) {
 		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("format"), t.Format, strings.Join(validFormats, ", ")))
 	}
@@ -179,7 +194,7 @@ func (t *Target) validate(i int) []error {
 
 func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
 	c := &p.config
-	qemuImg := &qemuImg{Binary: c.QemuImgBinary}
+	qemuImg := qemuimg.New(c.QemuImgBinary)
 	input, info, err := findDiskImage(ctx, qemuImg, artifact.Files())
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
@@ -208,7 +223,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
 	ui.Say(fmt.Sprintf("Export took %s", time.Since(start).Round(10*time.Millisecond)))
-	sourceSum, _ := fileDigest(input, "sha256")
+	sourceSum, _, _ := qemuimg.FileSHA256(input)
 	return &Artifact{
 		Outputs:       outputs,
 		ChecksumFile:  checksumFile,

@@ -17,6 +17,8 @@ import (
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 func configure(t *testing.T, cfg map[string]interface{}) *PostProcessor {
@@ -339,7 +341,7 @@ func TestFindDiskImage_takesARawDiskWithAPartitionTable(t *testing.T) {
 	notes := filepath.Join(dir, "notes.img")
 	os.WriteFile(notes, []byte("hello"), 0o644)
 	disk := testRawDisk(t, filepath.Join(dir, "disk.img"))
-	got, info, err := findDiskImage(context.Background(), &qemuImg{Binary: "qemu-img"}, []string{notes, disk})
+	got, info, err := findDiskImage(context.Background(), qemuimg.New("qemu-img"), []string{notes, disk})
 	if err != nil || got != disk || info.Format != "raw" {
 		t.Fatalf("got %s %+v %v, want %s", got, info, err, disk)
 	}

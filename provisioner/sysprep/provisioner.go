@@ -65,12 +65,7 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		return err
 	}
 	c := &p.config
-	if len(c.Operations) == 0 {
-		c.Operations = []string{"defaults"}
-	}
-	if c.ExecuteCommand == "" {
-		c.ExecuteCommand = defaultExecuteCommand
-	}
+	c.applyDefaults()
 	var errs *packersdk.MultiError
 	if c.ops, err = resolveOperations(c.Operations); err != nil {
 		errs = packersdk.MultiErrorAppend(errs, err)
@@ -92,6 +87,17 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		return errs
 	}
 	return nil
+}
+
+// applyDefaults fills what the template left unset; the checks after it
+// only read the config (resolveOperations derives the script's list).
+func (c *Config) applyDefaults() {
+	if len(c.Operations) == 0 {
+		c.Operations = []string{"defaults"}
+	}
+	if c.ExecuteCommand == "" {
+		c.ExecuteCommand = defaultExecuteCommand
+	}
 }
 
 var validUser = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
@@ -164,9 +170,9 @@ func run(ctx context.Context, comm packersdk.Communicator, command string, ui pa
 			line := scanner.Text()
 			if rest, ok := strings.CutPrefix(line, "kvm-sysprep: "); ok {
 				n++
-				ui.Message(rest)
+				ui.Say(rest)
 			} else if strings.TrimSpace(line) != "" {
-				ui.Message(line)
+				ui.Say(line)
 			}
 		}
 		io.Copy(io.Discard, outR)

@@ -1,0 +1,7 @@
+package cloudimage
+
+import packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+// Compile-time check: a changed signature fails the build here, not when
+// Packer loads the plugin.
+var _ packersdk.Datasource = (*Datasource)(nil)
