@@ -108,7 +108,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 	if !c.RemoveTemporaryKey.False() {
 		keyComment = c.Comm.SSHTemporaryKeyPairName
 	}
-	return []multistep.Step{
+	steps := []multistep.Step{
 		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
 			Description: "source image",
@@ -160,6 +160,10 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout, ForceOnTimeout: c.ForceShutdownOnTimeout},
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
 	}
+	if c.isISOBuild() {
+		steps = b.installerSteps(steps) // builder_iso.go
+	}
+	return steps
 }
 
 func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdata.GeneratedData) (packersdk.Artifact, error) {

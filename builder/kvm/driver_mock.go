@@ -22,6 +22,9 @@ type DriverMock struct {
 	CreateOverlayCalls [][]interface{} // backing, format, path, size
 	CreateOverlayErr   error
 
+	CreateDiskCalls [][]interface{} // path, size
+	CreateDiskErr   error
+
 	ConvertCalls [][]string // src, dst, format, compression
 	ConvertErr   error
 	// ConvertContent is written to dst by Convert, as qemu-img would.
@@ -54,6 +57,16 @@ func (d *DriverMock) CreateOverlay(ctx context.Context, backing, format, path st
 		return d.CreateOverlayErr
 	}
 	return os.WriteFile(path, []byte("overlay"), 0o644)
+}
+
+func (d *DriverMock) CreateDisk(ctx context.Context, path string, size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.CreateDiskCalls = append(d.CreateDiskCalls, []interface{}{path, size})
+	if d.CreateDiskErr != nil {
+		return d.CreateDiskErr
+	}
+	return os.WriteFile(path, []byte("blank"), 0o644)
 }
 
 func (d *DriverMock) Convert(ctx context.Context, src, dst, format, compression string) error {

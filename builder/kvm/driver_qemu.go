@@ -108,6 +108,12 @@ func (d *QemuDriver) CreateOverlay(ctx context.Context, backing, backingFormat, 
 	return err
 }
 
+// CreateDisk implements Driver.
+func (d *QemuDriver) CreateDisk(ctx context.Context, path string, size int64) error {
+	_, err := d.qemuImg(ctx, "create", "-q", "-f", "qcow2", path, strconv.FormatInt(size, 10))
+	return err
+}
+
 // Convert implements Driver.
 func (d *QemuDriver) Convert(ctx context.Context, src, dst, format, compression string) error {
 	_, err := d.qemuImg(ctx, convertArgs(src, dst, format, compression)...)

@@ -23,6 +23,9 @@ type vmSpec struct {
 	VNC           bool
 	SerialLogFile string
 	QemuArgs      [][]string
+	// CDROMInterface is set for installer builds only: their source
+	// (source_image_path) is an ISO attached as a CD-ROM (installer_media.go).
+	CDROMInterface string
 }
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
@@ -77,18 +80,20 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		s.vncPort = l
 		vncDisplay = l.Port - 5900
 		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d", l.Port))
+		state.Put("vnc_port", l.Port)
 	}
 
 	args := qemuArgs(s.Spec, bootMedia{
 		Accelerator: state.Get("accelerator").(string),
 		Overlay:     state.Get("overlay_path").(string),
-		Seed:        state.Get("seed_path").(string),
+		Seed:        stateString(state, "seed_path"),
 		SSHHostPort: state.Get("ssh_host_port").(int),
 		QMPSocket:   qmpSocket,
 		SerialLog:   serialLog,
 		EFICode:     stateString(state, "efi_code"),
 		EFIVars:     stateString(state, "efi_vars"),
 		VNCDisplay:  vncDisplay,
+		Installer:   installerMediaFromState(s.Spec.CDROMInterface, state),
 	})
 	ui.Say("Starting the VM...")
 	vm, err := driver.Start(args, qmpSocket)
@@ -141,6 +146,7 @@ type bootMedia struct {
 	SerialLog        string
 	EFICode, EFIVars string
 	VNCDisplay       int
+	Installer        installerMedia
 }
 
 func qemuArgs(spec vmSpec, m bootMedia) []string {
@@ -162,15 +168,19 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 		// discard=unmap lets fstrim in the guest shrink the final image.
 		"-drive", "file=" + m.Overlay + ",if=none,id=disk0,format=qcow2,discard=unmap,detect-zeroes=unmap",
 		"-device", "virtio-blk-pci,drive=disk0,bootindex=0",
-		// The seed is a virtio disk: every cloud kernel has virtio-blk,
-		// while a SATA CD-ROM on q35 is invisible to many of them.
-		"-drive", "file=" + m.Seed + ",if=none,id=seed,format=raw,readonly=on",
-		"-device", "virtio-blk-pci,drive=seed",
 		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22", m.SSHHostPort),
 		"-device", "virtio-net-pci,netdev=net0",
 		// Entropy for the guest's first-boot key generation.
 		"-device", "virtio-rng-pci",
 	}
+	if m.Seed != "" {
+		// The seed is a virtio disk: every cloud kernel has virtio-blk,
+		// while a SATA CD-ROM on q35 is invisible to many of them.
+		args = append(args,
+			"-drive", "file="+m.Seed+",if=none,id=seed,format=raw,readonly=on",
+			"-device", "virtio-blk-pci,drive=seed")
+	}
+	args = append(args, installerMediaArgs(m.Installer)...)
 	if m.EFICode != "" {
 		args = append(args,
 			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+m.EFICode,
