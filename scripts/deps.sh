@@ -7,6 +7,7 @@ packages=(
   mmdebstrap e2fsprogs fdisk dosfstools mtools extlinux syslinux-common  # the test guest image
   openssh-client ca-certificates           # the benchmark's hand-run baseline
   busybox                                  # kvm-sysprep's tests run its script under ash too
+  grub-common grub-pc-bin grub-efi-amd64-bin xorriso cpio kmod  # the installer ISO fixture (scripts/installer-fixture.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
