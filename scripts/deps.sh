@@ -8,6 +8,7 @@ packages=(
   openssh-client ca-certificates           # the benchmark's hand-run baseline
   busybox                                  # kvm-sysprep's tests run its script under ash too
   swtpm jq                                 # tpm = true; scripts/secureboot-image.sh
+  grub-common grub-pc-bin grub-efi-amd64-bin xorriso cpio kmod  # the installer ISO fixture (scripts/installer-fixture.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

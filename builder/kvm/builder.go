@@ -108,7 +108,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 	if !c.RemoveTemporaryKey.False() {
 		keyComment = c.Comm.SSHTemporaryKeyPairName
 	}
-	return []multistep.Step{
+	steps := []multistep.Step{
 		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
 			Description: "source image",
@@ -165,6 +165,10 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode,
 			AdditionalDiskLabels: c.additionalDiskLabels()},
 	}
+	if c.isISOBuild() {
+		steps = b.installerSteps(steps) // builder_iso.go
+	}
+	return steps
 }
 
 func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdata.GeneratedData) (packersdk.Artifact, error) {

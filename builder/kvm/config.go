@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/packer-plugin-sdk/bootcommand"
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
@@ -29,11 +31,12 @@ type Config struct {
 	// The cloud image to boot: a local path, a `file://` URL or an
 	// `http(s)://` URL. It is downloaded once into Packer's cache and never
 	// modified; the build writes to a copy-on-write overlay on top of it.
-	SourceImageURL string `mapstructure:"source_image_url" required:"true"`
+	// Required unless the build starts from an installer ISO (`iso_url`).
+	SourceImageURL string `mapstructure:"source_image_url"`
 	// The checksum of the source image: `sha256:<hex>`, `sha512:<hex>`,
 	// `file:<url or path of a checksum index>`, or `none` to skip the check
 	// (a warning is printed). A mismatch stops the build before boot.
-	SourceImageChecksum string `mapstructure:"source_image_checksum" required:"true"`
+	SourceImageChecksum string `mapstructure:"source_image_checksum"`
 	// How long an `http(s)://` download of the source image may receive no
 	// data (waiting for the server's answer, or mid-transfer) before it is
 	// abandoned, its partial file removed, and the build failed. Defaults
@@ -62,7 +65,8 @@ type Config struct {
 	// Virtual size of the build's disk, such as `20G` or `10240M`. The disk
 	// is grown to this size before boot (cloud-init grows the root
 	// partition); it may not be smaller than the source image. Defaults to
-	// the source image's size.
+	// the source image's size. Required for an installer build (`iso_url`):
+	// the size of its blank disk.
 	DiskSize string `mapstructure:"disk_size"`
 
 	// `auto` (default) uses the host's own accelerator: on Linux KVM, when
@@ -125,7 +129,9 @@ type Config struct {
 	// locale, on their own first boot.
 	FastBoot config.Trilean `mapstructure:"fast_boot"`
 	// Wait for `cloud-init status --wait` before provisioning, so
-	// provisioners never race cloud-init or its apt runs. Default true.
+	// provisioners never race cloud-init or its apt runs. Default true for
+	// a cloud image, false for an installer build (`iso_url`), whose
+	// installed system usually has no cloud-init.
 	WaitForCloudInit config.Trilean `mapstructure:"wait_for_cloud_init"`
 	// Remove the build's temporary SSH key from the guest's
 	// authorized_keys before shutdown. Default true.
@@ -203,6 +209,24 @@ type Config struct {
 	// to QEMU's. It must be a unicast address.
 	MACAddress string `mapstructure:"mac_address"`
 
+	// Installer builds (config_iso.go), exclusive with source_image_url:
+	// `iso_url`/`iso_urls`, `iso_checksum`, a blank disk of `disk_size`,
+	// `boot_command` typed over VNC, `http_directory`/`http_content`,
+	// `cd_files`/`cd_content`/`cd_label`, `floppy_files`/`floppy_content`.
+	ISOConfig    commonsteps.ISOConfig    `mapstructure:",squash"`
+	VNCConfig    bootcommand.VNCConfig    `mapstructure:",squash"`
+	HTTPConfig   commonsteps.HTTPConfig   `mapstructure:",squash"`
+	CDConfig     commonsteps.CDConfig     `mapstructure:",squash"`
+	FloppyConfig commonsteps.FloppyConfig `mapstructure:",squash"`
+	// How an installer build attaches its ISO and its `cd_files` CD:
+	// `virtio-scsi` (default: every Linux installer and cloud kernel has
+	// the driver, and SeaBIOS and OVMF boot from it) or `sata` (the q35
+	// AHCI controller, for installers without virtio drivers such as
+	// Windows). The disk boots first and the ISO second, so the blank disk
+	// falls through to the installer and, after the installer's reboot,
+	// the installed disk boots in the same VM.
+	CDROMInterface string `mapstructure:"cdrom_interface"`
+
 	diskSizeBytes int64
 	// defaultOutputDir and defaultImageName: the user left them unset, so
 	// the builder may pick a free variant at run time.
@@ -237,7 +261,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		Interpolate:        true,
 		InterpolateContext: &c.ctx,
 		InterpolateFilter: &interpolate.RenderFilter{
-			Exclude: []string{"shutdown_command", "user_data", "qemuargs"},
+			Exclude: []string{"shutdown_command", "user_data", "qemuargs", "boot_command"},
 		},
 	}, raws...)
 	if err != nil {
@@ -251,7 +275,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		errs = packersdk.MultiErrorAppend(errs, es...)
 	}
 	errs = packersdk.MultiErrorAppend(errs, c.resolve()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateSource(&warnings)...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateStart(&warnings)...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
@@ -323,9 +347,6 @@ func (c *Config) applyDefaults() {
 
 func (c *Config) validateSource(warnings *[]string) []error {
 	var errs []error
-	if strings.TrimSpace(c.SourceImageURL) == "" {
-		errs = append(errs, errors.New("source_image_url is required: a path or URL of a cloud image such as debian-12-genericcloud-amd64.qcow2"))
-	}
 	if c.Comm.SSHUsername != "" && strings.TrimSpace(c.Comm.SSHUsername) == "" {
 		errs = append(errs, errors.New("ssh_username is blank: give the user the build logs in as, such as \"packer\""))
 	}

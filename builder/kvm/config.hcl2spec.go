@@ -92,8 +92,8 @@ type FlatConfig struct {
 	WinRMUseSSL               *bool                `mapstructure:"winrm_use_ssl" cty:"winrm_use_ssl" hcl:"winrm_use_ssl"`
 	WinRMInsecure             *bool                `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
 	WinRMUseNTLM              *bool                `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
-	SourceImageURL            *string              `mapstructure:"source_image_url" required:"true" cty:"source_image_url" hcl:"source_image_url"`
-	SourceImageChecksum       *string              `mapstructure:"source_image_checksum" required:"true" cty:"source_image_checksum" hcl:"source_image_checksum"`
+	SourceImageURL            *string              `mapstructure:"source_image_url" cty:"source_image_url" hcl:"source_image_url"`
+	SourceImageChecksum       *string              `mapstructure:"source_image_checksum" cty:"source_image_checksum" hcl:"source_image_checksum"`
 	DownloadStallTimeout      *string              `mapstructure:"download_stall_timeout" cty:"download_stall_timeout" hcl:"download_stall_timeout"`
 	OutputDir                 *string              `mapstructure:"output_directory" cty:"output_directory" hcl:"output_directory"`
 	ImageName                 *string              `mapstructure:"image_name" cty:"image_name" hcl:"image_name"`
@@ -136,6 +136,31 @@ type FlatConfig struct {
 	AdditionalDisks           []FlatAdditionalDisk `mapstructure:"additional_disks" cty:"additional_disks" hcl:"additional_disks"`
 	NetDevice                 *string              `mapstructure:"net_device" cty:"net_device" hcl:"net_device"`
 	MACAddress                *string              `mapstructure:"mac_address" cty:"mac_address" hcl:"mac_address"`
+	ISOChecksum               *string              `mapstructure:"iso_checksum" required:"true" cty:"iso_checksum" hcl:"iso_checksum"`
+	RawSingleISOUrl           *string              `mapstructure:"iso_url" required:"true" cty:"iso_url" hcl:"iso_url"`
+	ISOUrls                   []string             `mapstructure:"iso_urls" cty:"iso_urls" hcl:"iso_urls"`
+	TargetPath                *string              `mapstructure:"iso_target_path" cty:"iso_target_path" hcl:"iso_target_path"`
+	TargetExtension           *string              `mapstructure:"iso_target_extension" cty:"iso_target_extension" hcl:"iso_target_extension"`
+	BootGroupInterval         *string              `mapstructure:"boot_keygroup_interval" cty:"boot_keygroup_interval" hcl:"boot_keygroup_interval"`
+	BootWait                  *string              `mapstructure:"boot_wait" cty:"boot_wait" hcl:"boot_wait"`
+	BootCommand               []string             `mapstructure:"boot_command" cty:"boot_command" hcl:"boot_command"`
+	DisableVNC                *bool                `mapstructure:"disable_vnc" cty:"disable_vnc" hcl:"disable_vnc"`
+	BootKeyInterval           *string              `mapstructure:"boot_key_interval" cty:"boot_key_interval" hcl:"boot_key_interval"`
+	HTTPDir                   *string              `mapstructure:"http_directory" cty:"http_directory" hcl:"http_directory"`
+	HTTPContent               map[string]string    `mapstructure:"http_content" cty:"http_content" hcl:"http_content"`
+	HTTPPortMin               *int                 `mapstructure:"http_port_min" cty:"http_port_min" hcl:"http_port_min"`
+	HTTPPortMax               *int                 `mapstructure:"http_port_max" cty:"http_port_max" hcl:"http_port_max"`
+	HTTPAddress               *string              `mapstructure:"http_bind_address" cty:"http_bind_address" hcl:"http_bind_address"`
+	HTTPInterface             *string              `mapstructure:"http_interface" undocumented:"true" cty:"http_interface" hcl:"http_interface"`
+	HTTPNetworkProtocol       *string              `mapstructure:"http_network_protocol" cty:"http_network_protocol" hcl:"http_network_protocol"`
+	CDFiles                   []string             `mapstructure:"cd_files" cty:"cd_files" hcl:"cd_files"`
+	CDContent                 map[string]string    `mapstructure:"cd_content" cty:"cd_content" hcl:"cd_content"`
+	CDLabel                   *string              `mapstructure:"cd_label" cty:"cd_label" hcl:"cd_label"`
+	FloppyFiles               []string             `mapstructure:"floppy_files" cty:"floppy_files" hcl:"floppy_files"`
+	FloppyDirectories         []string             `mapstructure:"floppy_dirs" cty:"floppy_dirs" hcl:"floppy_dirs"`
+	FloppyContent             map[string]string    `mapstructure:"floppy_content" cty:"floppy_content" hcl:"floppy_content"`
+	FloppyLabel               *string              `mapstructure:"floppy_label" cty:"floppy_label" hcl:"floppy_label"`
+	CDROMInterface            *string              `mapstructure:"cdrom_interface" cty:"cdrom_interface" hcl:"cdrom_interface"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -251,6 +276,31 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"additional_disks":             &hcldec.BlockListSpec{TypeName: "additional_disks", Nested: hcldec.ObjectSpec((*FlatAdditionalDisk)(nil).HCL2Spec())},
 		"net_device":                   &hcldec.AttrSpec{Name: "net_device", Type: cty.String, Required: false},
 		"mac_address":                  &hcldec.AttrSpec{Name: "mac_address", Type: cty.String, Required: false},
+		"iso_checksum":                 &hcldec.AttrSpec{Name: "iso_checksum", Type: cty.String, Required: false},
+		"iso_url":                      &hcldec.AttrSpec{Name: "iso_url", Type: cty.String, Required: false},
+		"iso_urls":                     &hcldec.AttrSpec{Name: "iso_urls", Type: cty.List(cty.String), Required: false},
+		"iso_target_path":              &hcldec.AttrSpec{Name: "iso_target_path", Type: cty.String, Required: false},
+		"iso_target_extension":         &hcldec.AttrSpec{Name: "iso_target_extension", Type: cty.String, Required: false},
+		"boot_keygroup_interval":       &hcldec.AttrSpec{Name: "boot_keygroup_interval", Type: cty.String, Required: false},
+		"boot_wait":                    &hcldec.AttrSpec{Name: "boot_wait", Type: cty.String, Required: false},
+		"boot_command":                 &hcldec.AttrSpec{Name: "boot_command", Type: cty.List(cty.String), Required: false},
+		"disable_vnc":                  &hcldec.AttrSpec{Name: "disable_vnc", Type: cty.Bool, Required: false},
+		"boot_key_interval":            &hcldec.AttrSpec{Name: "boot_key_interval", Type: cty.String, Required: false},
+		"http_directory":               &hcldec.AttrSpec{Name: "http_directory", Type: cty.String, Required: false},
+		"http_content":                 &hcldec.AttrSpec{Name: "http_content", Type: cty.Map(cty.String), Required: false},
+		"http_port_min":                &hcldec.AttrSpec{Name: "http_port_min", Type: cty.Number, Required: false},
+		"http_port_max":                &hcldec.AttrSpec{Name: "http_port_max", Type: cty.Number, Required: false},
+		"http_bind_address":            &hcldec.AttrSpec{Name: "http_bind_address", Type: cty.String, Required: false},
+		"http_interface":               &hcldec.AttrSpec{Name: "http_interface", Type: cty.String, Required: false},
+		"http_network_protocol":        &hcldec.AttrSpec{Name: "http_network_protocol", Type: cty.String, Required: false},
+		"cd_files":                     &hcldec.AttrSpec{Name: "cd_files", Type: cty.List(cty.String), Required: false},
+		"cd_content":                   &hcldec.AttrSpec{Name: "cd_content", Type: cty.Map(cty.String), Required: false},
+		"cd_label":                     &hcldec.AttrSpec{Name: "cd_label", Type: cty.String, Required: false},
+		"floppy_files":                 &hcldec.AttrSpec{Name: "floppy_files", Type: cty.List(cty.String), Required: false},
+		"floppy_dirs":                  &hcldec.AttrSpec{Name: "floppy_dirs", Type: cty.List(cty.String), Required: false},
+		"floppy_content":               &hcldec.AttrSpec{Name: "floppy_content", Type: cty.Map(cty.String), Required: false},
+		"floppy_label":                 &hcldec.AttrSpec{Name: "floppy_label", Type: cty.String, Required: false},
+		"cdrom_interface":              &hcldec.AttrSpec{Name: "cdrom_interface", Type: cty.String, Required: false},
 	}
 	return s
 }

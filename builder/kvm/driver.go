@@ -20,7 +20,8 @@ type Driver interface {
 	// format backingFormat) with the given virtual size (0 keeps the
 	// backing image's size).
 	CreateOverlay(ctx context.Context, backing, backingFormat, path string, size int64) error
-	// CreateDisk creates an empty qcow2 image of the given virtual size.
+	// CreateDisk creates a blank qcow2 image of size bytes at path: the
+	// disk an installer build installs to.
 	CreateDisk(ctx context.Context, path string, size int64) error
 	// Convert flattens src into a standalone image of format at dst.
 	Convert(ctx context.Context, src, dst, format, compression string) error

@@ -59,6 +59,16 @@ func (d *DriverMock) CreateOverlay(ctx context.Context, backing, format, path st
 	return os.WriteFile(path, []byte("overlay"), 0o644)
 }
 
+func (d *DriverMock) CreateDisk(ctx context.Context, path string, size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.CreateDiskCalls = append(d.CreateDiskCalls, []interface{}{path, size})
+	if d.CreateDiskErr != nil {
+		return d.CreateDiskErr
+	}
+	return os.WriteFile(path, []byte("blank"), 0o644)
+}
+
 func (d *DriverMock) Convert(ctx context.Context, src, dst, format, compression string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -59,6 +59,11 @@ func (d *QemuDriver) CreateOverlay(ctx context.Context, backing, backingFormat, 
 	return d.qemuImg().CreateOverlay(ctx, backing, backingFormat, path, size)
 }
 
+// CreateDisk implements Driver.
+func (d *QemuDriver) CreateDisk(ctx context.Context, path string, size int64) error {
+	return d.qemuImg().CreateBlank(ctx, path, size)
+}
+
 // Convert implements Driver.
 func (d *QemuDriver) Convert(ctx context.Context, src, dst, format, compression string) error {
 	return d.qemuImg().Convert(ctx, src, dst, qemuimg.OutputOptions(format, compression), nil)

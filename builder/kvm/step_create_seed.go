@@ -3,13 +3,8 @@ package kvm
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
-	"github.com/diskfs/go-diskfs"
-	"github.com/diskfs/go-diskfs/disk"
-	"github.com/diskfs/go-diskfs/filesystem"
-	"github.com/diskfs/go-diskfs/filesystem/iso9660"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
@@ -67,39 +62,14 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 
 func (s *stepCreateSeed) Cleanup(multistep.StateBag) {}
 
-// writeSeedISO writes files into a new ISO9660 image with Rock Ridge and
-// Joliet names, so "meta-data" keeps its dash on every guest kernel.
+// writeSeedISO writes the seed's files into an ISO9660 volume labelled
+// "cidata" (iso_writer.go).
 func writeSeedISO(path string, files map[string]string) error {
-	workspace, err := os.MkdirTemp(filepath.Dir(path), ".seed-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(workspace)
-
-	img, err := diskfs.Create(path, 1<<20, diskfs.SectorSizeDefault)
-	if err != nil {
-		return err
-	}
-	defer img.Close()
-	img.LogicalBlocksize = 2048
-	fs, err := img.CreateFilesystem(disk.FilesystemSpec{FSType: filesystem.TypeISO9660, VolumeLabel: "cidata", WorkDir: workspace})
-	if err != nil {
-		return err
-	}
+	var entries []isoFile
 	for name, content := range files {
-		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write([]byte(content)); err != nil {
-			return err
-		}
+		entries = append(entries, isoFile{Name: name, Content: []byte(content)})
 	}
-	iso, ok := fs.(*iso9660.FileSystem)
-	if !ok {
-		return fmt.Errorf("unexpected filesystem type %T", fs)
-	}
-	return iso.Finalize(iso9660.FinalizeOptions{RockRidge: true, Joliet: true, VolumeIdentifier: "cidata"})
+	return writeISO(path, "cidata", entries)
 }
 
 // halt records err for Packer and stops the build.

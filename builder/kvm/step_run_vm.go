@@ -24,6 +24,9 @@ type vmSpec struct {
 	SerialLogFile string
 	QemuArgs      [][]string
 	Hardware      hardware
+	// CDROMInterface is set for installer builds only: their source
+	// (source_image_path) is an ISO attached as a CD-ROM (installer_media.go).
+	CDROMInterface string
 }
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
@@ -78,12 +81,13 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		s.vncPort = l
 		vncDisplay = l.Port - 5900
 		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d", l.Port))
+		state.Put("vnc_port", l.Port)
 	}
 
 	args := qemuArgs(s.Spec, bootMedia{
 		Accelerator: state.Get("accelerator").(string),
 		Overlay:     state.Get("overlay_path").(string),
-		Seed:        state.Get("seed_path").(string),
+		Seed:        stateString(state, "seed_path"),
 		SSHHostPort: state.Get("ssh_host_port").(int),
 		QMPSocket:   qmpSocket,
 		SerialLog:   serialLog,
@@ -93,6 +97,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		// The additional disks and the TPM, when the template asks for them.
 		AdditionalDisks: stateStrings(state, "additional_disk_paths"),
 		TPMSocket:       stateString(state, "tpm_socket"),
+		Installer:       installerMediaFromState(s.Spec.CDROMInterface, state),
 	})
 	ui.Say("Starting the VM...")
 	vm, err := driver.Start(args, qmpSocket)
@@ -147,6 +152,7 @@ type bootMedia struct {
 	VNCDisplay       int
 	AdditionalDisks  []string
 	TPMSocket        string
+	Installer        installerMedia
 }
 
 func qemuArgs(spec vmSpec, m bootMedia) []string {
@@ -168,11 +174,14 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 	}
 	// discard=unmap (the default) lets fstrim in the guest shrink the final image.
 	args = append(args, diskArgs(spec.Hardware, append([]string{m.Overlay}, m.AdditionalDisks...))...)
-	args = append(args,
+	if m.Seed != "" {
 		// The seed is a virtio disk: every cloud kernel has virtio-blk,
 		// while a SATA CD-ROM on q35 is invisible to many of them.
-		"-drive", "file="+m.Seed+",if=none,id=seed,format=raw,readonly=on",
-		"-device", "virtio-blk-pci,drive=seed")
+		args = append(args,
+			"-drive", "file="+m.Seed+",if=none,id=seed,format=raw,readonly=on",
+			"-device", "virtio-blk-pci,drive=seed")
+	}
+	args = append(args, installerMediaArgs(m.Installer)...)
 	args = append(args, netArgs(spec.Hardware, m.SSHHostPort)...)
 	// Entropy for the guest's first-boot key generation.
 	args = append(args, "-device", "virtio-rng-pci")

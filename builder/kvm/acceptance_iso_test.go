@@ -1,0 +1,117 @@
+package kvm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+)
+
+// installerFixture is the directory scripts/installer-fixture.sh prints:
+// installer.iso and http/ (install.sh, rootfs.tar.gz).
+func installerFixture(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("KVM_TEST_INSTALLER")
+	if dir == "" {
+		t.Fatal("KVM_TEST_INSTALLER is not set: run `make testacc`, or set it to the output of scripts/installer-fixture.sh")
+	}
+	return dir
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// An installer build end to end: the ISO's GRUB menu is edited over VNC to
+// append the install script's URL on the HTTP server, the installer in the
+// initramfs partitions and formats the blank disk, installs Debian and its
+// boot loaders, creates the user with a password, copies the cd_files CD
+// and reboots; the installed disk boots in the same QEMU, the build logs in
+// with the password, provisions, shuts down with shutdown_command and
+// snapshots. A second build, from that image as a cloud image, boots it.
+func TestAccBuilder_installsFromAnISO(t *testing.T) {
+	env := packertest.Setup(t)
+	fixture := installerFixture(t)
+	iso := filepath.Join(fixture, "installer.iso")
+	marker := filepath.Join(t.TempDir(), "marker.txt")
+	if err := os.WriteFile(marker, []byte("from-cd-files\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := packertest.WriteTemplate(t, fmt.Sprintf(`
+source "kvm" "installer" {
+  iso_url          = %q
+  iso_checksum     = "sha256:%s"
+  disk_size        = "3G"
+  memory           = 1024
+  http_directory   = %q
+  cd_files         = [%q]
+  cd_content       = { "notes/readme.txt" = "from-cd-content" }
+  cd_label         = "INSTDATA"
+  boot_wait        = "20s"
+  # GRUB's editor shows the entry as "setparams '<title>'", a blank line,
+  # then its commands: "insmod gzio", "linux ...".
+  boot_command     = ["e<wait><down><down><down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<wait><f10>"]
+  ssh_username     = "packer"
+  ssh_password     = "packer"
+  ssh_timeout      = "20m"
+  shutdown_command = "echo packer | sudo -S poweroff"
+}
+build {
+  sources = ["source.kvm.installer"]
+  provisioner "shell" {
+    inline = [
+      "echo CD=$(cat /var/lib/installer-cd/marker.txt) CONTENT=$(cat /var/lib/installer-cd/notes/readme.txt)",
+      "echo HOST=$(hostname) CLOUDINIT=$(test -e /etc/cloud/cloud-init.disabled && echo disabled)",
+      "echo installed-and-provisioned | sudo tee /etc/packer-marker",
+    ]
+  }
+  post-processor "shell-local" {
+    inline = ["echo SOURCE=${build.SourceImageURL} SUM=${build.SourceImageChecksum} IMAGE=${build.ImagePath}"]
+  }
+}
+`, iso, fileSHA256(t, iso), filepath.Join(fixture, "http"), marker))
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode != 0 {
+		t.Fatalf("installer build failed")
+	}
+	mustContain(t, res.Output,
+		"VNC: connect to 127.0.0.1:", "Typing the boot command over VNC",
+		"CD=from-cd-files CONTENT=from-cd-content", "HOST=installed CLOUDINIT=disabled",
+		"SOURCE="+iso, "SUM=sha256:", "IMAGE="+filepath.Join("output-installer", "installer.qcow2"))
+	image := filepath.Join(dir, "output-installer", "installer.qcow2")
+	info := qemuImgInfo(t, image)
+	if _, backed := info["backing-filename"]; backed || info["format"] != "qcow2" || info["virtual-size"] != float64(3<<30) {
+		t.Fatalf("image is not a standalone 3 GiB qcow2: %v", info)
+	}
+
+	second := packertest.WriteTemplate(t, fmt.Sprintf(`
+source "kvm" "reboot" {
+  source_image_url      = %q
+  source_image_checksum = "none"
+  memory                = 1024
+  ssh_username          = "packer"
+  ssh_password          = "packer"
+  wait_for_cloud_init   = false
+  keep_build_access     = true
+}
+build {
+  sources = ["source.kvm.reboot"]
+  provisioner "shell" { inline = ["echo MARKER=$(cat /etc/packer-marker)"] }
+}
+`, image))
+	res2 := env.Run(t, second, "build", ".")
+	if res2.ExitCode != 0 {
+		t.Fatal("the build from the installed image failed")
+	}
+	mustContain(t, res2.Output, "MARKER=installed-and-provisioned")
+}

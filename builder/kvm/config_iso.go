@@ -1,0 +1,134 @@
+package kvm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// An installer build starts from an ISO (iso_url/iso_urls) instead of a
+// cloud image (source_image_url): a blank disk of disk_size, the ISO as a
+// CD-ROM, a boot_command typed over VNC, files served over HTTP or put on a
+// CD or floppy. The two ways are exclusive.
+
+var validCDROMInterfaces = []string{"virtio-scsi", "sata"}
+
+// isISOBuild is true when the build starts from an installer ISO.
+func (c *Config) isISOBuild() bool {
+	return c.ISOConfig.RawSingleISOUrl != "" || len(c.ISOConfig.ISOUrls) > 0
+}
+
+// validateStart checks that exactly one way to start is configured, then
+// validates it: the cloud image (validateSource) or the installer ISO.
+func (c *Config) validateStart(warnings *[]string) []error {
+	hasImage := strings.TrimSpace(c.SourceImageURL) != ""
+	switch {
+	case hasImage && c.isISOBuild():
+		return []error{errors.New("source_image_url and iso_url are both set: start from a cloud image (source_image_url) or from an installer ISO (iso_url/iso_urls), not both")}
+	case !hasImage && !c.isISOBuild():
+		return []error{errors.New("source_image_url is required (or iso_url for an installer build): a cloud image such as debian-12-genericcloud-amd64.qcow2, or an installer ISO with a boot_command")}
+	case hasImage:
+		return append(c.validateSource(warnings), c.rejectInstallerOptions()...)
+	}
+	return c.validateISO(warnings)
+}
+
+// rejectInstallerOptions names the installer options a cloud-image build
+// would silently ignore.
+func (c *Config) rejectInstallerOptions() []error {
+	var errs []error
+	set := map[string]bool{
+		"boot_command":   len(c.VNCConfig.BootCommand) > 0,
+		"http_directory": c.HTTPConfig.HTTPDir != "",
+		"http_content":   len(c.HTTPConfig.HTTPContent) > 0,
+		"cd_files":       len(c.CDConfig.CDFiles) > 0,
+		"cd_content":     len(c.CDConfig.CDContent) > 0,
+		"floppy_files":   len(c.FloppyConfig.FloppyFiles) > 0,
+		"floppy_content": len(c.FloppyConfig.FloppyContent) > 0,
+	}
+	for _, name := range []string{"boot_command", "http_directory", "http_content", "cd_files", "cd_content", "floppy_files", "floppy_content"} {
+		if set[name] {
+			errs = append(errs, fmt.Errorf("%s only applies to installer builds (iso_url): a cloud image is configured by cloud-init, use user_data instead", name))
+		}
+	}
+	return errs
+}
+
+// validateISO validates an installer build and applies its defaults.
+func (c *Config) validateISO(warnings *[]string) []error {
+	var errs []error
+	if !isUnknown(c.ISOConfig.RawSingleISOUrl) && !isUnknown(c.ISOConfig.ISOChecksum) {
+		if c.ISOConfig.ISOChecksum == "" {
+			errs = append(errs, errors.New(`iso_checksum is required with iso_url: "sha256:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
+		} else {
+			w, es := c.ISOConfig.Prepare(&c.ctx)
+			*warnings = append(*warnings, w...)
+			errs = append(errs, prefixErrors("iso_url/iso_checksum", es)...)
+		}
+	}
+	if c.DiskSize == "" {
+		errs = append(errs, errors.New("disk_size is required for an installer build (iso_url): the size of the blank disk the installer writes to, such as \"8G\""))
+	}
+	if c.OutputMode == "overlay" {
+		errs = append(errs, errors.New("output_mode \"overlay\" needs a source image to reference: an installer build (iso_url) writes a standalone image"))
+	}
+	for name, set := range map[string]bool{"user_data": c.UserData != "", "user_data_file": c.UserDataFile != "", "network_config": c.NetworkConfig != ""} {
+		if set {
+			errs = append(errs, fmt.Errorf("%s needs a cloud image: an installer build (iso_url) has no cloud-init seed; configure the installed system in your preseed/kickstart/autoinstall file", name))
+		}
+	}
+	if c.Comm.SSHPassword == "" && c.Comm.SSHPrivateKeyFile == "" && !c.Comm.SSHAgentAuth {
+		errs = append(errs, errors.New("ssh_password or ssh_private_key_file is required for an installer build (iso_url): the builder cannot give the installed system its temporary key, so log in with the password or key your installer sets up"))
+	}
+	setDefault(&c.CDROMInterface, "virtio-scsi")
+	errs = appendIfErr(errs, oneOf("cdrom_interface", c.CDROMInterface, validCDROMInterfaces))
+	errs = append(errs, c.prepareInstallerMedia()...)
+
+	// Shown as build.SourceImageURL/SourceImageChecksum and in the
+	// artifact, as for a cloud image.
+	if len(c.ISOConfig.ISOUrls) > 0 {
+		c.SourceImageURL = c.ISOConfig.ISOUrls[0]
+	} else {
+		c.SourceImageURL = c.ISOConfig.RawSingleISOUrl
+	}
+	c.SourceImageChecksum = c.ISOConfig.ISOChecksum
+	return errs
+}
+
+// prepareInstallerMedia validates the boot command, the HTTP server and
+// the CD and floppy contents with the SDK's checks.
+func (c *Config) prepareInstallerMedia() []error {
+	var errs []error
+	errs = append(errs, prefixErrors("boot_command", c.VNCConfig.Prepare(&c.ctx))...)
+	if c.HTTPConfig.HTTPAddress == "" && c.HTTPConfig.HTTPInterface == "" {
+		// The guest reaches the host's loopback through QEMU's user network
+		// (10.0.2.2), so nothing needs to listen on other interfaces.
+		c.HTTPConfig.HTTPAddress = "127.0.0.1"
+	}
+	errs = append(errs, prefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
+	if dir := c.HTTPConfig.HTTPDir; dir != "" && !isUnknown(dir) {
+		if info, err := os.Stat(dir); err != nil {
+			errs = append(errs, fmt.Errorf("http_directory: %w", err))
+		} else if !info.IsDir() {
+			errs = append(errs, fmt.Errorf("http_directory %q is not a directory", dir))
+		}
+	}
+	errs = append(errs, prefixErrors("cd_files", c.CDConfig.Prepare(&c.ctx))...)
+	errs = append(errs, prefixErrors("floppy_files", c.FloppyConfig.Prepare(&c.ctx))...)
+	return errs
+}
+
+// prefixErrors names the option group of the SDK's own messages, which
+// do not always name the field.
+func prefixErrors(name string, errs []error) []error {
+	out := make([]error, 0, len(errs))
+	for _, err := range errs {
+		if strings.Contains(err.Error(), name) {
+			out = append(out, err)
+			continue
+		}
+		out = append(out, fmt.Errorf("%s: %w", name, err))
+	}
+	return out
+}

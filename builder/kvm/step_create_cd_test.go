@@ -1,0 +1,115 @@
+package kvm
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diskfs/go-diskfs"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// readISOFile reads one file, by path, from an ISO image.
+func readISOFile(t *testing.T, image, name string) string {
+	t.Helper()
+	img, err := diskfs.Open(image, diskfs.WithOpenMode(diskfs.ReadOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	fs, err := img.GetFilesystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fs.OpenFile(name, os.O_RDONLY)
+	if err != nil {
+		t.Fatalf("%s is not on the CD: %v", name, err)
+	}
+	data, _ := io.ReadAll(f)
+	return string(data)
+}
+
+func TestStepCreateCD_writesFilesDirectoriesAndContent(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "preseed.cfg"), []byte("d-i debian-installer/locale string en_US\n"), 0o644)
+	os.MkdirAll(filepath.Join(src, "drivers", "net"), 0o755)
+	os.WriteFile(filepath.Join(src, "drivers", "net", "virtio.inf"), []byte("[Version]\n"), 0o644)
+	big := strings.Repeat("x", 3<<20) // larger than the writer's fixed overhead
+	os.WriteFile(filepath.Join(src, "big.bin"), []byte(big), 0o644)
+
+	state, _ := testState(t)
+	state.Put("work_dir", t.TempDir())
+	step := &stepCreateCD{
+		Files:   []string{filepath.Join(src, "preseed.cfg"), filepath.Join(src, "drivers"), filepath.Join(src, "big.bin")},
+		Content: map[string]string{"ks/user-data": "#cloud-config\n"},
+		Label:   "OEMDRV",
+	}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	image := state.Get("cd_path").(string)
+	label, _ := readISO(t, image)
+	if label != "OEMDRV" {
+		t.Fatalf("label %q, want OEMDRV (cd_label)", label)
+	}
+	for name, want := range map[string]string{
+		"/preseed.cfg":            "d-i debian-installer/locale string en_US\n",
+		"/drivers/net/virtio.inf": "[Version]\n",
+		"/ks/user-data":           "#cloud-config\n",
+		"/big.bin":                big,
+	} {
+		if got := readISOFile(t, image, name); got != want {
+			t.Errorf("%s holds %d bytes, want %d", name, len(got), len(want))
+		}
+	}
+}
+
+func TestStepCreateCD_aTrailingSlashCopiesOnlyTheContents(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "answer.txt"), []byte("42"), 0o644)
+	state, _ := testState(t)
+	state.Put("work_dir", t.TempDir())
+	if action := (&stepCreateCD{Files: []string{src + "/"}}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if got := readISOFile(t, state.Get("cd_path").(string), "/answer.txt"); got != "42" {
+		t.Fatalf("answer.txt holds %q", got)
+	}
+}
+
+func TestStepCreateCD_nothingToWriteWritesNothing(t *testing.T) {
+	state, _ := testState(t)
+	state.Put("work_dir", t.TempDir())
+	if action := (&stepCreateCD{}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if _, ok := state.GetOk("cd_path"); ok {
+		t.Fatal("a CD was attached without cd_files or cd_content")
+	}
+}
+
+func TestStepCreateCD_aVanishedFileFailsNamingCDFiles(t *testing.T) {
+	state, _ := testState(t)
+	state.Put("work_dir", t.TempDir())
+	action := (&stepCreateCD{Files: []string{filepath.Join(t.TempDir(), "gone")}}).Run(context.Background(), state)
+	if action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "cd_files") {
+		t.Fatalf("want a cd_files error, got %v", stateErr(state))
+	}
+}
+
+func TestStepCreateBlankDisk_createsTheDiskOfDiskSize(t *testing.T) {
+	state, driver := testState(t)
+	state.Put("work_dir", t.TempDir())
+	if action := (&stepCreateBlankDisk{Size: 8 << 30}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if len(driver.CreateDiskCalls) != 1 || driver.CreateDiskCalls[0][1] != int64(8<<30) {
+		t.Fatalf("CreateDisk calls %v, want one of 8 GiB", driver.CreateDiskCalls)
+	}
+	if state.Get("overlay_path") != driver.CreateDiskCalls[0][0] || state.Get("disk_virtual_size") != int64(8<<30) {
+		t.Fatalf("state not published: %v %v", state.Get("overlay_path"), state.Get("disk_virtual_size"))
+	}
+}
