@@ -108,6 +108,13 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 	if !c.RemoveTemporaryKey.False() {
 		keyComment = c.Comm.SSHTemporaryKeyPairName
 	}
+	revoke := &stepRevokeBuildAccess{
+		User:       c.Comm.SSHUsername,
+		KeyComment: keyComment,
+		Hostname:   hostname,
+		Password:   c.Comm.SSHPassword != "",
+		Keep:       c.KeepBuildAccess,
+	}
 	return []multistep.Step{
 		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
@@ -137,6 +144,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout},
 		&stepPublishRuntimeData{Generated: generated},
 		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: ovmfCandidates},
+		b.warmRestore(hostname, revoke),
 		&stepRunVM{Spec: vmSpec{
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
@@ -148,15 +156,11 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			SSHConfig: c.Comm.SSHConfigFunc(),
 			SSHPort:   func(state multistep.StateBag) (int, error) { return state.Get("ssh_host_port").(int), nil },
 		},
+		&stepWarmResumed{User: c.Comm.SSHUsername},
 		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
+		&stepWarmSave{KeyComment: keyComment, Comm: &c.Comm},
 		&commonsteps.StepProvision{},
-		&stepRevokeBuildAccess{
-			User:       c.Comm.SSHUsername,
-			KeyComment: keyComment,
-			Hostname:   hostname,
-			Password:   c.Comm.SSHPassword != "",
-			Keep:       c.KeepBuildAccess,
-		},
+		revoke,
 		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout, ForceOnTimeout: c.ForceShutdownOnTimeout},
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode},
 	}

@@ -101,6 +101,7 @@ type FlatConfig struct {
 	ForceShutdownOnTimeout    *bool             `mapstructure:"force_shutdown_on_timeout" cty:"force_shutdown_on_timeout" hcl:"force_shutdown_on_timeout"`
 	AcceleratorProbeTimeout   *string           `mapstructure:"accelerator_probe_timeout" cty:"accelerator_probe_timeout" hcl:"accelerator_probe_timeout"`
 	BootProgressTimeout       *string           `mapstructure:"boot_progress_timeout" cty:"boot_progress_timeout" hcl:"boot_progress_timeout"`
+	WarmStart                 *bool             `mapstructure:"warm_start" cty:"warm_start" hcl:"warm_start"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -206,6 +207,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"force_shutdown_on_timeout":    &hcldec.AttrSpec{Name: "force_shutdown_on_timeout", Type: cty.Bool, Required: false},
 		"accelerator_probe_timeout":    &hcldec.AttrSpec{Name: "accelerator_probe_timeout", Type: cty.String, Required: false},
 		"boot_progress_timeout":        &hcldec.AttrSpec{Name: "boot_progress_timeout", Type: cty.String, Required: false},
+		"warm_start":                   &hcldec.AttrSpec{Name: "warm_start", Type: cty.Bool, Required: false},
 	}
 	return s
 }

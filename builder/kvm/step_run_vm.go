@@ -90,6 +90,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		EFIVars:     stateString(state, "efi_vars"),
 		VNCDisplay:  vncDisplay,
 	})
+	args = append(args, warmQemuArgs(state)...)
 	ui.Say("Starting the VM...")
 	vm, err := driver.Start(args, qmpSocket)
 	if err != nil {
