@@ -149,6 +149,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
 		}, OutputDir: c.OutputDir, Abort: abort},
+		&stepWarmContinue{},
 		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout, ProgressTimeout: c.bootProgressTimeout},
 		&communicator.StepConnect{
 			Config:    &c.Comm,
