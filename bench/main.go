@@ -38,7 +38,7 @@ func main() {
 	image := flag.String("image", os.Getenv("KVM_TEST_IMAGE"), "the guest image (scripts/base-image.sh)")
 	runs := flag.Int("runs", 3, "runs of each sequence")
 	packer := flag.String("packer", ".tools/bin/packer", "the packer CLI, with the plugin installed")
-	suite := flag.String("suite", "all", "build, export or all")
+	suite := flag.String("suite", "all", "build, export, warm or all")
 	flag.Parse()
 	if *image == "" {
 		fail("give -image (the output of scripts/base-image.sh)")
@@ -55,6 +55,12 @@ func main() {
 		runExportBench(*packer, *image, *runs, work)
 	}
 	if *suite == "export" {
+		return
+	}
+	if *suite == "warm" || *suite == "all" {
+		runWarmBench(*packer, *image, *runs, work)
+	}
+	if *suite == "warm" {
 		return
 	}
 	var ours, lean []timings

@@ -1,8 +1,6 @@
 package kvm
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,16 +18,6 @@ func installerFixture(t *testing.T) string {
 		t.Fatal("KVM_TEST_INSTALLER is not set: run `make testacc`, or set it to the output of scripts/installer-fixture.sh")
 	}
 	return dir
-}
-
-func fileSHA256(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }
 
 // An installer build end to end: the ISO's GRUB menu is edited over VNC to
@@ -79,7 +67,7 @@ build {
     inline = ["echo SOURCE=${build.SourceImageURL} SUM=${build.SourceImageChecksum} IMAGE=${build.ImagePath}"]
   }
 }
-`, iso, fileSHA256(t, iso), filepath.Join(fixture, "http"), marker))
+`, iso, mustFileSHA256(t, iso), filepath.Join(fixture, "http"), marker))
 	res := env.Run(t, dir, "build", ".")
 	if res.ExitCode != 0 {
 		t.Fatalf("installer build failed")
@@ -114,4 +102,13 @@ build {
 		t.Fatal("the build from the installed image failed")
 	}
 	mustContain(t, res2.Output, "MARKER=installed-and-provisioned")
+}
+
+func mustFileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	sum, err := fileSHA256(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }

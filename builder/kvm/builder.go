@@ -108,6 +108,13 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 	if !c.RemoveTemporaryKey.False() {
 		keyComment = c.Comm.SSHTemporaryKeyPairName
 	}
+	revoke := &stepRevokeBuildAccess{
+		User:       c.Comm.SSHUsername,
+		KeyComment: keyComment,
+		Hostname:   hostname,
+		Password:   c.Comm.SSHPassword != "",
+		Keep:       c.KeepBuildAccess,
+	}
 	steps := []multistep.Step{
 		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
@@ -140,11 +147,13 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: ovmfCandidates,
 			SecureBoot: c.SecureBoot, SecureBootCandidates: ovmfSecureBootCandidates},
 		&stepStartTPM{Enabled: c.TPM, Binary: c.SwtpmBinary},
+		b.warmRestore(hostname, revoke),
 		&stepRunVM{Spec: vmSpec{
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
 			Hardware: c.hardware(),
 		}, OutputDir: c.OutputDir, Abort: abort},
+		&stepWarmContinue{},
 		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout, ProgressTimeout: c.bootProgressTimeout},
 		&communicator.StepConnect{
 			Config:    &c.Comm,
@@ -152,15 +161,11 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			SSHConfig: c.Comm.SSHConfigFunc(),
 			SSHPort:   func(state multistep.StateBag) (int, error) { return state.Get("ssh_host_port").(int), nil },
 		},
+		&stepWarmResumed{User: c.Comm.SSHUsername},
 		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
+		&stepWarmSave{KeyComment: keyComment, Comm: &c.Comm},
 		&commonsteps.StepProvision{},
-		&stepRevokeBuildAccess{
-			User:       c.Comm.SSHUsername,
-			KeyComment: keyComment,
-			Hostname:   hostname,
-			Password:   c.Comm.SSHPassword != "",
-			Keep:       c.KeepBuildAccess,
-		},
+		revoke,
 		&stepShutdown{Command: c.ShutdownCommand, Timeout: c.ShutdownTimeout, ForceOnTimeout: c.ForceShutdownOnTimeout},
 		&stepSnapshot{OutputDir: c.OutputDir, ImageName: c.ImageName, Format: c.Format, Compression: c.Compression, Mode: c.OutputMode,
 			AdditionalDiskLabels: c.additionalDiskLabels()},

@@ -165,6 +165,18 @@ type Config struct {
 	// Defaults to `3m` (generous for an emulated boot on a busy host); `"0"`
 	// disables it, for images that print nothing on ttyS0.
 	BootProgressTimeout string `mapstructure:"boot_progress_timeout"`
+	// Warm start, a development and CI-cache accelerator (off by default):
+	// the first build from a source saves the booted VM (memory and device
+	// state, the disk as it was then, the UEFI variables and the build's
+	// SSH key) once the guest is ready for provisioning, under Packer's
+	// cache directory (`kvm-warm/`); a later build with the same inputs
+	// (source checksum, seed content, machine, CPU, memory, CPUs, firmware,
+	// disk size, `qemuargs`, QEMU and plugin versions) resumes that state in
+	// seconds instead of booting. Builds resumed from one entry share what
+	// the first boot generated (SSH host keys, machine-id, random seed
+	// file): run `kvm-sysprep` before shipping such images. Not compatible
+	// with `output_mode = "overlay"`. See the warm-start section of the docs.
+	WarmStart bool `mapstructure:"warm_start"`
 
 	// Boot with UEFI Secure Boot enforced (needs `firmware = "uefi"` and a
 	// `q35` machine). The builder uses OVMF's Secure Boot build (SMM on) and
@@ -280,6 +292,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateHardware()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateWarmStart()...)
 	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 
 	if errs != nil && len(errs.Errors) > 0 {

@@ -126,6 +126,7 @@ type FlatConfig struct {
 	ForceShutdownOnTimeout    *bool                `mapstructure:"force_shutdown_on_timeout" cty:"force_shutdown_on_timeout" hcl:"force_shutdown_on_timeout"`
 	AcceleratorProbeTimeout   *string              `mapstructure:"accelerator_probe_timeout" cty:"accelerator_probe_timeout" hcl:"accelerator_probe_timeout"`
 	BootProgressTimeout       *string              `mapstructure:"boot_progress_timeout" cty:"boot_progress_timeout" hcl:"boot_progress_timeout"`
+	WarmStart                 *bool                `mapstructure:"warm_start" cty:"warm_start" hcl:"warm_start"`
 	SecureBoot                *bool                `mapstructure:"secure_boot" cty:"secure_boot" hcl:"secure_boot"`
 	TPM                       *bool                `mapstructure:"tpm" cty:"tpm" hcl:"tpm"`
 	SwtpmBinary               *string              `mapstructure:"swtpm_binary" cty:"swtpm_binary" hcl:"swtpm_binary"`
@@ -266,6 +267,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"force_shutdown_on_timeout":    &hcldec.AttrSpec{Name: "force_shutdown_on_timeout", Type: cty.Bool, Required: false},
 		"accelerator_probe_timeout":    &hcldec.AttrSpec{Name: "accelerator_probe_timeout", Type: cty.String, Required: false},
 		"boot_progress_timeout":        &hcldec.AttrSpec{Name: "boot_progress_timeout", Type: cty.String, Required: false},
+		"warm_start":                   &hcldec.AttrSpec{Name: "warm_start", Type: cty.Bool, Required: false},
 		"secure_boot":                  &hcldec.AttrSpec{Name: "secure_boot", Type: cty.Bool, Required: false},
 		"tpm":                          &hcldec.AttrSpec{Name: "tpm", Type: cty.Bool, Required: false},
 		"swtpm_binary":                 &hcldec.AttrSpec{Name: "swtpm_binary", Type: cty.String, Required: false},

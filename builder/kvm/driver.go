@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
@@ -30,6 +31,12 @@ type Driver interface {
 	ProbeKVM(ctx context.Context, machine, cpuModel string, timeout time.Duration) error
 	// Start launches QEMU with args; the VM answers QMP on qmpSocket.
 	Start(args []string, qmpSocket string) (VM, error)
+	// Rebase points the qcow2 image at path to a new backing file without
+	// touching its data (`qemu-img rebase -u`), for a disk layer copied
+	// from the warm-start cache.
+	Rebase(ctx context.Context, path, backing, backingFormat string) error
+	// QemuVersion is `qemu-system-* --version`'s first line.
+	QemuVersion(ctx context.Context) (string, error)
 }
 
 // VM is a running QEMU process with its QMP monitor.
@@ -50,6 +57,9 @@ type VM interface {
 	// the reader is busy may be dropped, so a reader also polls Status.
 	// The channel is closed when the monitor connection ends.
 	Events() <-chan VMEvent
+	// Command runs a QMP command with arguments (nil for none) and returns
+	// its "return" value.
+	Command(ctx context.Context, name string, args interface{}) (json.RawMessage, error)
 }
 
 // VMEvent is one QMP event: its name and its data object.

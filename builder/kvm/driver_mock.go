@@ -36,6 +36,9 @@ type DriverMock struct {
 	StartArgs []string
 	StartErr  error
 	VM        *VMMock
+
+	RebaseCalls     [][]string // path, backing, format
+	QemuVersionText string
 }
 
 func (d *DriverMock) ImageInfo(ctx context.Context, path string) (*ImageInfo, error) {
@@ -110,6 +113,11 @@ type VMMock struct {
 	PowerDownExits bool
 	PowerDownCalls int
 	StopCalls      int
+	// CommandCalls are the QMP commands run; CommandReplies answer them
+	// by name, CommandErrs fail them.
+	CommandCalls   []string
+	CommandReplies map[string]string
+	CommandErrs    map[string]error
 }
 
 func NewVMMock() *VMMock {

@@ -224,6 +224,12 @@ func (vm *qemuVM) run(command string) ([]byte, error) {
 // dropped) by the goroutine that sent it, and later commands queue behind
 // it in the package.
 func (vm *qemuVM) runContext(ctx context.Context, command string) ([]byte, error) {
+	return vm.send(ctx, command, []byte(fmt.Sprintf(`{"execute":%q}`, command)))
+}
+
+// send sends one encoded QMP request (for the command named command) with
+// runContext's deadline rules.
+func (vm *qemuVM) send(ctx context.Context, command string, request []byte) ([]byte, error) {
 	select {
 	case <-vm.exited:
 		return nil, errors.New("QEMU is not running")
@@ -237,7 +243,7 @@ func (vm *qemuVM) runContext(ctx context.Context, command string) ([]byte, error
 	}
 	replied := make(chan reply, 1)
 	go func() {
-		raw, err := vm.mon.Run([]byte(fmt.Sprintf(`{"execute":%q}`, command)))
+		raw, err := vm.mon.Run(request)
 		replied <- reply{raw, err}
 	}()
 	select {

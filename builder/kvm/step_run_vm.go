@@ -99,6 +99,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		TPMSocket:       stateString(state, "tpm_socket"),
 		Installer:       installerMediaFromState(s.Spec.CDROMInterface, state),
 	})
+	args = append(args, warmQemuArgs(state)...)
 	ui.Say("Starting the VM...")
 	vm, err := driver.Start(args, qmpSocket)
 	if err != nil {

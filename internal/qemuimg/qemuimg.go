@@ -128,6 +128,13 @@ func (r *Runner) CreateBlank(ctx context.Context, path string, size int64) error
 	return err
 }
 
+// Rebase points the qcow2 image at path to a new backing file without
+// copying data (`rebase -u`): the caller knows both hold the same content.
+func (r *Runner) Rebase(ctx context.Context, path, backing, backingFormat string) error {
+	_, err := r.run(ctx, "rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backingFormat, path)
+	return err
+}
+
 // DataBytes is how much of the image holds data, from `qemu-img map`.
 func (r *Runner) DataBytes(ctx context.Context, path string) (int64, error) {
 	out, err := r.run(ctx, "map", "--output=json", path)

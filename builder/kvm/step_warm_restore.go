@@ -1,0 +1,179 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepWarmRestore runs just before QEMU starts when warm_start is on. It
+// computes the cache key of this build's booted guest and, when a sound
+// entry exists for it, prepares the resume: the build's disk becomes a
+// copy of the entry's layer (rebased on this build's source), the UEFI
+// variables a copy of the entry's, the SSH key and cloud-init instance-id
+// the ones the guest knows, and QEMU gets `-incoming` to load the saved
+// state. A damaged entry is discarded and the build boots cold. On a cold
+// boot it only adds the vmgenid device, so both layouts match.
+//
+// It reads driver, ui, source_image_path, source_image_format,
+// accelerator, overlay_path, efi_code, efi_vars and vm_watch (in Cleanup),
+// and writes warm_key, warm_inputs, warm_root, warm_entry (on a resume),
+// warm_qemu_args, warm_started and instance_id (on a resume).
+type stepWarmRestore struct {
+	Enabled bool
+	// CacheDir is Packer's cache directory (packer.CachePath).
+	CacheDir func() (string, error)
+	// Inputs holds the configuration's part of the key; the step adds
+	// what is known only at run time.
+	Inputs         warmKeyInputs
+	SourceChecksum string
+	// Comm receives the entry's private key.
+	Comm *communicator.Config
+	// Revoke receives the key comment the guest's authorized key carries.
+	Revoke *stepRevokeBuildAccess
+
+	entry *warmEntry
+}
+
+func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	if !s.Enabled {
+		return multistep.ActionContinue
+	}
+	ui := state.Get("ui").(packersdk.Ui)
+	cacheDir, err := s.CacheDir()
+	if err != nil {
+		return halt(state, fmt.Errorf("warm start: finding Packer's cache directory: %w", err))
+	}
+	inputs, err := s.runtimeInputs(ctx, state)
+	if err != nil {
+		return halt(state, fmt.Errorf("warm start: %w", err))
+	}
+	root, key := warmCacheRoot(cacheDir), inputs.Key()
+	state.Put("warm_root", root)
+	state.Put("warm_key", key)
+	state.Put("warm_inputs", inputs)
+	state.Put("warm_started", time.Now())
+	state.Put("warm_qemu_args", vmgenidArgs())
+
+	entry, err := openWarmEntry(root, key, inputs)
+	switch {
+	case err == errWarmMiss:
+		ui.Say(fmt.Sprintf("warm start: no saved VM for these inputs (key %s): booting cold, the booted VM will be saved", shortKey(key)))
+		return multistep.ActionContinue
+	case err != nil:
+		ui.Error(fmt.Sprintf("warm start: discarding the damaged entry %s: %s; booting cold", shortKey(key), err))
+		if rmErr := os.RemoveAll(filepath.Join(root, key)); rmErr != nil {
+			ui.Error(fmt.Sprintf("warm start: removing the damaged entry: %s", rmErr))
+		}
+		return multistep.ActionContinue
+	}
+	if err := s.prepareResume(ctx, state, entry); err != nil {
+		return halt(state, fmt.Errorf("warm start: preparing the resume from %s: %w", entry.Name(), err))
+	}
+	entry.touch()
+	s.entry = entry
+	state.Put("warm_entry", entry)
+	ui.Say(fmt.Sprintf("warm start: resuming the VM saved in entry %s (%s)", entry.Name(), entry.Dir))
+	return multistep.ActionContinue
+}
+
+// runtimeInputs completes the key inputs with the source's identity, the
+// accelerator chosen, the firmware files' content and QEMU's version.
+func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.StateBag) (warmKeyInputs, error) {
+	driver := state.Get("driver").(Driver)
+	in := s.Inputs
+	source, err := sourceImageID(s.SourceChecksum, state.Get("source_image_path").(string))
+	if err != nil {
+		return in, fmt.Errorf("checksumming the source image: %w", err)
+	}
+	in.Source = source
+	in.Accelerator = state.Get("accelerator").(string)
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"efi_code", &in.EFICode}, {"efi_vars", &in.EFIVars}} {
+		if path := stateString(state, f.key); path != "" {
+			if *f.dst, err = fileSHA256(path); err != nil {
+				return in, err
+			}
+		}
+	}
+	if in.QemuVersion, err = driver.QemuVersion(ctx); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// prepareResume puts the entry's disk, variables, key and instance-id in
+// place of the fresh build's, and tells QEMU to load the saved state.
+func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, e *warmEntry) error {
+	driver := state.Get("driver").(Driver)
+	overlay := state.Get("overlay_path").(string)
+	if _, err := copyAndHash(e.path(warmDiskFile), overlay, 0o644); err != nil {
+		return fmt.Errorf("copying the disk layer: %w", err)
+	}
+	source, err := filepath.Abs(state.Get("source_image_path").(string))
+	if err != nil {
+		return err
+	}
+	if err := driver.Rebase(ctx, overlay, source, state.Get("source_image_format").(string)); err != nil {
+		return fmt.Errorf("pointing the disk layer at the source image: %w", err)
+	}
+	if vars := stateString(state, "efi_vars"); vars != "" {
+		if _, ok := e.Manifest.Files[warmVarsFile]; !ok {
+			return fmt.Errorf("the entry has no UEFI variables")
+		}
+		if _, err := copyAndHash(e.path(warmVarsFile), vars, 0o600); err != nil {
+			return fmt.Errorf("copying the UEFI variables: %w", err)
+		}
+	}
+	key, err := os.ReadFile(e.path(warmKeyFile))
+	if err != nil {
+		return err
+	}
+	packersdk.LogSecretFilter.Set(string(key))
+	s.Comm.SSHPrivateKey = key
+	if s.Revoke != nil && s.Revoke.KeyComment != "" {
+		s.Revoke.KeyComment = e.Manifest.KeyComment
+	}
+	state.Put("instance_id", e.Manifest.InstanceID)
+	state.Put("warm_qemu_args", append(vmgenidArgs(), "-incoming", "exec:cat "+shellQuote(e.path(warmStateFile))))
+	return nil
+}
+
+// vmgenidArgs adds a VM generation ID device with a GUID QEMU draws at
+// every start, so a resumed guest sees a new generation and its kernel
+// (Linux 5.18 and later) reseeds its random number generator.
+func vmgenidArgs() []string {
+	return []string{"-device", "vmgenid,id=vmgenid0,guid=auto"}
+}
+
+// Cleanup discards an entry the VM failed to resume from (QEMU rejected
+// the saved state and exited), so the next build boots cold.
+func (s *stepWarmRestore) Cleanup(state multistep.StateBag) {
+	if s.entry == nil {
+		return
+	}
+	if _, ok := state.GetOk("warm_resumed"); ok {
+		return
+	}
+	watch, _ := state.Get("vm_watch").(*vmWatch)
+	if watch == nil || watch.Err() == nil {
+		return
+	}
+	ui := state.Get("ui").(packersdk.Ui)
+	ui.Error(fmt.Sprintf("warm start: the VM did not resume from entry %s; it is discarded, so the next build boots cold", s.entry.Name()))
+	os.RemoveAll(s.entry.Dir)
+}
+
+// warmQemuArgs are the arguments stepWarmRestore adds to QEMU's command line.
+func warmQemuArgs(state multistep.StateBag) []string {
+	args, _ := state.Get("warm_qemu_args").([]string)
+	return args
+}

@@ -1,0 +1,150 @@
+package kvm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// restoreFixture is a build about to start QEMU, with a cache directory.
+func restoreFixture(t *testing.T) (*stepWarmRestore, multistep.StateBag, *DriverMock, string) {
+	t.Helper()
+	state, driver := testState(t)
+	work, cache := t.TempDir(), t.TempDir()
+	source := filepath.Join(work, "source.qcow2")
+	os.WriteFile(source, []byte("source image"), 0o644)
+	overlay := filepath.Join(work, "disk.qcow2")
+	os.WriteFile(overlay, []byte("fresh overlay"), 0o644)
+	for k, v := range map[string]interface{}{
+		"source_image_path": source, "source_image_format": "qcow2", "accelerator": "tcg",
+		"overlay_path": overlay, "instance_id": "packer-new",
+	} {
+		state.Put(k, v)
+	}
+	step := &stepWarmRestore{
+		Enabled:  true,
+		CacheDir: func() (string, error) { return cache, nil },
+		Inputs:   warmKeyInputs{SeedUser: "packer", MemoryMiB: 1024, PluginVersion: "0.1.0"},
+		Comm:     &communicator.Config{SSH: communicator.SSH{SSHPrivateKey: []byte("NEW KEY")}},
+		Revoke:   &stepRevokeBuildAccess{KeyComment: "packer_new"},
+	}
+	return step, state, driver, warmCacheRoot(cache)
+}
+
+func TestStepWarmRestore_aMissBootsColdWithVMGenID(t *testing.T) {
+	step, state, _, _ := restoreFixture(t)
+	if step.Run(context.Background(), state) != multistep.ActionContinue {
+		t.Fatal(stateErr(state))
+	}
+	if args := warmQemuArgs(state); !reflect.DeepEqual(args, vmgenidArgs()) {
+		t.Fatalf("QEMU gets %v on a cold boot, want only the vmgenid device", args)
+	}
+	if _, ok := state.GetOk("warm_entry"); ok {
+		t.Fatal("a miss resumed")
+	}
+	if !strings.Contains(uiOutput(state), "no saved VM for these inputs") {
+		t.Fatal(uiOutput(state))
+	}
+	in := state.Get("warm_inputs").(warmKeyInputs)
+	if in.Source == "" || in.Accelerator != "tcg" || in.QemuVersion == "" || state.Get("warm_key") != in.Key() {
+		t.Fatalf("run-time inputs missing: %+v", in)
+	}
+}
+
+// savedEntryFor runs the step once to learn the key, then saves an entry.
+func savedEntryFor(t *testing.T, step *stepWarmRestore, state multistep.StateBag, root string) string {
+	t.Helper()
+	probe := *step
+	probeState, _ := testState(t)
+	for _, k := range []string{"source_image_path", "source_image_format", "accelerator", "overlay_path"} {
+		probeState.Put(k, state.Get(k))
+	}
+	probe.Run(context.Background(), probeState)
+	return writeTestEntry(t, root, probeState.Get("warm_inputs").(warmKeyInputs), map[string]string{
+		warmStateFile: "state", warmDiskFile: "saved layer", warmKeyFile: "OLD KEY",
+	})
+}
+
+func TestStepWarmRestore_aHitPreparesTheResume(t *testing.T) {
+	step, state, driver, root := restoreFixture(t)
+	entry := savedEntryFor(t, step, state, root)
+	if step.Run(context.Background(), state) != multistep.ActionContinue {
+		t.Fatal(stateErr(state))
+	}
+	overlay := state.Get("overlay_path").(string)
+	if got, _ := os.ReadFile(overlay); string(got) != "saved layer" {
+		t.Fatalf("the build's disk holds %q, want a copy of the saved layer", got)
+	}
+	source, _ := filepath.Abs(state.Get("source_image_path").(string))
+	if !reflect.DeepEqual(driver.RebaseCalls, [][]string{{overlay, source, "qcow2"}}) {
+		t.Fatalf("rebase calls %v", driver.RebaseCalls)
+	}
+	if string(step.Comm.SSHPrivateKey) != "OLD KEY" || step.Revoke.KeyComment != "packer_old" || state.Get("instance_id") != "iid" {
+		t.Fatalf("the build does not use the guest's key, key comment and instance-id")
+	}
+	args := warmQemuArgs(state)
+	want := append(vmgenidArgs(), "-incoming", "exec:cat '"+filepath.Join(entry, warmStateFile)+"'")
+	if !reflect.DeepEqual(args, want) {
+		t.Fatalf("QEMU args %v, want %v", args, want)
+	}
+	if strings.Contains(uiOutput(state), "OLD KEY") {
+		t.Fatal("the key reached the output")
+	}
+	// The entry is only read.
+	if got, _ := os.ReadFile(filepath.Join(entry, warmDiskFile)); string(got) != "saved layer" {
+		t.Fatal("the entry was modified")
+	}
+}
+
+func TestStepWarmRestore_aDamagedEntryIsDiscardedAndTheBuildBootsCold(t *testing.T) {
+	step, state, _, root := restoreFixture(t)
+	entry := savedEntryFor(t, step, state, root)
+	os.WriteFile(filepath.Join(entry, warmDiskFile), []byte("truncated"), 0o600)
+	if step.Run(context.Background(), state) != multistep.ActionContinue {
+		t.Fatal(stateErr(state))
+	}
+	if _, ok := state.GetOk("warm_entry"); ok {
+		t.Fatal("resumed from a damaged entry")
+	}
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Fatal("the damaged entry is still there")
+	}
+	if out := uiOutput(state); !strings.Contains(out, "discarding the damaged entry") || !strings.Contains(out, "booting cold") {
+		t.Fatal(out)
+	}
+	if string(step.Comm.SSHPrivateKey) != "NEW KEY" {
+		t.Fatal("the build's own key was replaced")
+	}
+}
+
+func TestStepWarmRestore_aFailedResumeDiscardsTheEntry(t *testing.T) {
+	step, state, _, root := restoreFixture(t)
+	entry := savedEntryFor(t, step, state, root)
+	step.Run(context.Background(), state)
+	vm := NewVMMock()
+	watch := startVMWatch(vm, "", "", 10e6, nil)
+	state.Put("vm_watch", watch)
+	vm.Exit(errors.New("load of migration failed"))
+	<-watch.Failed()
+	watch.Stop()
+	step.Cleanup(state)
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Fatal("the entry QEMU could not resume from is still there")
+	}
+}
+
+func TestStepWarmRestore_offDoesNothing(t *testing.T) {
+	step, state, _, _ := restoreFixture(t)
+	step.Enabled = false
+	step.Run(context.Background(), state)
+	if warmQemuArgs(state) != nil || state.Get("warm_key") != nil {
+		t.Fatal("warm start acted while off")
+	}
+}

@@ -1,0 +1,58 @@
+package kvm
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+)
+
+// stepWarmResumed runs once SSH is connected. After a resume it sets the
+// guest's clock, which stood still while the VM was saved, to the host's
+// time before anything else runs in the guest, and reports the resume.
+//
+// It reads ui, communicator, warm_entry and warm_started, and writes
+// warm_resumed.
+type stepWarmResumed struct {
+	User string
+	// Now is the host's clock (time.Now if nil).
+	Now func() time.Time
+}
+
+func (s *stepWarmResumed) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
+	entry, ok := state.Get("warm_entry").(*warmEntry)
+	if !ok {
+		return multistep.ActionContinue
+	}
+	ui := state.Get("ui").(packersdk.Ui)
+	comm := state.Get("communicator").(packersdk.Communicator)
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	cmd := &packersdk.RemoteCmd{Command: setClockCommand(s.User, now())}
+	if err := cmd.RunWithUi(ctx, comm, ui); err != nil {
+		return halt(state, fmt.Errorf("warm start: setting the guest's clock: %w", err))
+	}
+	if cmd.ExitStatus() != 0 {
+		return halt(state, fmt.Errorf("warm start: setting the guest's clock failed (exit status %d): the build user needs passwordless sudo", cmd.ExitStatus()))
+	}
+	state.Put("warm_resumed", true)
+	took := time.Since(state.Get("warm_started").(time.Time))
+	saved := entry.Manifest.BootSeconds - took.Seconds()
+	ui.Say(fmt.Sprintf("warm start: resumed from %s, saved %.0f s", entry.Name(), saved))
+	return multistep.ActionContinue
+}
+
+// setClockCommand sets the guest's system clock to t (UTC), as root.
+func setClockCommand(user string, t time.Time) string {
+	cmd := fmt.Sprintf("date -u -s @%d.%09d >/dev/null", t.Unix(), t.Nanosecond())
+	if user != "root" {
+		cmd = "sudo -n " + cmd
+	}
+	return cmd
+}
+
+func (s *stepWarmResumed) Cleanup(multistep.StateBag) {}

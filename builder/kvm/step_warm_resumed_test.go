@@ -1,0 +1,49 @@
+package kvm
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+func TestStepWarmResumed_setsTheGuestClockAndReports(t *testing.T) {
+	state, _ := testState(t)
+	comm := &scriptedComm{exit: func(string) int { return 0 }}
+	state.Put("communicator", comm)
+	state.Put("warm_entry", &warmEntry{Dir: "/cache/0123456789abcdef", Manifest: warmManifest{BootSeconds: 40}})
+	state.Put("warm_started", time.Now().Add(-5*time.Second))
+	now := time.Unix(1700000000, 5)
+	step := &stepWarmResumed{User: "packer", Now: func() time.Time { return now }}
+	if step.Run(context.Background(), state) != multistep.ActionContinue {
+		t.Fatal(stateErr(state))
+	}
+	if len(comm.cmds) != 1 || comm.cmds[0] != "sudo -n date -u -s @1700000000.000000005 >/dev/null" {
+		t.Fatalf("commands %q", comm.cmds)
+	}
+	if !strings.Contains(uiOutput(state), "warm start: resumed from 0123456789ab, saved 35 s") {
+		t.Fatal(uiOutput(state))
+	}
+	if _, ok := state.GetOk("warm_resumed"); !ok {
+		t.Fatal("warm_resumed not set")
+	}
+}
+
+func TestStepWarmResumed_failsWhenTheClockCannotBeSet(t *testing.T) {
+	state, _ := testState(t)
+	state.Put("communicator", &scriptedComm{exit: func(string) int { return 1 }})
+	state.Put("warm_entry", &warmEntry{Dir: "/c/k"})
+	state.Put("warm_started", time.Now())
+	if (&stepWarmResumed{User: "root"}).Run(context.Background(), state) != multistep.ActionHalt {
+		t.Fatal("a guest with the wrong clock was provisioned")
+	}
+}
+
+func TestStepWarmResumed_coldBuildsSkip(t *testing.T) {
+	state, _ := testState(t)
+	if (&stepWarmResumed{}).Run(context.Background(), state) != multistep.ActionContinue {
+		t.Fatal("halted")
+	}
+}

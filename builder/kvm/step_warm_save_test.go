@@ -1,0 +1,119 @@
+package kvm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// saveState is a cold warm-start build ready to save: a running VM, an
+// overlay and UEFI variables in the work directory.
+func saveState(t *testing.T) (multistep.StateBag, *VMMock, string) {
+	t.Helper()
+	state, _ := testState(t)
+	work := t.TempDir()
+	root := filepath.Join(t.TempDir(), "kvm-warm")
+	vm := NewVMMock()
+	vm.CommandReplies = map[string]string{"query-migrate": `{"status":"completed"}`}
+	overlay := filepath.Join(work, "disk.qcow2")
+	os.WriteFile(overlay, []byte("frozen layer"), 0o644)
+	os.WriteFile(filepath.Join(work, "efivars.fd"), []byte("vars"), 0o600)
+	in := testInputs()
+	for k, v := range map[string]interface{}{
+		"vm": vm, "work_dir": work, "overlay_path": overlay, "efi_vars": filepath.Join(work, "efivars.fd"),
+		"instance_id": "packer-iid", "warm_root": root, "warm_key": in.Key(), "warm_inputs": in,
+		"warm_started": time.Now().Add(-40 * time.Second),
+	} {
+		state.Put(k, v)
+	}
+	return state, vm, root
+}
+
+func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
+	state, vm, root := saveState(t)
+	driver := state.Get("driver").(*DriverMock)
+	step := &stepWarmSave{KeyComment: "packer_1", Comm: &communicator.Config{SSH: communicator.SSH{SSHPrivateKey: []byte("PRIVATE")}}}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	want := []string{"stop", "blockdev-snapshot-sync", "migrate-set-parameters", "migrate", "query-migrate", "cont"}
+	if !reflect.DeepEqual(vm.CommandCalls, want) {
+		t.Fatalf("QMP commands %v, want %v", vm.CommandCalls, want)
+	}
+	top := state.Get("overlay_path").(string)
+	if filepath.Base(top) != "disk-run.qcow2" || !filepath.IsAbs(top) {
+		t.Fatalf("the VM's disk is now %s, want the new top overlay", top)
+	}
+	// Its backing file is named by an absolute path, which qemu-img finds
+	// from any directory.
+	if calls := driver.CreateOverlayCalls; len(calls) != 1 || !filepath.IsAbs(calls[0][0].(string)) || calls[0][2] != top {
+		t.Fatalf("overlay calls %v", calls)
+	}
+	in := state.Get("warm_inputs").(warmKeyInputs)
+	e, err := openWarmEntry(root, in.Key(), in)
+	if err != nil {
+		t.Fatalf("the saved entry does not verify: %v\n%s", err, uiOutput(state))
+	}
+	for name, want := range map[string]string{warmDiskFile: "frozen layer", warmKeyFile: "PRIVATE", warmVarsFile: "vars", warmStateFile: "migration stream"} {
+		if got, _ := os.ReadFile(e.path(name)); string(got) != want {
+			t.Errorf("%s holds %q, want %q", name, got, want)
+		}
+	}
+	if fi, _ := os.Stat(e.path(warmKeyFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %v", fi.Mode().Perm())
+	}
+	if e.Manifest.InstanceID != "packer-iid" || e.Manifest.KeyComment != "packer_1" || e.Manifest.BootSeconds < 39 {
+		t.Errorf("manifest %+v", e.Manifest)
+	}
+	if !strings.Contains(uiOutput(state), "warm start: saved entry "+in.Key()[:12]) {
+		t.Errorf("output: %s", uiOutput(state))
+	}
+}
+
+func TestStepWarmSave_aFailedMigrationResumesTheVMAndLeavesNoEntry(t *testing.T) {
+	state, vm, root := saveState(t)
+	vm.CommandReplies["query-migrate"] = `{"status":"failed","error-desc":"disk full"}`
+	step := &stepWarmSave{Comm: &communicator.Config{}}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("a failed save halted the build: %v", stateErr(state))
+	}
+	step.Cleanup(state)
+	if last := vm.CommandCalls[len(vm.CommandCalls)-1]; last != "cont" {
+		t.Fatalf("the VM was left paused: %v", vm.CommandCalls)
+	}
+	if !strings.Contains(uiOutput(state), "disk full") {
+		t.Errorf("output lacks the reason: %s", uiOutput(state))
+	}
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Fatalf("the cache holds %v", left)
+	}
+}
+
+func TestStepWarmSave_haltsWhenTheVMCannotContinue(t *testing.T) {
+	state, vm, _ := saveState(t)
+	vm.CommandErrs = map[string]error{"cont": errors.New("no")}
+	step := &stepWarmSave{Comm: &communicator.Config{}}
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt {
+		t.Fatal("a paused VM must end the build")
+	}
+}
+
+func TestStepWarmSave_skipsResumedAndDisabledBuilds(t *testing.T) {
+	state, vm, _ := saveState(t)
+	state.Put("warm_entry", &warmEntry{})
+	(&stepWarmSave{}).Run(context.Background(), state)
+	state.Remove("warm_entry")
+	state.Remove("warm_key")
+	(&stepWarmSave{}).Run(context.Background(), state)
+	if len(vm.CommandCalls) != 0 {
+		t.Fatalf("QMP commands %v", vm.CommandCalls)
+	}
+}

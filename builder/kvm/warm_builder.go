@@ -1,0 +1,43 @@
+package kvm
+
+import (
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/version"
+)
+
+// warmRestore is the warm-start step with the configuration's part of the
+// cache key: everything in the template that changes the booted guest.
+func (b *Builder) warmRestore(hostname string, revoke *stepRevokeBuildAccess) *stepWarmRestore {
+	c := &b.config
+	var qemuArgs []string
+	for _, a := range c.QemuArgs {
+		qemuArgs = append(qemuArgs, a...)
+		qemuArgs = append(qemuArgs, "\x00")
+	}
+	return &stepWarmRestore{
+		Enabled:        c.WarmStart,
+		CacheDir:       func() (string, error) { return packersdk.CachePath() },
+		SourceChecksum: c.SourceImageChecksum,
+		Comm:           &c.Comm,
+		Revoke:         revoke,
+		Inputs: warmKeyInputs{
+			SeedHostname:  hostname,
+			SeedUser:      c.Comm.SSHUsername,
+			SeedFastBoot:  c.FastBoot.True() || c.FastBoot == 0,
+			SeedPassword:  sha256String(c.Comm.SSHPassword),
+			UserData:      sha256String(c.UserData),
+			NetworkConfig: sha256String(c.NetworkConfig),
+			Machine:       c.MachineType,
+			CPU:           c.CPUModel,
+			CPUs:          c.CPUs,
+			MemoryMiB:     c.Memory,
+			Firmware:      c.Firmware,
+			DiskSize:      c.diskSizeBytes,
+			Hardware:      c.hardware(),
+			VNC:           c.VNC,
+			QemuArgs:      qemuArgs,
+			PluginVersion: version.PluginVersion.String(),
+		},
+	}
+}
