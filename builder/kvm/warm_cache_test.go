@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 )
 
 func testInputs() warmKeyInputs {
@@ -157,5 +159,31 @@ func TestConfig_warmStartRefusesOverlayOutput(t *testing.T) {
 	c.OutputMode = "standalone"
 	if errs := c.validateWarmStart(); len(errs) != 0 {
 		t.Fatalf("got %v", errs)
+	}
+}
+
+func TestConfig_warmStartRefusesWhatTheSavedStateCannotHold(t *testing.T) {
+	for option, c := range map[string]*Config{
+		"tpm":              {WarmStart: true, TPM: true},
+		"additional_disks": {WarmStart: true, AdditionalDisks: []AdditionalDisk{{Size: "1G"}}},
+		"iso_url":          {WarmStart: true, ISOConfig: commonsteps.ISOConfig{RawSingleISOUrl: "installer.iso"}},
+	} {
+		errs := c.validateWarmStart()
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "warm_start does not work with "+option) {
+			t.Errorf("%s: got %v", option, errs)
+		}
+		c.WarmStart = false
+		if errs := c.validateWarmStart(); len(errs) != 0 {
+			t.Errorf("%s without warm_start: got %v", option, errs)
+		}
+	}
+}
+
+func TestWarmKey_hardwareChangesTheKey(t *testing.T) {
+	a := warmKeyInputs{Source: "s", Hardware: hardware{DiskInterface: "virtio-blk"}}
+	b := a
+	b.Hardware.DiskInterface = "nvme"
+	if a.Key() == b.Key() {
+		t.Fatal("a different disk interface resumes the same saved VM")
 	}
 }
