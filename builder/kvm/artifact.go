@@ -32,6 +32,7 @@ type Artifact struct {
 	Format        string
 	VirtualSize   int64
 	Accelerator   string
+	Arch          string // the guest architecture, as `uname -m` names it
 	SourceURL     string
 	SourceID      string // SHA-256 hex of the source image, the form ImageIDs take
 	GeneratedData map[string]interface{}
@@ -87,6 +88,7 @@ func (a *Artifact) hcpLabels() map[string]interface{} {
 		a.Checksum + ".file":   a.ImagePath,
 		"virtual_size":         strconv.FormatInt(a.VirtualSize, 10),
 		"accelerator":          a.Accelerator,
+		"arch":                 a.Arch,
 		"source_url":           a.SourceURL,
 	}
 }

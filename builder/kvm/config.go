@@ -70,23 +70,34 @@ type Config struct {
 	// emulation with a warning. `kvm` fails fast when KVM cannot run the
 	// guest; `tcg` always emulates.
 	Accelerator string `mapstructure:"accelerator"`
-	// QEMU CPU model. Defaults to `host` under KVM and `max` under TCG.
+	// QEMU CPU model. Defaults to `host` under KVM; under TCG, `max` for
+	// x86_64 and `max,pauth-impdef=on` for aarch64 (QEMU 6.2 or later; set
+	// `max` on an older QEMU).
 	CPUModel string `mapstructure:"cpu_model"`
-	// QEMU machine type. Defaults to `q35`.
+	// QEMU machine type. Defaults to `q35` for x86_64 and
+	// `virt,gic-version=max,highmem=on` for aarch64.
 	MachineType string `mapstructure:"machine_type"`
+	// The guest's architecture: `x86_64` (or `amd64`) or `aarch64` (or
+	// `arm64`). Defaults to the host's. It sets the defaults of
+	// `qemu_binary`, `machine_type`, `cpu_model` and `firmware`. KVM runs
+	// only guests of the host's architecture: any other runs under TCG
+	// emulation (an arm64 guest boots in a few minutes on an x86_64 host).
+	Arch string `mapstructure:"arch"`
 	// Number of virtual CPUs. Defaults to 2 (at most the host's count).
 	CPUs int `mapstructure:"cpus"`
 	// Memory of the build VM in MiB. Defaults to 2048; at least 256.
 	Memory int `mapstructure:"memory"`
 	// `bios` (default) or `uefi`. UEFI uses OVMF, found automatically in
 	// the usual places (including Debian's and Ubuntu's `_4M` files); each
-	// build gets its own copy of the variables file.
+	// build gets its own copy of the variables file. aarch64 guests always
+	// boot UEFI (AAVMF, edk2's arm64 build): `uefi` is their default and
+	// `bios` an error.
 	Firmware string `mapstructure:"firmware"`
 	// Path of the OVMF code file, when it is not found automatically.
 	EFIFirmwareCode string `mapstructure:"efi_firmware_code"`
 	// Path of the OVMF variables template, when it is not found automatically.
 	EFIFirmwareVars string `mapstructure:"efi_firmware_vars"`
-	// The QEMU system emulator. Defaults to `qemu-system-<host architecture>`.
+	// The QEMU system emulator. Defaults to `qemu-system-<arch>`.
 	QemuBinary string `mapstructure:"qemu_binary"`
 	// The qemu-img binary. Defaults to `qemu-img`.
 	QemuImgBinary string `mapstructure:"qemu_img_binary"`
@@ -164,6 +175,9 @@ type Config struct {
 
 	// Parsed from the fields of the same name ("0" disables them).
 	downloadStallTimeout, bootProgressTimeout time.Duration
+
+	// arch is the guest architecture's spec (config_arch.go).
+	arch archSpec
 }
 
 // Accepted values of the enumerated options, in the order the docs list them.
@@ -204,6 +218,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	errs = packersdk.MultiErrorAppend(errs, c.validateSource(&warnings)...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateArch()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateWatchTimeouts()...)
 	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
@@ -235,9 +250,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	setDefault(&c.Accelerator, "auto")
-	setDefault(&c.MachineType, "q35")
-	setDefault(&c.Firmware, "bios")
-	setDefault(&c.QemuBinary, defaultQemuBinary())
+	c.applyArchDefaults()
 	setDefault(&c.QemuImgBinary, "qemu-img")
 	if c.CPUs == 0 {
 		c.CPUs = min(2, runtime.NumCPU())

@@ -18,12 +18,18 @@ type stepChooseAccelerator struct {
 	MachineType  string
 	CPUModel     string
 	ProbeTimeout time.Duration
+	// Arch is the guest's architecture and HostArch the host's (the
+	// running machine's when empty): a foreign guest is never probed.
+	Arch, HostArch string
 }
 
 func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
 	driver := state.Get("driver").(Driver)
 
+	if decided, action := s.settleForeignGuest(state); decided {
+		return action
+	}
 	accel := "tcg"
 	if s.Mode != "tcg" {
 		cpu := s.CPUModel

@@ -31,6 +31,12 @@ type stepPrepareFirmware struct {
 	CodePath   string
 	VarsPath   string
 	Candidates [][2]string
+	// PadTo is the size the machine's flash banks need (0: none); smaller
+	// files are padded in the work directory (step_prepare_firmware_pad.go).
+	PadTo int64
+	// Packages names what to install when no firmware is found (OVMF's
+	// package when empty).
+	Packages string
 }
 
 func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -48,14 +54,18 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		}
 	}
 	if code == "" || vars == "" {
-		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: install the ovmf package (apt-get install ovmf) or set efi_firmware_code and efi_firmware_vars"))
+		return halt(state, fmt.Errorf("firmware = \"uefi\" but UEFI firmware was not found: install %s or set efi_firmware_code and efi_firmware_vars", cmp.Or(s.Packages, "the ovmf package (apt-get install ovmf)")))
 	}
 	varsCopy := filepath.Join(state.Get("work_dir").(string), "efivars.fd")
 	if err := copyFile(vars, varsCopy); err != nil {
 		return halt(state, fmt.Errorf("copying the UEFI variables file: %w", err))
 	}
+	flashCode, err := s.padFirmware(state, code, varsCopy)
+	if err != nil {
+		return halt(state, err)
+	}
 	ui.Say(fmt.Sprintf("UEFI firmware: %s", code))
-	state.Put("efi_code", code)
+	state.Put("efi_code", flashCode)
 	state.Put("efi_vars", varsCopy)
 	return multistep.ActionContinue
 }

@@ -23,6 +23,8 @@ type vmSpec struct {
 	VNC           bool
 	SerialLogFile string
 	QemuArgs      [][]string
+	// Arch is the guest architecture (arch.go); "" is x86_64.
+	Arch string
 }
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
@@ -146,7 +148,7 @@ type bootMedia struct {
 func qemuArgs(spec vmSpec, m bootMedia) []string {
 	cpu := spec.CPUModel
 	if cpu == "" {
-		cpu = map[string]string{"kvm": "host", "tcg": "max"}[m.Accelerator]
+		cpu = archByName(spec.Arch).cpuFor(m.Accelerator)
 	}
 	args := []string{
 		"-name", spec.Name,
@@ -177,7 +179,8 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 			"-drive", "if=pflash,format=raw,unit=1,file="+m.EFIVars)
 	}
 	if m.VNCDisplay >= 0 {
-		args = append(args, "-vga", "std", "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
+		args = append(args, archByName(spec.Arch).VNCDisplay...)
+		args = append(args, "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
 	} else {
 		args = append(args, "-display", "none")
 	}
