@@ -7,6 +7,7 @@ packages=(
   mmdebstrap e2fsprogs fdisk dosfstools mtools extlinux syslinux-common  # the test guest image
   openssh-client ca-certificates           # the benchmark's hand-run baseline
   busybox                                  # kvm-sysprep's tests run its script under ash too
+  qemu-system-arm qemu-efi-aarch64 qemu-user-static binfmt-support  # arm64 guests and their test image
 )
 missing=()
 for p in "${packages[@]}"; do
