@@ -83,14 +83,17 @@ func (a *Artifact) State(name string) interface{} {
 // would not do: kvm-export's qcow2 output often has the image's name), and
 // only values every image of the build shares have plain keys.
 func (a *Artifact) hcpLabels() map[string]interface{} {
-	return map[string]interface{}{
+	labels := map[string]interface{}{
 		a.Checksum + ".format": a.Format,
 		a.Checksum + ".file":   a.ImagePath,
 		"virtual_size":         strconv.FormatInt(a.VirtualSize, 10),
 		"accelerator":          a.Accelerator,
-		"arch":                 a.Arch,
 		"source_url":           a.SourceURL,
 	}
+	if a.Arch != "" { // every build sets it; an empty label would only be noise
+		labels["arch"] = a.Arch
+	}
+	return labels
 }
 
 // Destroy deletes the image and its checksum file.
