@@ -18,16 +18,6 @@ var nativeAccelerators = map[string]string{"linux": "kvm", "darwin": "hvf", "win
 // acceleratorOS names the host OS each accelerator runs on, for errors.
 var acceleratorOS = map[string]string{"kvm": "Linux", "hvf": "macOS", "whpx": "Windows"}
 
-// defaultCPUModel is the CPU model each accelerator runs best: the host's
-// own CPU where the accelerator passes it through, QEMU's `max` (every
-// feature it can offer) elsewhere. `host` needs a hardware accelerator.
-func defaultCPUModel(accel string) string {
-	if accel == "kvm" || accel == "hvf" {
-		return "host"
-	}
-	return "max"
-}
-
 // acceleratorHostError says why accelerator cannot run on host OS goos,
 // or returns nil: `kvm`, `hvf` and `whpx` each run only on their own OS.
 func acceleratorHostError(accel, goos string) error {

@@ -180,16 +180,16 @@ build {
 	// Trimmed: 300 MiB of random data written and freed is not in the
 	// image, which stays below the Secure Boot image (the base image plus
 	// the signed boot chain and tpm2-tools) plus half of it.
-	limit := fileSize(t, filepath.Join(dir, "output-sb", "sb.qcow2")) + 150<<20
+	limit := mustFileSize(t, filepath.Join(dir, "output-sb", "sb.qcow2")) + 150<<20
 	for _, name := range []string{"nvme", "scsi"} {
-		if size := fileSize(t, filepath.Join(dir, "output-"+name, name+".qcow2")); size > limit {
+		if size := mustFileSize(t, filepath.Join(dir, "output-"+name, name+".qcow2")); size > limit {
 			t.Errorf("%s image is %d bytes, over %d: the freed data was not trimmed", name, size, limit)
 		}
 	}
 	assertNothingLeft(t, dir, before)
 }
 
-func fileSize(t *testing.T, path string) int64 {
+func mustFileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	st, err := os.Stat(path)
 	if err != nil {

@@ -35,6 +35,7 @@ type Artifact struct {
 	Format        string
 	VirtualSize   int64
 	Accelerator   string
+	Arch          string // the guest architecture, as `uname -m` names it
 	SourceURL     string
 	SourceID      string // SHA-256 hex of the source image, the form ImageIDs take
 	GeneratedData map[string]interface{}
@@ -101,6 +102,9 @@ func (a *Artifact) hcpLabels() map[string]interface{} {
 	}
 	if len(a.AdditionalDisks) > 0 {
 		labels[a.Checksum+".additional_disks"] = strings.Join(a.AdditionalDisks, ",")
+	}
+	if a.Arch != "" { // every build sets it; an empty label would only be noise
+		labels["arch"] = a.Arch
 	}
 	return labels
 }

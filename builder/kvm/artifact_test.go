@@ -23,7 +23,7 @@ func testArtifact(t *testing.T) *Artifact {
 	os.WriteFile(image+".sha256", []byte("sum"), 0o644)
 	return &Artifact{
 		ImagePath: image, ChecksumPath: image + ".sha256", Checksum: "abc123", Format: "qcow2",
-		VirtualSize: 3 << 30, Accelerator: "tcg", SourceURL: "https://example.org/debian.qcow2",
+		VirtualSize: 3 << 30, Accelerator: "tcg", Arch: "aarch64", SourceURL: "https://example.org/debian.qcow2",
 		SourceID:      "feed",
 		GeneratedData: map[string]interface{}{"ImagePath": image, "Accelerator": "tcg"},
 	}
@@ -47,6 +47,7 @@ func TestArtifact_hcpMetadataDecodesAsPackerCoreDoesIt(t *testing.T) {
 	want := map[string]string{
 		"abc123.format": "qcow2", "abc123.file": local.ImagePath,
 		"virtual_size": "3221225472", "accelerator": "tcg", "source_url": "https://example.org/debian.qcow2",
+		"arch": "aarch64",
 	}
 	if !reflect.DeepEqual(img.Labels, want) {
 		t.Fatalf("labels %v, want %v", img.Labels, want)

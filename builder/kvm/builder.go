@@ -22,7 +22,7 @@ import (
 var generatedDataNames = []string{
 	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort",
 	"ImageFormat", "ImagePath", "ImageChecksum", "OutputDirectory", "Firmware",
-	"CPUs", "MemoryMiB",
+	"CPUs", "MemoryMiB", "Architecture",
 	"AdditionalDiskPaths",
 }
 
@@ -78,6 +78,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	generated.Put("Firmware", c.Firmware)
 	generated.Put("CPUs", c.CPUs)
 	generated.Put("MemoryMiB", c.Memory)
+	generated.Put("Architecture", c.arch.Name)
 
 	// The VM watch cancels the build's context with its reason, which
 	// interrupts whatever step is running (vm_watch.go).
@@ -142,16 +143,17 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			NetworkConfig: c.NetworkConfig,
 		},
 		&stepForwardSSHPort{MinPort: 2222, MaxPort: 4444},
-		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout},
+		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout, Arch: c.arch.Name},
 		&stepPublishRuntimeData{Generated: generated},
-		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: ovmfCandidates,
+		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: c.arch.Firmware,
+			PadTo: c.arch.FirmwareSize, Packages: c.arch.FirmwarePackages,
 			SecureBoot: c.SecureBoot, SecureBootCandidates: ovmfSecureBootCandidates},
 		&stepStartTPM{Enabled: c.TPM, Binary: c.SwtpmBinary},
 		b.warmRestore(hostname, revoke),
 		&stepRunVM{Spec: vmSpec{
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
-			Hardware: c.hardware(),
+			Hardware: c.hardware(), Arch: c.arch.Name,
 		}, OutputDir: c.OutputDir, Abort: abort},
 		&stepWarmContinue{},
 		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout, ProgressTimeout: c.bootProgressTimeout},
@@ -196,6 +198,7 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 		Format:        c.Format,
 		VirtualSize:   state.Get("disk_virtual_size").(int64),
 		Accelerator:   state.Get("accelerator").(string),
+		Arch:          c.arch.Name,
 		SourceURL:     c.SourceImageURL,
 		SourceID:      sourceID,
 		GeneratedData: data,

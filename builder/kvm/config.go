@@ -78,23 +78,34 @@ type Config struct {
 	// OS); `tcg` always emulates. Linux hosts are tested end to end; macOS
 	// and Windows builds are compiled and unit-tested only.
 	Accelerator string `mapstructure:"accelerator"`
-	// QEMU CPU model. Defaults to `host` under KVM and `max` under TCG.
+	// QEMU CPU model. Defaults to `host` under KVM; under TCG, `max` for
+	// x86_64 and `max,pauth-impdef=on` for aarch64 (QEMU 6.2 or later; set
+	// `max` on an older QEMU).
 	CPUModel string `mapstructure:"cpu_model"`
-	// QEMU machine type. Defaults to `q35`.
+	// QEMU machine type. Defaults to `q35` for x86_64 and
+	// `virt,gic-version=max,highmem=on` for aarch64.
 	MachineType string `mapstructure:"machine_type"`
+	// The guest's architecture: `x86_64` (or `amd64`) or `aarch64` (or
+	// `arm64`). Defaults to the host's. It sets the defaults of
+	// `qemu_binary`, `machine_type`, `cpu_model` and `firmware`. KVM runs
+	// only guests of the host's architecture: any other runs under TCG
+	// emulation (an arm64 guest boots in a few minutes on an x86_64 host).
+	Arch string `mapstructure:"arch"`
 	// Number of virtual CPUs. Defaults to 2 (at most the host's count).
 	CPUs int `mapstructure:"cpus"`
 	// Memory of the build VM in MiB. Defaults to 2048; at least 256.
 	Memory int `mapstructure:"memory"`
 	// `bios` (default) or `uefi`. UEFI uses OVMF, found automatically in
 	// the usual places (including Debian's and Ubuntu's `_4M` files); each
-	// build gets its own copy of the variables file.
+	// build gets its own copy of the variables file. aarch64 guests always
+	// boot UEFI (AAVMF, edk2's arm64 build): `uefi` is their default and
+	// `bios` an error.
 	Firmware string `mapstructure:"firmware"`
 	// Path of the OVMF code file, when it is not found automatically.
 	EFIFirmwareCode string `mapstructure:"efi_firmware_code"`
 	// Path of the OVMF variables template, when it is not found automatically.
 	EFIFirmwareVars string `mapstructure:"efi_firmware_vars"`
-	// The QEMU system emulator. Defaults to `qemu-system-<host architecture>`.
+	// The QEMU system emulator. Defaults to `qemu-system-<arch>`.
 	QemuBinary string `mapstructure:"qemu_binary"`
 	// The qemu-img binary. Defaults to `qemu-img`.
 	QemuImgBinary string `mapstructure:"qemu_img_binary"`
@@ -249,6 +260,9 @@ type Config struct {
 	downloadStallTimeout, bootProgressTimeout time.Duration
 	// userDataFromFile: resolve read UserData from UserDataFile.
 	userDataFromFile bool
+
+	// arch is the guest architecture's spec (config_arch.go).
+	arch archSpec
 }
 
 // Accepted values of the enumerated options, in the order the docs list them.
@@ -290,6 +304,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	errs = packersdk.MultiErrorAppend(errs, c.validateStart(&warnings)...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
+	errs = packersdk.MultiErrorAppend(errs, c.validateArch()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateHardware()...)
 	errs = packersdk.MultiErrorAppend(errs, c.validateWarmStart()...)
@@ -322,9 +337,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	setDefault(&c.Accelerator, "auto")
-	setDefault(&c.MachineType, "q35")
-	setDefault(&c.Firmware, "bios")
-	setDefault(&c.QemuBinary, defaultQemuBinary())
+	c.applyArchDefaults()
 	setDefault(&c.QemuImgBinary, "qemu-img")
 	if c.CPUs == 0 {
 		c.CPUs = min(2, runtime.NumCPU())

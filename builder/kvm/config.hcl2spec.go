@@ -104,6 +104,7 @@ type FlatConfig struct {
 	Accelerator               *string              `mapstructure:"accelerator" cty:"accelerator" hcl:"accelerator"`
 	CPUModel                  *string              `mapstructure:"cpu_model" cty:"cpu_model" hcl:"cpu_model"`
 	MachineType               *string              `mapstructure:"machine_type" cty:"machine_type" hcl:"machine_type"`
+	Arch                      *string              `mapstructure:"arch" cty:"arch" hcl:"arch"`
 	CPUs                      *int                 `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
 	Memory                    *int                 `mapstructure:"memory" cty:"memory" hcl:"memory"`
 	Firmware                  *string              `mapstructure:"firmware" cty:"firmware" hcl:"firmware"`
@@ -245,6 +246,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"accelerator":                  &hcldec.AttrSpec{Name: "accelerator", Type: cty.String, Required: false},
 		"cpu_model":                    &hcldec.AttrSpec{Name: "cpu_model", Type: cty.String, Required: false},
 		"machine_type":                 &hcldec.AttrSpec{Name: "machine_type", Type: cty.String, Required: false},
+		"arch":                         &hcldec.AttrSpec{Name: "arch", Type: cty.String, Required: false},
 		"cpus":                         &hcldec.AttrSpec{Name: "cpus", Type: cty.Number, Required: false},
 		"memory":                       &hcldec.AttrSpec{Name: "memory", Type: cty.Number, Required: false},
 		"firmware":                     &hcldec.AttrSpec{Name: "firmware", Type: cty.String, Required: false},

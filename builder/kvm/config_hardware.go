@@ -36,8 +36,10 @@ var diskLabelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // machineFamily tells the QEMU machine types apart by what they can hold:
 // "q35" (ICH9 chipset: SMM for Secure Boot, TPM CRB, no IDE bus), "pc"
 // (i440FX: IDE, TPM TIS), "virt" (arm64 and riscv: TPM TIS on the system
-// bus) or "" for anything else.
+// bus) or "" for anything else. Options after the type (`virt,highmem=on`)
+// do not change the family.
 func machineFamily(machine string) string {
+	machine, _, _ = strings.Cut(machine, ",")
 	switch {
 	case machine == "q35" || strings.HasPrefix(machine, "pc-q35"):
 		return "q35"

@@ -25,7 +25,7 @@ func TestConfigHardware_acceptsWhatTheMachineHas(t *testing.T) {
 		"secure boot + tpm on q35": {"firmware": "uefi", "secure_boot": true, "tpm": true},
 		"ide on pc":                {"machine_type": "pc", "disk_interface": "ide", "tpm": true},
 		"ide on versioned i440fx":  {"machine_type": "pc-i440fx-7.2", "disk_interface": "ide"},
-		"tpm on virt":              {"machine_type": "virt", "tpm": true},
+		"tpm on virt":              {"arch": "aarch64", "firmware": "uefi", "tpm": true},
 		"vmware-bound":             {"disk_interface": "sata", "net_device": "vmxnet3", "mac_address": "00:50:56:01:02:03"},
 		"nvme, dash mac":           {"disk_interface": "nvme", "net_device": "e1000e", "mac_address": "52-54-00-AB-CD-EF"},
 		"no detect-zeroes":         {"disk_discard": "ignore", "disk_detect_zeroes": "off", "disk_cache": "none"},

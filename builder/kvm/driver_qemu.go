@@ -10,7 +10,6 @@ import (
 	"log"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -69,9 +68,10 @@ func (d *QemuDriver) Convert(ctx context.Context, src, dst, format, compression 
 	return d.qemuImg().Convert(ctx, src, dst, qemuimg.OutputOptions(format, compression), nil)
 }
 
-// ProbeKVM boots an empty machine under KVM with SeaBIOS logging to a
-// debug port. A usable KVM reaches SeaBIOS's boot menu in well under a
-// second; a broken one aborts, pauses on an internal error, or crawls.
+// ProbeKVM boots an empty machine under KVM that prints as soon as it runs
+// (SeaBIOS to a debug port on x86_64, a tiny program to the UART on
+// aarch64). A usable KVM prints in well under a second; a broken one
+// aborts, pauses on an internal error, or crawls.
 func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, timeout time.Duration) error {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
@@ -84,13 +84,15 @@ func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, tim
 		return err
 	}
 	defer os.RemoveAll(dir)
-	debugLog := filepath.Join(dir, "seabios.log")
-	args := []string{
+	// KVM only runs the host's architecture (driver_qemu_probe.go).
+	probe, err := newKVMProbe(hostArch(), dir)
+	if err != nil {
+		return err
+	}
+	args := append([]string{
 		"-accel", "kvm", "-machine", machine, "-cpu", cpuModel, "-m", "128",
 		"-nodefaults", "-display", "none", "-no-user-config",
-		"-chardev", "file,id=seabios,path=" + debugLog,
-		"-device", "isa-debugcon,iobase=0x402,chardev=seabios",
-	}
+	}, probe.args...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var stderr lockedBuffer
@@ -119,8 +121,7 @@ func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, tim
 			if msg := stderr.String(); strings.Contains(msg, "KVM internal error") || strings.Contains(msg, "emulation failure") {
 				return fmt.Errorf("KVM stopped the guest: %s", strings.TrimSpace(msg))
 			}
-			out, _ := os.ReadFile(debugLog)
-			if bytes.Contains(out, []byte("Booting from")) || bytes.Contains(out, []byte("No bootable device")) {
+			if probe.ran() {
 				return nil
 			}
 		}

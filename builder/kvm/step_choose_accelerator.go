@@ -28,12 +28,18 @@ type stepChooseAccelerator struct {
 	// ProbeNative tells whether HVF or WHPX is available; nil means
 	// probeHostAccelerator.
 	ProbeNative func(accel string) error
+	// Arch is the guest's architecture and HostArch the host's (the
+	// running machine's when empty): a foreign guest is never probed.
+	Arch, HostArch string
 }
 
 func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
 	driver := state.Get("driver").(Driver)
 
+	if decided, action := s.settleForeignGuest(state); decided {
+		return action
+	}
 	start := time.Now()
 	probe := func(accel string) error {
 		switch {

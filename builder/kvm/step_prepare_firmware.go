@@ -35,6 +35,12 @@ type stepPrepareFirmware struct {
 	Candidates           [][2]string
 	SecureBoot           bool
 	SecureBootCandidates [][2]string
+	// PadTo is the size the machine's flash banks need (0: none); smaller
+	// files are padded in the work directory (step_prepare_firmware_pad.go).
+	PadTo int64
+	// Packages names what to install when no firmware is found (OVMF's
+	// package when empty).
+	Packages string
 }
 
 func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -59,18 +65,22 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		return halt(state, fmt.Errorf("secure_boot = true but OVMF's Secure Boot build was not found: install the ovmf package (apt-get install ovmf: OVMF_CODE_4M.secboot.fd and OVMF_VARS_4M.ms.fd) or set efi_firmware_code and efi_firmware_vars"))
 	}
 	if code == "" || vars == "" {
-		return halt(state, fmt.Errorf("firmware = \"uefi\" but OVMF was not found: %s, or set efi_firmware_code and efi_firmware_vars", ovmfInstallHint))
+		return halt(state, fmt.Errorf("firmware = \"uefi\" but UEFI firmware was not found: %s, or set efi_firmware_code and efi_firmware_vars", cmp.Or(s.Packages, ovmfInstallHint)))
 	}
 	varsCopy := filepath.Join(state.Get("work_dir").(string), "efivars.fd")
 	if err := copyFile(vars, varsCopy); err != nil {
 		return halt(state, fmt.Errorf("copying the UEFI variables file: %w", err))
+	}
+	flashCode, err := s.padFirmware(state, code, varsCopy)
+	if err != nil {
+		return halt(state, err)
 	}
 	if s.SecureBoot {
 		ui.Say(fmt.Sprintf("UEFI firmware with Secure Boot: %s, keys from %s", code, vars))
 	} else {
 		ui.Say(fmt.Sprintf("UEFI firmware: %s", code))
 	}
-	state.Put("efi_code", code)
+	state.Put("efi_code", flashCode)
 	state.Put("efi_vars", varsCopy)
 	return multistep.ActionContinue
 }

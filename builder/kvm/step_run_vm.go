@@ -27,6 +27,8 @@ type vmSpec struct {
 	// CDROMInterface is set for installer builds only: their source
 	// (source_image_path) is an ISO attached as a CD-ROM (installer_media.go).
 	CDROMInterface string
+	// Arch is the guest architecture (arch.go); "" is x86_64.
+	Arch string
 }
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
@@ -159,7 +161,7 @@ type bootMedia struct {
 func qemuArgs(spec vmSpec, m bootMedia) []string {
 	cpu := spec.CPUModel
 	if cpu == "" {
-		cpu = defaultCPUModel(m.Accelerator)
+		cpu = archByName(spec.Arch).cpuFor(m.Accelerator)
 	}
 	args := []string{
 		"-name", spec.Name,
@@ -194,7 +196,8 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 	args = append(args, secureBootArgs(spec.Hardware)...)
 	args = append(args, tpmArgs(spec.Hardware, m.TPMSocket)...)
 	if m.VNCDisplay >= 0 {
-		args = append(args, "-vga", "std", "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
+		args = append(args, archByName(spec.Arch).VNCDisplay...)
+		args = append(args, "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
 	} else {
 		args = append(args, "-display", "none")
 	}

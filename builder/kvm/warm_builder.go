@@ -35,6 +35,7 @@ func (b *Builder) warmRestore(hostname string, revoke *stepRevokeBuildAccess) *s
 			Firmware:      c.Firmware,
 			DiskSize:      c.diskSizeBytes,
 			Hardware:      c.hardware(),
+			Arch:          c.arch.Name,
 			VNC:           c.VNC,
 			QemuArgs:      qemuArgs,
 			PluginVersion: version.PluginVersion.String(),

@@ -61,6 +61,7 @@ type warmKeyInputs struct {
 	EFIVars       string   `json:"efi_vars_sha256,omitempty"`
 	DiskSize      int64    `json:"disk_size"`
 	Hardware      hardware `json:"hardware"`
+	Arch          string   `json:"arch"`
 	VNC           bool     `json:"vnc"`
 	QemuArgs      []string `json:"qemu_args,omitempty"`
 	QemuVersion   string   `json:"qemu_version"`

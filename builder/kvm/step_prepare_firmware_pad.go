@@ -1,0 +1,41 @@
+package kvm
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// padFirmware fits the firmware to the machine's flash banks when PadTo is
+// set: QEMU's arm `virt` board maps two 64 MiB banks and refuses a file of
+// any other size, while some distributions (Homebrew's QEMU among them)
+// ship the edk2 code file unpadded. A short code file is copied into the
+// work directory and padded there (the original is shared and read-only);
+// the build's own variables copy is padded in place. Padding is zeros, as
+// edk2's build pads its own flash images. It returns the code file to map.
+func (s *stepPrepareFirmware) padFirmware(state multistep.StateBag, code, varsCopy string) (string, error) {
+	if s.PadTo == 0 {
+		return code, nil
+	}
+	for _, f := range []string{code, varsCopy} {
+		if size := fileSize(f); size > s.PadTo {
+			return "", fmt.Errorf("UEFI firmware file %s is %d bytes, larger than the %d-byte flash bank the machine maps: set efi_firmware_code and efi_firmware_vars to files for this machine", f, size, s.PadTo)
+		}
+	}
+	if err := os.Truncate(varsCopy, s.PadTo); err != nil {
+		return "", fmt.Errorf("padding the UEFI variables file: %w", err)
+	}
+	if fileSize(code) == s.PadTo {
+		return code, nil
+	}
+	padded := filepath.Join(state.Get("work_dir").(string), "efi-code.fd")
+	if err := copyFile(code, padded); err != nil {
+		return "", fmt.Errorf("copying the UEFI code file: %w", err)
+	}
+	if err := os.Truncate(padded, s.PadTo); err != nil {
+		return "", fmt.Errorf("padding the UEFI code file: %w", err)
+	}
+	return padded, nil
+}
