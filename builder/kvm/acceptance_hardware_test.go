@@ -254,15 +254,7 @@ build { sources = ["source.kvm.cancel"] }
 	if procs := processesOf("swtpm", dir); len(procs) != 1 {
 		t.Errorf("want one swtpm while the guest boots, got %v", procs)
 	}
-	packertest.InterruptGroup(cmd)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatal("packer did not stop within 2 minutes of SIGINT")
-	}
+	packertest.InterruptAndWait(t, cmd)
 	<-readerDone
 	if !strings.Contains(log.String(), "Deleting output directory") {
 		t.Errorf("the build was not interrupted:\n%s", log.String())

@@ -234,15 +234,7 @@ build {
 			time.Sleep(500 * time.Millisecond)
 			// Ctrl-C in a terminal interrupts the whole foreground process
 			// group: packer's wrapper, packer, the plugin and QEMU alike.
-			packertest.InterruptGroup(cmd)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(2 * time.Minute):
-				cmd.Process.Kill()
-				t.Fatal("packer did not stop within 2 minutes of SIGINT")
-			}
+			packertest.InterruptAndWait(t, cmd)
 			<-readerDone
 			if !strings.Contains(log.String(), "Deleting output directory") {
 				t.Errorf("the build was not interrupted:\n%s", log.String())

@@ -2,7 +2,6 @@ package kvm
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -67,15 +66,8 @@ func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) mu
 
 // checkLoaded asks QEMU whether the incoming migration completed.
 func (s *stepWarmContinue) checkLoaded(ctx context.Context, vm VM) error {
-	raw, err := vm.Command(ctx, "query-migrate", nil)
+	info, err := queryMigrate(ctx, vm)
 	if err != nil {
-		return err
-	}
-	var info struct {
-		Status    string `json:"status"`
-		ErrorDesc string `json:"error-desc"`
-	}
-	if err := json.Unmarshal(raw, &info); err != nil {
 		return err
 	}
 	if info.Status != "completed" {

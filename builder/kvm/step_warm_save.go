@@ -178,15 +178,8 @@ func (s *stepWarmSave) waitMigration(ctx context.Context, vm VM) error {
 		interval = 100 * time.Millisecond
 	}
 	for {
-		raw, err := vm.Command(ctx, "query-migrate", nil)
+		info, err := queryMigrate(ctx, vm)
 		if err != nil {
-			return err
-		}
-		var info struct {
-			Status    string `json:"status"`
-			ErrorDesc string `json:"error-desc"`
-		}
-		if err := json.Unmarshal(raw, &info); err != nil {
 			return err
 		}
 		switch info.Status {
@@ -202,6 +195,23 @@ func (s *stepWarmSave) waitMigration(ctx context.Context, vm VM) error {
 		case <-time.After(interval):
 		}
 	}
+}
+
+// migrationInfo is the part of QMP query-migrate's answer warm start reads.
+type migrationInfo struct {
+	Status    string `json:"status"`
+	ErrorDesc string `json:"error-desc"`
+}
+
+// queryMigrate asks QEMU how the current (outgoing or incoming) migration
+// stands.
+func queryMigrate(ctx context.Context, vm VM) (migrationInfo, error) {
+	var info migrationInfo
+	raw, err := vm.Command(ctx, "query-migrate", nil)
+	if err == nil {
+		err = json.Unmarshal(raw, &info)
+	}
+	return info, err
 }
 
 // Cleanup removes a partly written entry.
