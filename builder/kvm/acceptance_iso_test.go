@@ -35,17 +35,23 @@ func TestAccBuilder_installsFromAnISO(t *testing.T) {
 	if err := os.WriteFile(marker, []byte("from-cd-files\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := packertest.WriteTemplate(t, fmt.Sprintf(`
-source "kvm" "installer" {
+	// One installer source per firmware, built side by side: GRUB's menu
+	// comes from the ISO's El Torito image under SeaBIOS and from its EFI
+	// system partition under OVMF, and the installed disk boots through
+	// extlinux and through systemd-boot respectively.
+	source := func(name, firmware, bootWait string) string {
+		return fmt.Sprintf(`
+source "kvm" %q {
   iso_url          = %q
   iso_checksum     = "sha256:%s"
+  firmware         = %q
   disk_size        = "3G"
   memory           = 1024
   http_directory   = %q
   cd_files         = [%q]
   cd_content       = { "notes/readme.txt" = "from-cd-content" }
   cd_label         = "INSTDATA"
-  boot_wait        = "20s"
+  boot_wait        = %q
   # GRUB's editor shows the entry as "setparams '<title>'", a blank line,
   # then its commands: "insmod gzio", "linux ...".
   boot_command     = ["e<wait><down><down><down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<wait><f10>"]
@@ -54,12 +60,18 @@ source "kvm" "installer" {
   ssh_timeout      = "20m"
   shutdown_command = "echo packer | sudo -S poweroff"
 }
+`, name, iso, mustFileSHA256(t, iso), firmware, filepath.Join(fixture, "http"), marker, bootWait)
+	}
+	// The menu waits for a key (timeout=-1), so a long boot_wait only
+	// costs time; OVMF takes longer than SeaBIOS to reach it.
+	dir := packertest.WriteTemplate(t, source("installer", "bios", "20s")+source("installer-uefi", "uefi", "45s")+`
 build {
-  sources = ["source.kvm.installer"]
+  sources = ["source.kvm.installer", "source.kvm.installer-uefi"]
   provisioner "shell" {
     inline = [
       "echo CD=$(cat /var/lib/installer-cd/marker.txt) CONTENT=$(cat /var/lib/installer-cd/notes/readme.txt)",
       "echo HOST=$(hostname) CLOUDINIT=$(test -e /etc/cloud/cloud-init.disabled && echo disabled)",
+      "echo FIRMWARE=$(test -d /sys/firmware/efi && echo uefi || echo bios)",
       "echo installed-and-provisioned | sudo tee /etc/packer-marker",
     ]
   }
@@ -67,7 +79,7 @@ build {
     inline = ["echo SOURCE=${build.SourceImageURL} SUM=${build.SourceImageChecksum} IMAGE=${build.ImagePath}"]
   }
 }
-`, iso, mustFileSHA256(t, iso), filepath.Join(fixture, "http"), marker))
+`)
 	res := env.Run(t, dir, "build", ".")
 	if res.ExitCode != 0 {
 		t.Fatalf("installer build failed")
@@ -75,7 +87,9 @@ build {
 	mustContain(t, res.Output,
 		"VNC: connect to 127.0.0.1:", "Typing the boot command over VNC",
 		"CD=from-cd-files CONTENT=from-cd-content", "HOST=installed CLOUDINIT=disabled",
-		"SOURCE="+iso, "SUM=sha256:", "IMAGE="+filepath.Join("output-installer", "installer.qcow2"))
+		"kvm.installer: FIRMWARE=bios", "kvm.installer-uefi: FIRMWARE=uefi",
+		"SOURCE="+iso, "SUM=sha256:", "IMAGE="+filepath.Join("output-installer", "installer.qcow2"),
+		"IMAGE="+filepath.Join("output-installer-uefi", "installer-uefi.qcow2"))
 	image := filepath.Join(dir, "output-installer", "installer.qcow2")
 	info := qemuImgInfo(t, image)
 	if _, backed := info["backing-filename"]; backed || info["format"] != "qcow2" || info["virtual-size"] != float64(3<<30) {
