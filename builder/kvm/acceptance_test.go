@@ -203,7 +203,10 @@ build {
   provisioner "shell" { inline = ["dd if=/dev/urandom of=/var/tmp/noise bs=1M count=200 status=none", "sleep 1"] }
 }
 `)
-			cmd := env.Command(dir, "build", ".")
+			// The build's own temporary directory, so that other builds
+			// on the machine do not count as its leftovers.
+			tmp := t.TempDir()
+			cmd := env.WithEnv("TMPDIR="+tmp).Command(dir, "build", ".")
 			stdout, _ := cmd.StdoutPipe()
 			cmd.Stderr = cmd.Stdout
 			if err := cmd.Start(); err != nil {
@@ -245,8 +248,8 @@ build {
 			if _, err := os.Stat(filepath.Join(dir, "output-cancel")); !os.IsNotExist(err) {
 				t.Fatal("the interrupted build left output-cancel behind")
 			}
-			if leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*")); len(leftovers) > 0 {
-				t.Fatalf("temporary files left: %v", leftovers)
+			if leftovers, _ := filepath.Glob(filepath.Join(tmp, "packer-kvm-*")); len(leftovers) > 0 {
+				t.Fatalf("temporary files left in the build's TMPDIR: %v", leftovers)
 			}
 		})
 	}
@@ -466,7 +469,8 @@ build {
   }
 }
 `)
-	res := env.Run(t, dir, "build", ".")
+	tmp := t.TempDir() // the build's own, see the interrupt test
+	res := env.WithEnv("TMPDIR="+tmp).Run(t, dir, "build", ".")
 	if res.ExitCode == 0 {
 		t.Fatal("the build succeeded")
 	}
@@ -501,8 +505,8 @@ build {
 			t.Errorf("the full filesystem still holds %s", e.Name())
 		}
 	}
-	if leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-*")); len(leftovers) > 0 {
-		t.Errorf("temporary files left: %v", leftovers)
+	if leftovers, _ := filepath.Glob(filepath.Join(tmp, "packer-kvm-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left in the build's TMPDIR: %v", leftovers)
 	}
 }
 
