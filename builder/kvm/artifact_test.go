@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 	"github.com/mitchellh/mapstructure"
@@ -125,5 +126,30 @@ func TestSourceImageID_isTheParentImagesID(t *testing.T) {
 		if got != parent.Id() {
 			t.Errorf("source_image_checksum %q: SourceImageID %q, want the parent's ImageID %q", configured, got, parent.Id())
 		}
+	}
+}
+
+func TestBuildSourceImageID_hashesTheSourceOnceABuild(t *testing.T) {
+	source := filepath.Join(t.TempDir(), "source.qcow2")
+	if err := os.WriteFile(source, []byte("source image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := new(multistep.BasicStateBag)
+	state.Put("source_image_path", source)
+	first, err := buildSourceImageID(state, "none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := sourceImageID("none", source)
+	if first != want {
+		t.Fatalf("id %q, want the file's SHA-256 %q", first, want)
+	}
+	// The second caller (the artifact, after warm start's key) reuses the
+	// first hash: a changed file would give another ID if it hashed again.
+	if err := os.WriteFile(source, []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := buildSourceImageID(state, "none"); err != nil || again != first {
+		t.Fatalf("second call %q %v, want the first build's %q", again, err, first)
 	}
 }

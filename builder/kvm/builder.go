@@ -184,7 +184,7 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 	sum := state.Get("image_checksum").(string)
 	generated.Put("ImagePath", path)
 	generated.Put("ImageChecksum", "sha256:"+sum)
-	sourceID, err := sourceImageID(c.SourceImageChecksum, state.Get("source_image_path").(string))
+	sourceID, err := buildSourceImageID(state, c.SourceImageChecksum)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +218,21 @@ func sourceImageID(configured, path string) (string, error) {
 	}
 	sum, _, err := qemuimg.FileSHA256(path)
 	return sum, err
+}
+
+// buildSourceImageID is sourceImageID of the build's source_image_path,
+// computed once a build and kept in the state as source_image_id: warm
+// start keys its cache by it too, and hashing a large source twice would
+// cost a warm build a second or more.
+func buildSourceImageID(state multistep.StateBag, configured string) (string, error) {
+	if id, ok := state.GetOk("source_image_id"); ok {
+		return id.(string), nil
+	}
+	id, err := sourceImageID(configured, state.Get("source_image_path").(string))
+	if err == nil {
+		state.Put("source_image_id", id)
+	}
+	return id, err
 }
 
 // sanitizeHostname keeps what a hostname may hold.

@@ -88,7 +88,7 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.StateBag) (warmKeyInputs, error) {
 	driver := state.Get("driver").(Driver)
 	in := s.Inputs
-	source, err := sourceImageID(s.SourceChecksum, state.Get("source_image_path").(string))
+	source, err := buildSourceImageID(state, s.SourceChecksum)
 	if err != nil {
 		return in, fmt.Errorf("checksumming the source image: %w", err)
 	}
