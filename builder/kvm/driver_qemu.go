@@ -68,10 +68,10 @@ func (d *QemuDriver) Convert(ctx context.Context, src, dst, format, compression 
 	return d.qemuImg().Convert(ctx, src, dst, qemuimg.OutputOptions(format, compression), nil)
 }
 
-// ProbeKVM boots an empty machine under KVM that prints as soon as it runs
-// (SeaBIOS to a debug port on x86_64, a tiny program to the UART on
-// aarch64). A usable KVM prints in well under a second; a broken one
-// aborts, pauses on an internal error, or crawls.
+// ProbeKVM boots a tiny guest under KVM that prints once it has done what
+// a boot loader and kernel do (driver_qemu_probe.go). A usable KVM gets
+// there in about a second; a broken one aborts, pauses on an internal
+// error, or crawls.
 func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, timeout time.Duration) error {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
@@ -116,16 +116,41 @@ func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, tim
 			exited <- err
 			return fmt.Errorf("QEMU exited under KVM: %s", cmp.Or(strings.TrimSpace(stderr.String()), fmt.Sprint(err)))
 		case <-ctx.Done():
-			return fmt.Errorf("KVM did not boot an empty machine within %s (a nested or paravirtualized host?)", timeout)
+			return fmt.Errorf("KVM did not run the probe guest to its end within %s (a nested or paravirtualized host?)%s", timeout, probeProgress(probe))
 		case <-tick.C:
 			if msg := stderr.String(); strings.Contains(msg, "KVM internal error") || strings.Contains(msg, "emulation failure") {
-				return fmt.Errorf("KVM stopped the guest: %s", strings.TrimSpace(msg))
+				return fmt.Errorf("KVM stopped the guest: %s%s", kvmErrorSummary(msg), probeProgress(probe))
 			}
 			if probe.ran() {
 				return nil
 			}
 		}
 	}
+}
+
+// probeProgress is ", after <how far the probe came>" or "".
+func probeProgress(p *kvmProbe) string {
+	if how := p.progress(); how != "" {
+		return "; " + how
+	}
+	return ""
+}
+
+// kvmErrorSummary keeps the lines of QEMU's message that say what KVM
+// did; a KVM internal error comes with a register dump nobody needs in a
+// build's output.
+func kvmErrorSummary(msg string) string {
+	var keep []string
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.Contains(line, "KVM") || strings.Contains(line, "emulation failure") || strings.Contains(line, "MSR") {
+			keep = append(keep, line)
+		}
+	}
+	if len(keep) == 0 {
+		return strings.TrimSpace(msg)
+	}
+	return strings.Join(keep, "; ")
 }
 
 // Start implements Driver.

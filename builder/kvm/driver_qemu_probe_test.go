@@ -1,7 +1,10 @@
 package kvm
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -42,5 +45,86 @@ func TestKVMProbe_emptyMachinePrintsWhenItRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The embedded boot sector is what GNU as makes of kvmprobe/x86_64.S: an
+// independent assembler checks the bytes the probe runs.
+func TestX86ProbeBootSector_isTheAssembledSource(t *testing.T) {
+	for _, tool := range []string{"as", "ld"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s (binutils) is not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	obj, bin := filepath.Join(dir, "probe.o"), filepath.Join(dir, "probe.bin")
+	for _, args := range [][]string{
+		{"as", "--32", "-o", obj, "kvmprobe/x86_64.S"},
+		{"ld", "-m", "elf_i386", "-Ttext=0x7c00", "--oformat=binary", "-o", bin, obj},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	got, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, x86ProbeBootSector) {
+		t.Fatalf("kvmprobe/x86_64.bin is not the assembled kvmprobe/x86_64.S: reassemble it (command in the .S file)")
+	}
+	if len(got) != 512 || got[510] != 0x55 || got[511] != 0xaa {
+		t.Fatalf("not a 512-byte boot sector with its 0x55AA signature: %d bytes", len(got))
+	}
+}
+
+// Under TCG the x86 probe guest passes every stage, in order, so a host
+// whose probe stops early is told exactly where.
+func TestKVMProbe_x86GuestReachesEveryStage(t *testing.T) {
+	if _, err := exec.LookPath(archX8664.QemuBinary); err != nil {
+		t.Skipf("%s is not installed", archX8664.QemuBinary)
+	}
+	for _, machine := range []string{"q35", "pc"} {
+		t.Run(machine, func(t *testing.T) {
+			probe, err := newKVMProbe("x86_64", t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"-accel", "tcg", "-machine", machine, "-cpu", "max", "-m", "128",
+				"-nodefaults", "-display", "none", "-no-user-config"}, probe.args...)
+			cmd := exec.Command(archX8664.QemuBinary, args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			deadline := time.Now().Add(30 * time.Second)
+			for !probe.ran() && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			want := "the probe guest reached real mode, then protected mode with string I/O, then MMIO string moves and an interrupt return, then a BIOS disk read back in real mode, then long mode with paging"
+			if got := probe.progress(); !probe.ran() || got != want {
+				t.Fatalf("ran %v, progress %q, want %q", probe.ran(), got, want)
+			}
+		})
+	}
+}
+
+func TestKVMProbe_progressSaysHowFarTheGuestCame(t *testing.T) {
+	cases := map[string]string{
+		"SeaBIOS...\nBooting from Hard Disk...\n": "its firmware had not yet booted the probe's disk",
+		"":                             "",
+		"Booting from 0000:7c00\n":     "the probe's boot sector started",
+		"Booting from 0000:7c00\nRP":   "the probe guest reached real mode, then protected mode with string I/O",
+		"Booting from 0000:7c00\nRPIB": "the probe guest reached real mode, then protected mode with string I/O, then MMIO string moves and an interrupt return, then a BIOS disk read back in real mode",
+	}
+	for log, want := range cases {
+		dir := t.TempDir()
+		p := &kvmProbe{log: filepath.Join(dir, "probe.log")}
+		if err := os.WriteFile(p.log, []byte(log), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.progress(); got != want {
+			t.Errorf("log %q: progress %q, want %q", log, got, want)
+		}
 	}
 }
