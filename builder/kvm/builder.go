@@ -2,10 +2,10 @@ package kvm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
@@ -61,6 +61,35 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		}
 	}
 
+	verdicts := acceleratorVerdicts()
+	started := time.Now()
+	run := b.runSteps(ctx, ui, hook, driver, verdicts, nil)
+	if reason := kvmFailedBeforeSSH(c.Accelerator, run.state, run.err); reason != nil && ctx.Err() == nil && cleansUpOnError(c.PackerOnError) {
+		ui.Error(fmt.Sprintf("Warning: %s. Restarting the build under TCG from a fresh start (disk, seed and firmware variables as before the first boot); %s lost",
+			reason, time.Since(started).Round(time.Second)))
+		rememberKVMFailed(ui, verdicts, run.state, reason)
+		run = b.runSteps(ctx, ui, hook, driver, verdicts, reason)
+	}
+	rememberKVMWorked(verdicts, run.state)
+	if run.err != nil {
+		return nil, run.err
+	}
+	return b.artifact(run.state, run.generated)
+}
+
+// buildRun is one run of the build's steps.
+type buildRun struct {
+	state     multistep.StateBag
+	generated *packerbuilderdata.GeneratedData
+	err       error
+}
+
+// runSteps runs the build's steps once, from a fresh state: every step's
+// Cleanup has run when it returns, so a second run starts from nothing
+// but the downloaded source. avoidKVM, when set, is why KVM failed the
+// run before: the accelerator step then chooses TCG.
+func (b *Builder) runSteps(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook, driver Driver, verdicts *verdictStore, avoidKVM error) buildRun {
+	c := &b.config
 	state := new(multistep.BasicStateBag)
 	state.Put("config", c)
 	state.Put("driver", driver)
@@ -84,25 +113,44 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	// interrupts whatever step is running (vm_watch.go).
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
-	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated, abort), c.PackerConfig, ui, state)
+	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated, abort, verdicts, avoidKVM), c.PackerConfig, ui, state)
 	b.runner.Run(ctx, state)
-
-	if err := asVMFailure(context.Cause(ctx)); err != nil {
-		return nil, err
-	}
-	if err, ok := state.GetOk("error"); ok {
-		return nil, err.(error)
-	}
-	if _, ok := state.GetOk(multistep.StateCancelled); ok {
-		return nil, errors.New("build was cancelled")
-	}
-	if _, ok := state.GetOk(multistep.StateHalted); ok {
-		return nil, errors.New("build was halted")
-	}
-	return b.artifact(state, generated)
+	return buildRun{state: state, generated: generated, err: runError(context.Cause(ctx), state)}
 }
 
-func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error)) []multistep.Step {
+// runError is why a run of the steps failed, or nil: the VM watch's
+// finding first, as the failing step's own error is usually its echo.
+func runError(cause error, state multistep.StateBag) error {
+	if err := asVMFailure(cause); err != nil {
+		return err
+	}
+	if err, ok := state.GetOk("error"); ok {
+		return err.(error)
+	}
+	if _, ok := state.GetOk(multistep.StateCancelled); ok {
+		return errBuildCancelled
+	}
+	if _, ok := state.GetOk(multistep.StateHalted); ok {
+		return errBuildHalted
+	}
+	return nil
+}
+
+// cleansUpOnError reports whether Packer's -on-error mode runs the steps'
+// cleanups, which a restart needs (abort and ask leave the VM for a look).
+func cleansUpOnError(mode string) bool { return mode == "" || mode == "cleanup" }
+
+// acceleratorVerdicts is where the builder remembers what KVM did on this
+// host: kvm-accelerator/ in Packer's cache (nil when there is none).
+func acceleratorVerdicts() *verdictStore {
+	dir, err := packersdk.CachePath("kvm-accelerator")
+	if err != nil {
+		return nil
+	}
+	return &verdictStore{Dir: dir}
+}
+
+func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error), verdicts *verdictStore, avoidKVM error) []multistep.Step {
 	c := &b.config
 	hostname := "packer-" + sanitizeHostname(c.PackerBuildName)
 	keyComment := ""
@@ -143,7 +191,8 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			NetworkConfig: c.NetworkConfig,
 		},
 		&stepForwardSSHPort{MinPort: 2222, MaxPort: 4444},
-		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout, Arch: c.arch.Name},
+		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout, Arch: c.arch.Name,
+			Verdicts: verdicts, Avoid: avoidKVM},
 		&stepPublishRuntimeData{Generated: generated},
 		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: c.arch.Firmware,
 			PadTo: c.arch.FirmwareSize, Packages: c.arch.FirmwarePackages,

@@ -16,7 +16,7 @@ func builderSteps(t *testing.T, raw map[string]interface{}) []multistep.Step {
 		t.Fatal(err)
 	}
 	b := &Builder{config: *c}
-	return b.steps(&packerbuilderdata.GeneratedData{State: new(multistep.BasicStateBag)}, func(error) {})
+	return b.steps(&packerbuilderdata.GeneratedData{State: new(multistep.BasicStateBag)}, func(error) {}, nil, nil)
 }
 
 func stepTypes(steps []multistep.Step) []string {

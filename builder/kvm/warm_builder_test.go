@@ -27,7 +27,7 @@ func TestBuilderSteps_warmStartOrder(t *testing.T) {
 	if _, _, err := b.Prepare(raw); err != nil {
 		t.Fatal(err)
 	}
-	steps := b.steps(&packerbuilderdata.GeneratedData{State: new(multistep.BasicStateBag)}, func(error) {})
+	steps := b.steps(&packerbuilderdata.GeneratedData{State: new(multistep.BasicStateBag)}, func(error) {}, nil, nil)
 	order := []multistep.Step{
 		&stepPrepareFirmware{}, &stepWarmRestore{}, &stepRunVM{}, &stepWarmContinue{}, &stepWaitForSSH{},
 		&stepWarmResumed{}, &stepWaitCloudInit{}, &stepWarmSave{}, &stepRevokeBuildAccess{},
