@@ -150,8 +150,10 @@ build {
 	}
 	total := time.Since(start)
 	output := []byte(out.String())
-	if m := regexp.MustCompile(`Accelerator: (\w+)`).FindSubmatch(output); m != nil {
-		accelerator = string(m[1])
+	// The last line counts: a build that KVM failed before SSH restarts
+	// under TCG and says so in a second Accelerator line.
+	if all := regexp.MustCompile(`Accelerator: (\w+)`).FindAllSubmatch(output, -1); len(all) > 0 {
+		accelerator = string(all[len(all)-1][1])
 	}
 	// The plugin reports its own phase durations to a tenth of a second.
 	t := timings{

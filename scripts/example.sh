@@ -70,7 +70,7 @@ smoke_port=$(free_port)
 # An overlay, so the smoke boot leaves the exported image untouched.
 qemu-img create -q -f qcow2 -b "$out/exports/web.qcow2" -F qcow2 "$work/smoke.qcow2"
 # Use what the build found usable: KVM where it works, TCG otherwise.
-accel=tcg; grep -q "Accelerator: kvm" "$work/build.log" && accel=kvm
+accel=$(grep -o "Accelerator: [a-z]*" "$work/build.log" | tail -1 | cut -d" " -f2); [ "$accel" = kvm ] || accel=tcg
 qemu-system-x86_64 -accel "$accel" -machine q35 -cpu max -smp 2 -m 1024 -nodefaults -display none \
   -drive "file=$work/smoke.qcow2,if=virtio" -device virtio-rng-pci \
   -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$smoke_port-:80" -device virtio-net-pci,netdev=n0 \

@@ -73,7 +73,11 @@ type Config struct {
 	// /dev/kvm is present and proves it can run a guest within a few
 	// seconds; on macOS `hvf` (Hypervisor.framework); on Windows `whpx`
 	// (the Windows Hypervisor Platform feature). Otherwise it falls back to
-	// TCG software emulation with a warning. `kvm`, `hvf` and `whpx` name
+	// TCG software emulation, saying why in its `Accelerator:` line. On
+	// Linux, a build that KVM stops before SSH anyway (an internal error, an
+	// aborting QEMU) is restarted once under TCG from a fresh start, and the
+	// host's verdict is remembered in Packer's cache (`kvm-accelerator/`)
+	// for the next build. `kvm`, `hvf` and `whpx` name
 	// one and fail fast when it cannot run the guest (each only on its own
 	// OS); `tcg` always emulates. Linux hosts are tested end to end; macOS
 	// and Windows builds are compiled and unit-tested only.
@@ -167,7 +171,9 @@ type Config struct {
 	// (with a warning), as if the power were cut. Off by default.
 	ForceShutdownOnTimeout bool `mapstructure:"force_shutdown_on_timeout"`
 	// How long `accelerator = "auto"` lets KVM prove it can run a guest
-	// before falling back to TCG. Defaults to `10s`.
+	// (a probe guest that goes through real, protected and long mode as a
+	// boot loader and kernel do) before falling back to TCG. A working KVM
+	// passes in about a second. Defaults to `10s`.
 	AcceleratorProbeTimeout time.Duration `mapstructure:"accelerator_probe_timeout"`
 	// How long the guest's serial console may stay silent while the build
 	// waits for SSH. Boot loaders, kernels and systemd print there, so a
