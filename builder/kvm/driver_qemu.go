@@ -114,7 +114,7 @@ func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, tim
 		select {
 		case err := <-exited:
 			exited <- err
-			return fmt.Errorf("QEMU exited under KVM: %s", cmp.Or(strings.TrimSpace(stderr.String()), fmt.Sprint(err)))
+			return fmt.Errorf("QEMU exited under KVM: %s", cmp.Or(kvmErrorSummary(stderr.String()), fmt.Sprint(err)))
 		case <-ctx.Done():
 			return fmt.Errorf("KVM did not run the probe guest to its end within %s (a nested or paravirtualized host?)%s", timeout, probeProgress(probe))
 		case <-tick.C:
@@ -136,19 +136,24 @@ func probeProgress(p *kvmProbe) string {
 	return ""
 }
 
-// kvmErrorSummary keeps the lines of QEMU's message that say what KVM
-// did; a KVM internal error comes with a register dump nobody needs in a
-// build's output.
+// kvmErrorSummary is QEMU's message about KVM on one line: the lines that
+// say what failed, without the register dump of a KVM internal error, the
+// assertion QEMU aborts on, or the binary's name on each line.
 func kvmErrorSummary(msg string) string {
 	var keep []string
 	for _, line := range strings.Split(msg, "\n") {
 		line = strings.TrimSpace(line)
-		if strings.Contains(line, "KVM") || strings.Contains(line, "emulation failure") || strings.Contains(line, "MSR") {
+		if strings.HasPrefix(line, "qemu-system-") {
+			if _, rest, ok := strings.Cut(line, ": "); ok {
+				line = rest
+			}
+		}
+		switch {
+		case line == "", strings.Contains(line, "Assertion"), strings.Contains(line, "warning:"):
+		case strings.Contains(line, "KVM"), strings.Contains(line, "kvm"), strings.Contains(line, "error"),
+			strings.Contains(line, "emulation failure"), strings.Contains(line, "MSR"):
 			keep = append(keep, line)
 		}
-	}
-	if len(keep) == 0 {
-		return strings.TrimSpace(msg)
 	}
 	return strings.Join(keep, "; ")
 }

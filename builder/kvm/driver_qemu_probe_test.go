@@ -128,3 +128,17 @@ func TestKVMProbe_progressSaysHowFarTheGuestCame(t *testing.T) {
 		}
 	}
 }
+
+func TestKVMErrorSummary_oneLineOfWhatFailed(t *testing.T) {
+	cases := map[string]string{
+		"qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.\n": "error: failed to set MSR 0x10a to 0x69",
+		"KVM internal error. Suberror: 1\nextra data[0]: 0x0000000000000001\nemulation failure\nEAX=001000cc EBX=3e896766\n":                                                                       "KVM internal error. Suberror: 1; emulation failure",
+		"Could not access KVM kernel module: No such file or directory\nqemu-system-x86_64: failed to initialize kvm: No such file or directory\n":                                                 "Could not access KVM kernel module: No such file or directory; failed to initialize kvm: No such file or directory",
+		"qemu-system-x86_64: warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]\n":                                                                                         "",
+	}
+	for in, want := range cases {
+		if got := kvmErrorSummary(in); got != want {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
