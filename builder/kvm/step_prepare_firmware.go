@@ -144,7 +144,17 @@ func (s *stepPrepareFirmware) locate() (efiFirmware, error) {
 	if s.SecureBoot {
 		return fw, fmt.Errorf("secure_boot = true but OVMF's Secure Boot build was not found: %s, or set efi_firmware_code and efi_firmware_vars", secureBootInstallHint)
 	}
-	return fw, fmt.Errorf("firmware = \"uefi\" but UEFI firmware was not found: %s, or set efi_firmware_code and efi_firmware_vars", cmp.Or(s.Packages, ovmfInstallHint))
+	return fw, fmt.Errorf("firmware = \"uefi\" but UEFI firmware was not found: %s, or set efi_firmware_code and efi_firmware_vars", s.installHint())
+}
+
+// installHint says what to install for the VM's firmware: Packages (a
+// noun phrase, "the ovmf package (apt-get install ovmf)") or the host's
+// OVMF hint.
+func (s *stepPrepareFirmware) installHint() string {
+	if s.Packages == "" {
+		return ovmfInstallHint
+	}
+	return "install " + s.Packages
 }
 
 // fromDescriptors completes fw with the descriptors' choice.
@@ -155,9 +165,12 @@ func (s *stepPrepareFirmware) fromDescriptors(fw efiFirmware, catalog *firmware.
 		SecureBoot: s.SecureBoot,
 	})
 	if err != nil {
-		what, fix := `firmware = "uefi"`, cmp.Or(s.Packages, ovmfInstallHint)
+		what, fix := `firmware = "uefi"`, s.installHint()
 		if s.SecureBoot {
-			what, fix = "secure_boot = true", secureBootInstallHint
+			what = "secure_boot = true"
+			if cmp.Or(s.Arch, archX8664.Name) == archX8664.Name {
+				fix = secureBootInstallHint
+			}
 		}
 		return fw, fmt.Errorf("%s but no UEFI firmware fits this VM: %w\nFix: %s, or set efi_firmware_code and efi_firmware_vars", what, err, fix)
 	}
