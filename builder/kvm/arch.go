@@ -50,7 +50,7 @@ var archX8664 = archSpec{
 	KVMCPU:           "host",
 	TCGCPU:           "max",
 	Firmware:         ovmfCandidates,
-	FirmwarePackages: "the ovmf package (apt-get install ovmf)",
+	FirmwarePackages: "the ovmf package (apt-get install ovmf) or edk2-ovmf (dnf install edk2-ovmf)",
 	SerialConsole:    "ttyS0",
 	VNCDisplay:       []string{"-vga", "std"},
 }

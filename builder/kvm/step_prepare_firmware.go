@@ -148,7 +148,7 @@ func (s *stepPrepareFirmware) locate() (efiFirmware, error) {
 }
 
 // installHint says what to install for the VM's firmware: Packages (a
-// noun phrase, "the ovmf package (apt-get install ovmf)") or the host's
+// noun phrase, "qemu-efi-aarch64 (Debian, Ubuntu), ...") or the host's
 // OVMF hint.
 func (s *stepPrepareFirmware) installHint() string {
 	if s.Packages == "" {

@@ -161,7 +161,7 @@ func TestStepPrepareFirmware_noMatchingDescriptorSaysWhatAndHow(t *testing.T) {
 		"UEFI firmware for x86_64 machine microvm",
 		"60-edk2-x86_64.json: for x86_64 machines pc-i440fx-*, pc-q35-*, not microvm",
 		"40-edk2-aarch64-secure-enrolled.json: for aarch64, not x86_64",
-		"Fix: install the ovmf package (apt-get install ovmf), or set efi_firmware_code and efi_firmware_vars",
+		"Fix: install the ovmf package (apt-get install ovmf) or edk2-ovmf (dnf install edk2-ovmf), or set efi_firmware_code and efi_firmware_vars",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)

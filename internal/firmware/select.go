@@ -159,7 +159,7 @@ func (c *Catalog) match(e Entry, q Query) (*Selection, int, string) {
 	sel.SecureVars = sel.RequiresSMM && d.HasFeature(FeatureSecureBoot)
 	for _, f := range []string{sel.Code.Filename, sel.Vars.Filename} {
 		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
-			return nil, 0, fmt.Sprintf("%s is missing (the package that ships the descriptor ships it)", f)
+			return nil, 0, fmt.Sprintf("%s is missing (reinstall the package that installed the descriptor)", f)
 		}
 	}
 	return sel, tier, ""
