@@ -321,8 +321,12 @@ func runFixture(t *testing.T, fixture string, cases []fixtureCase) {
 	}
 }
 
-// Fedora's edk2 descriptors (testdata/README.md): the 4 MiB builds are qcow2
-// and sort before the 2 MiB raw ones.
+// Fedora's edk2 descriptors, from Fedora's edk2 dist-git
+// (src.fedoraproject.org/rpms/edk2, mirrored at
+// github.com/Server99-industries/edk2, commit 9c79c0c4; edk2.spec's
+// %install and %files list them and their firmware files; see
+// testdata/README.md): the 4 MiB builds are qcow2 and sort before the 2 MiB
+// raw ones.
 func TestSelectFedora(t *testing.T) {
 	runFixture(t, "fedora", []fixtureCase{
 		{name: "q35", query: q35(false), descriptor: "50-edk2-ovmf-4m-qcow2-x64-nosb.json",
@@ -345,9 +349,12 @@ func TestSelectFedora(t *testing.T) {
 	})
 }
 
-// Ubuntu 24.04's ovmf and qemu-efi-aarch64 (testdata/README.md): 4 MiB raw
-// builds only; the Secure Boot descriptor names OVMF_CODE_4M.ms.fd, a
-// symlink to OVMF_CODE_4M.secboot.fd.
+// Ubuntu 24.04's ovmf and qemu-efi-aarch64, from Debian's edk2 packaging
+// at release 2024.02-2 (debian/descriptors, debian/*.install and
+// debian/*.links, mirrored at github.com/byteit101/edk2-debian, commit
+// 09bab578; see testdata/README.md): 4 MiB raw builds only; the Secure
+// Boot descriptor names OVMF_CODE_4M.ms.fd, a symlink to
+// OVMF_CODE_4M.secboot.fd.
 func TestSelectUbuntu2404(t *testing.T) {
 	runFixture(t, "ubuntu-24.04", []fixtureCase{
 		{name: "q35", query: q35(false), descriptor: "60-edk2-x86_64.json",
