@@ -38,8 +38,9 @@ type vmSpec struct {
 // that calls Abort when the VM fails at any point of the build.
 //
 // It reads driver, ui, work_dir, accelerator, overlay_path, seed_path,
-// ssh_host_port, efi_code and efi_vars (and their formats, efi_smm,
-// efi_secure_vars, additional_disk_paths and tpm_socket when set), and writes serial_log, vm and vm_watch.
+// ssh_host_port, efi_code and efi_vars (and efi_code_format,
+// efi_vars_format, efi_smm, efi_secure_vars, additional_disk_paths and
+// tpm_socket when set), and writes serial_log, vm and vm_watch.
 type stepRunVM struct {
 	Spec vmSpec
 	// OutputDir is named when the guest stops because its filesystem is full.
