@@ -149,7 +149,9 @@ build {
 		t.Fatal("the build with an unsigned boot loader under Secure Boot succeeded")
 	}
 	mustContain(t, res.Output,
-		"UEFI firmware with Secure Boot: /usr/share/OVMF/OVMF_CODE_4M.secboot.fd, keys from /usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+		// Debian's ovmf describes its Secure Boot build by the symlink
+		// OVMF_CODE_4M.ms.fd (to OVMF_CODE_4M.secboot.fd).
+		"UEFI firmware with Secure Boot: /usr/share/OVMF/OVMF_CODE_4M.ms.fd, keys from /usr/share/OVMF/OVMF_VARS_4M.ms.fd (QEMU firmware descriptor /usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json)",
 		"Started a software TPM 2.0 (swtpm)",
 		"kvm.sb: SB=SecureBoot enabled", "kvm.sb: TPM-DEVICE", "kvm.sb: PCR:sha256:", "kvm.sb: PCR:7:0x",
 		"Build 'kvm.unsigned' errored",

@@ -363,7 +363,8 @@ func assertNoBuildAccess(t *testing.T, image, password string) {
 	}
 }
 
-// (d): the same image boots under UEFI firmware (OVMF found automatically).
+// (d): the same image boots under UEFI firmware (OVMF chosen by Debian's
+// firmware descriptor).
 func TestAccBuilder_uefi(t *testing.T) {
 	env := packertest.Setup(t)
 	dir := packertest.WriteTemplate(t, sourceBlock("uefi", env.Image, `firmware = "uefi"
@@ -377,7 +378,7 @@ build {
 	if res.ExitCode != 0 {
 		t.Fatal("UEFI build failed")
 	}
-	mustContain(t, res.Output, "UEFI firmware: /usr/share/OVMF/", "BOOTED-UEFI")
+	mustContain(t, res.Output, "UEFI firmware: /usr/share/OVMF/OVMF_CODE_4M.fd, variables from /usr/share/OVMF/OVMF_VARS_4M.fd (QEMU firmware descriptor /usr/share/qemu/firmware/60-edk2-x86_64.json)", "BOOTED-UEFI")
 	info := qemuImgInfo(t, filepath.Join(dir, "output-uefi", "uefi.qcow2"))
 	if info["backing-filename"] == nil {
 		t.Fatal("output_mode overlay produced an image without a backing file")

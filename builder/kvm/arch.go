@@ -26,7 +26,10 @@ type archSpec struct {
 	KVMCPU, TCGCPU string
 	// UEFIOnly architectures have no BIOS: firmware defaults to "uefi".
 	UEFIOnly bool
-	// Firmware lists UEFI code and variables file pairs, in search order.
+	// Firmware lists UEFI code and variables file pairs, in search order,
+	// for hosts without QEMU firmware descriptors: where a host has
+	// descriptors (every current Linux distribution), they choose the
+	// firmware (stepPrepareFirmware, internal/firmware).
 	Firmware [][2]string
 	// FirmwareSize is the size QEMU's pflash devices need, when the
 	// machine maps fixed-size flash banks (0: files are used as they are).
@@ -47,7 +50,7 @@ var archX8664 = archSpec{
 	KVMCPU:           "host",
 	TCGCPU:           "max",
 	Firmware:         ovmfCandidates,
-	FirmwarePackages: "the ovmf package (apt-get install ovmf)",
+	FirmwarePackages: "the ovmf package (apt-get install ovmf) or edk2-ovmf (dnf install edk2-ovmf)",
 	SerialConsole:    "ttyS0",
 	VNCDisplay:       []string{"-vga", "std"},
 }
@@ -84,7 +87,8 @@ var archSpecs = map[string]archSpec{
 	"arm64":   archAArch64,
 }
 
-// aavmfCandidates lists where distributions put the arm64 UEFI firmware
+// aavmfCandidates lists, for hosts without QEMU firmware descriptors,
+// where distributions put the arm64 UEFI firmware
 // (edk2's ArmVirtQemu build): Debian and Ubuntu's qemu-efi-aarch64
 // (AAVMF, already 64 MiB), Fedora's edk2-aarch64 (raw pflash images), Arch
 // Linux's edk2-aarch64, and the copy QEMU itself installs (Homebrew on Apple

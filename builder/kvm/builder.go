@@ -14,6 +14,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
@@ -196,7 +197,8 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepPublishRuntimeData{Generated: generated},
 		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: c.arch.Firmware,
 			PadTo: c.arch.FirmwareSize, Packages: c.arch.FirmwarePackages,
-			SecureBoot: c.SecureBoot, SecureBootCandidates: ovmfSecureBootCandidates},
+			SecureBoot: c.SecureBoot, SecureBootCandidates: ovmfSecureBootCandidates,
+			Arch: c.arch.Name, MachineType: c.MachineType, DescriptorDirs: firmware.DefaultDirs()},
 		&stepStartTPM{Enabled: c.TPM, Binary: c.SwtpmBinary},
 		b.warmRestore(hostname, revoke),
 		&stepRunVM{Spec: vmSpec{

@@ -99,15 +99,21 @@ type Config struct {
 	CPUs int `mapstructure:"cpus"`
 	// Memory of the build VM in MiB. Defaults to 2048; at least 256.
 	Memory int `mapstructure:"memory"`
-	// `bios` (default) or `uefi`. UEFI uses OVMF, found automatically in
-	// the usual places (including Debian's and Ubuntu's `_4M` files); each
-	// build gets its own copy of the variables file. aarch64 guests always
-	// boot UEFI (AAVMF, edk2's arm64 build): `uefi` is their default and
-	// `bios` an error.
+	// `bios` (default) or `uefi`. UEFI uses OVMF, chosen by QEMU's
+	// firmware descriptors (`/usr/share/qemu/firmware`, `/etc/qemu/firmware`,
+	// `~/.config/qemu/firmware`) for the guest's architecture, machine type
+	// and `secure_boot`, as libvirt does; a host without descriptors (macOS,
+	// Windows) searches the usual places. Each build gets its own copy of
+	// the variables file. aarch64 guests always boot UEFI (AAVMF, edk2's
+	// arm64 build): `uefi` is their default and `bios` an error.
 	Firmware string `mapstructure:"firmware"`
-	// Path of the OVMF code file, when it is not found automatically.
+	// Path of the UEFI code file, instead of the one the firmware
+	// descriptors choose. A qcow2 file (by its magic) is mapped as qcow2,
+	// any other as raw.
 	EFIFirmwareCode string `mapstructure:"efi_firmware_code"`
-	// Path of the OVMF variables template, when it is not found automatically.
+	// Path of the UEFI variables template the build copies, instead of the
+	// one the firmware descriptors choose; raw or qcow2, like
+	// `efi_firmware_code`.
 	EFIFirmwareVars string `mapstructure:"efi_firmware_vars"`
 	// The QEMU system emulator. Defaults to `qemu-system-<arch>`.
 	QemuBinary string `mapstructure:"qemu_binary"`
@@ -199,9 +205,10 @@ type Config struct {
 	// `q35` machine). The builder uses OVMF's Secure Boot build (SMM on) and
 	// a per-build copy of a variables template with Microsoft's keys
 	// enrolled, which trust Debian's, Ubuntu's, Fedora's and Windows' signed
-	// boot loaders: Debian's `OVMF_CODE_4M.secboot.fd` and
-	// `OVMF_VARS_4M.ms.fd` (package `ovmf`) are found automatically;
-	// `efi_firmware_code` and `efi_firmware_vars` override them. A guest
+	// boot loaders: the firmware descriptor with the features `secure-boot`,
+	// `enrolled-keys` and `requires-smm` chooses them (Debian's and
+	// Ubuntu's `OVMF_CODE_4M.secboot.fd` and `OVMF_VARS_4M.ms.fd`, package
+	// `ovmf`); `efi_firmware_code` and `efi_firmware_vars` override them. A guest
 	// whose boot loader is not signed is refused by the firmware and the
 	// build fails with the serial console's last lines.
 	SecureBoot bool `mapstructure:"secure_boot"`

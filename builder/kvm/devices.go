@@ -96,14 +96,21 @@ func netArgs(h hardware, sshHostPort int) []string {
 	}
 }
 
-// secureBootArgs turns on what OVMF's Secure Boot build needs: SMM, and
-// flash that only SMM code may write, so the guest's OS cannot rewrite the
-// enrolled keys. QEMU merges a second -machine into the first.
-func secureBootArgs(h hardware) []string {
-	if !h.SecureBoot {
-		return nil
+// smmArgs turns on what firmware marked "requires-smm" needs (OVMF's
+// Secure Boot build, with secure_boot or chosen by its descriptor): SMM,
+// and, for a Secure Boot capable build (secureVars), flash that only SMM
+// code may write, so the guest's OS cannot rewrite the enrolled keys, as
+// QEMU's docs/interop/firmware.json prescribes. QEMU merges a second
+// -machine into the first.
+func smmArgs(smm, secureVars bool) []string {
+	var args []string
+	if smm {
+		args = append(args, "-machine", "smm=on")
 	}
-	return []string{"-machine", "smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"}
+	if secureVars {
+		args = append(args, "-global", "driver=cfi.pflash01,property=secure,value=on")
+	}
+	return args
 }
 
 // tpmDevices are the TPM 2.0 interfaces each machine family has: the

@@ -4,7 +4,10 @@ package kvm
 
 // ovmfCandidates lists where Linux distributions put OVMF, newest layouts
 // first: Debian/Ubuntu ship 4 MiB builds as *_4M.fd; Fedora/RHEL use
-// edk2/ovmf; Arch and openSUSE use the edk2-ovmf and qemu paths.
+// edk2/ovmf; Arch and openSUSE use the edk2-ovmf and qemu paths. They are
+// searched only on a host without QEMU firmware descriptors
+// (/usr/share/qemu/firmware and the like), which current distributions'
+// OVMF packages install and which are read instead.
 var ovmfCandidates = [][2]string{
 	{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
 	{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 )
 
 // padFirmware fits the firmware to the machine's flash banks when PadTo is
@@ -14,24 +16,29 @@ import (
 // ship the edk2 code file unpadded. A short code file is copied into the
 // work directory and padded there (the original is shared and read-only);
 // the build's own variables copy is padded in place. Padding is zeros, as
-// edk2's build pads its own flash images. It returns the code file to map.
-func (s *stepPrepareFirmware) padFirmware(state multistep.StateBag, code, varsCopy string) (string, error) {
+// edk2's build pads its own flash images. Only raw files are padded: a
+// qcow2 image (Fedora's) has its virtual size in its header, and appending
+// zeros to it would corrupt it, not resize it. It returns the code file to
+// map.
+func (s *stepPrepareFirmware) padFirmware(state multistep.StateBag, code, varsCopy firmware.FlashFile) (string, error) {
 	if s.PadTo == 0 {
-		return code, nil
+		return code.Filename, nil
 	}
-	for _, f := range []string{code, varsCopy} {
-		if size := fileSize(f); size > s.PadTo {
-			return "", fmt.Errorf("UEFI firmware file %s is %d bytes, larger than the %d-byte flash bank the machine maps: set efi_firmware_code and efi_firmware_vars to files for this machine", f, size, s.PadTo)
+	for _, f := range []firmware.FlashFile{code, varsCopy} {
+		if size := fileSize(f.Filename); f.Format == "raw" && size > s.PadTo {
+			return "", fmt.Errorf("UEFI firmware file %s is %d bytes, larger than the %d-byte flash bank the machine maps: set efi_firmware_code and efi_firmware_vars to files for this machine", f.Filename, size, s.PadTo)
 		}
 	}
-	if err := os.Truncate(varsCopy, s.PadTo); err != nil {
-		return "", fmt.Errorf("padding the UEFI variables file: %w", err)
+	if varsCopy.Format == "raw" {
+		if err := os.Truncate(varsCopy.Filename, s.PadTo); err != nil {
+			return "", fmt.Errorf("padding the UEFI variables file: %w", err)
+		}
 	}
-	if fileSize(code) == s.PadTo {
-		return code, nil
+	if code.Format != "raw" || fileSize(code.Filename) == s.PadTo {
+		return code.Filename, nil
 	}
 	padded := filepath.Join(state.Get("work_dir").(string), "efi-code.fd")
-	if err := copyFile(code, padded); err != nil {
+	if err := copyFile(code.Filename, padded); err != nil {
 		return "", fmt.Errorf("copying the UEFI code file: %w", err)
 	}
 	if err := os.Truncate(padded, s.PadTo); err != nil {

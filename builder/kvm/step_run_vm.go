@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -37,7 +38,8 @@ type vmSpec struct {
 // that calls Abort when the VM fails at any point of the build.
 //
 // It reads driver, ui, work_dir, accelerator, overlay_path, seed_path,
-// ssh_host_port, efi_code and efi_vars (and additional_disk_paths and
+// ssh_host_port, efi_code and efi_vars (and efi_code_format,
+// efi_vars_format, efi_smm, efi_secure_vars, additional_disk_paths and
 // tpm_socket when set), and writes serial_log, vm and vm_watch.
 type stepRunVM struct {
 	Spec vmSpec
@@ -95,6 +97,9 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		SerialLog:   serialLog,
 		EFICode:     stateString(state, "efi_code"),
 		EFIVars:     stateString(state, "efi_vars"),
+		EFIFormats:  [2]string{stateString(state, "efi_code_format"), stateString(state, "efi_vars_format")},
+		EFISMM:      stateBool(state, "efi_smm"),
+		EFISecure:   stateBool(state, "efi_secure_vars"),
 		VNCDisplay:  vncDisplay,
 		// The additional disks and the TPM, when the template asks for them.
 		AdditionalDisks: stateStrings(state, "additional_disk_paths"),
@@ -152,10 +157,16 @@ type bootMedia struct {
 	QMPSocket        string
 	SerialLog        string
 	EFICode, EFIVars string
-	VNCDisplay       int
-	AdditionalDisks  []string
-	TPMSocket        string
-	Installer        installerMedia
+	// EFIFormats are the code's and the variables' block formats ("" is
+	// raw).
+	EFIFormats [2]string
+	// EFISMM: the firmware requires SMM; EFISecure: its variables flash is
+	// to be writable from SMM only (stepPrepareFirmware).
+	EFISMM, EFISecure bool
+	VNCDisplay        int
+	AdditionalDisks   []string
+	TPMSocket         string
+	Installer         installerMedia
 }
 
 func qemuArgs(spec vmSpec, m bootMedia) []string {
@@ -190,10 +201,10 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 	args = append(args, "-device", "virtio-rng-pci")
 	if m.EFICode != "" {
 		args = append(args,
-			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+m.EFICode,
-			"-drive", "if=pflash,format=raw,unit=1,file="+m.EFIVars)
+			"-drive", "if=pflash,format="+cmp.Or(m.EFIFormats[0], "raw")+",unit=0,readonly=on,file="+m.EFICode,
+			"-drive", "if=pflash,format="+cmp.Or(m.EFIFormats[1], "raw")+",unit=1,file="+m.EFIVars)
 	}
-	args = append(args, secureBootArgs(spec.Hardware)...)
+	args = append(args, smmArgs(spec.Hardware.SecureBoot || m.EFISMM, spec.Hardware.SecureBoot || m.EFISecure)...)
 	args = append(args, tpmArgs(spec.Hardware, m.TPMSocket)...)
 	if m.VNCDisplay >= 0 {
 		args = append(args, archByName(spec.Arch).VNCDisplay...)
@@ -205,6 +216,12 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 		args = append(args, extra...)
 	}
 	return args
+}
+
+func stateBool(state multistep.StateBag, key string) bool {
+	v, _ := state.GetOk(key)
+	b, _ := v.(bool)
+	return b
 }
 
 func stateString(state multistep.StateBag, key string) string {

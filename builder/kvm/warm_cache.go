@@ -22,7 +22,8 @@ import (
 //
 //	state        QEMU's migration stream: memory and device state
 //	disk.qcow2   the disk as it was at that instant, a qcow2 layer over the source
-//	efivars.fd   the UEFI variables (UEFI builds only)
+//	efivars.fd   the UEFI variables (UEFI builds only; in the firmware's
+//	             format, raw or qcow2, whatever the name)
 //	ssh_key      the private key the guest authorized at first boot (0600)
 //	manifest.json the key's inputs, each file's SHA-256 and the saved boot time
 //
