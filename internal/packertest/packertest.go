@@ -23,6 +23,8 @@ type Env struct {
 	CacheDir  string
 	// Image is the path of the test guest image (from KVM_TEST_IMAGE).
 	Image string
+	// Plugin is the plugin binary built from this checkout.
+	Plugin string
 	// extra is environment added to packer's (see WithEnv).
 	extra []string
 }
@@ -75,6 +77,7 @@ func setup() (*Env, error) {
 	}
 	env := &Env{Packer: packer, PluginDir: filepath.Join(tempRoot, "plugins"), CacheDir: filepath.Join(tempRoot, "cache"), Image: image}
 	bin := filepath.Join(tempRoot, "packer-plugin-kvm")
+	env.Plugin = bin
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
@@ -107,7 +110,13 @@ type Result struct {
 // Run runs packer with args in dir and returns its combined output.
 func (e *Env) Run(t *testing.T, dir string, args ...string) *Result {
 	t.Helper()
-	cmd := e.Command(dir, args...)
+	return run(t, e.Command(dir, args...), args)
+}
+
+// run runs a prepared packer command with args and returns its combined
+// output, logged should the test fail.
+func run(t *testing.T, cmd *exec.Cmd, args []string) *Result {
+	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
