@@ -73,11 +73,9 @@ func (d *QemuDriver) Convert(ctx context.Context, src, dst, format, compression 
 // there in about a second; a broken one aborts, pauses on an internal
 // error, or crawls.
 func (d *QemuDriver) ProbeKVM(ctx context.Context, machine, cpuModel string, timeout time.Duration) error {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("cannot open /dev/kvm: %w", err)
+	if err := openKVMDevice("/dev/kvm"); err != nil {
+		return err
 	}
-	f.Close()
 
 	dir, err := os.MkdirTemp("", "packer-kvm-probe-")
 	if err != nil {

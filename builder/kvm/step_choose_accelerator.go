@@ -118,7 +118,8 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 		// The device went away (or its permissions changed): probe again.
 	}
 	err := driver.ProbeKVM(ctx, s.MachineType, s.cpuModel(), s.ProbeTimeout)
-	if err != nil && ctx.Err() == nil {
+	// A device this user may not open says nothing about the host's KVM.
+	if err != nil && ctx.Err() == nil && !isKVMDeviceError(err) {
 		if _, serr := s.Verdicts.Save(acceleratorVerdict{Accelerator: "tcg", Reason: err.Error(), Decided: time.Now().UTC(), Host: host}); serr != nil {
 			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("Warning: %s", serr))
 		}
