@@ -84,6 +84,25 @@ func assertOwnedBy(t *testing.T, dir string, uid int) {
 	}
 }
 
+// assertDeviceErrorNotRemembered checks the accelerator the user's build
+// chose: KVM where the user may open /dev/kvm and it runs guests, else
+// TCG. A /dev/kvm the user may not open is about the user, not the host:
+// no TCG verdict for the host may be remembered for it.
+func assertDeviceErrorNotRemembered(t *testing.T, u *packertest.User, output string) {
+	t.Helper()
+	mustContain(t, output, "Accelerator: ")
+	if !strings.Contains(output, "cannot open /dev/kvm: permission denied; ") {
+		return
+	}
+	verdicts, _ := filepath.Glob(filepath.Join(u.CacheDir, "kvm-accelerator", "*.json"))
+	for _, v := range verdicts {
+		data, _ := os.ReadFile(v)
+		if strings.Contains(string(data), "cannot open /dev/kvm") {
+			t.Errorf("the user's cache remembers its own lack of access to /dev/kvm as the host's verdict (%s):\n%s", v, data)
+		}
+	}
+}
+
 // Issue 19 §2: an ordinary user, without root and without the kvm group,
 // builds with its own HOME, plugin installation and Packer cache: UEFI
 // with a software TPM (swtpm runs as that user), and a warm start that
@@ -122,6 +141,7 @@ build {
 		"kvm.warm: warm start: no saved VM for these inputs", "kvm.warm: warm start: saved entry",
 		"Build 'kvm.tpm' finished", "Build 'kvm.warm' finished",
 	)
+	assertDeviceErrorNotRemembered(t, u, res.Output)
 	entries, _ := filepath.Glob(filepath.Join(u.CacheDir, "kvm-warm", "[0-9a-f]*"))
 	if len(entries) != 1 {
 		t.Fatalf("the user's cache holds %d warm entries, want 1: %v", len(entries), entries)
