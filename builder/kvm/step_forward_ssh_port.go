@@ -10,8 +10,12 @@ import (
 )
 
 // stepForwardSSHPort reserves a free host port on 127.0.0.1 for the guest's
-// SSH. The SDK's listener keeps a lock file on the port until Cleanup, so
-// parallel builds (even in other Packer processes) never pick the same one.
+// SSH. The SDK's listener holds a lock on the port's file in Packer's
+// cache (port/) until Cleanup, so parallel builds (even in other Packer
+// processes sharing the cache) never pick the same one. The file stays:
+// the SDK's Close does not get to delete it once the socket is closed,
+// which is as it should be (deleting a lock file lets two builds lock
+// two inodes of one port, see output_claim.go).
 //
 // It reads ui and writes ssh_host_port.
 type stepForwardSSHPort struct {
