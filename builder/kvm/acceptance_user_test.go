@@ -172,6 +172,25 @@ build {
 	}
 	assertOwnedBy(t, filepath.Join(second, "output-warm"), u.UID)
 
+	// Where the user may not open /dev/kvm, accelerator = "kvm" fails at
+	// once, before any boot, and says why and what to do.
+	if strings.Contains(res.Output, "cannot open /dev/kvm: permission denied; ") {
+		explicit := u.WriteTemplate(t, "explicit", userSource("kvm", url, checksum, `accelerator = "kvm"`)+`
+build { sources = ["source.kvm.kvm"] }
+`)
+		res = u.Run(t, explicit, "build", ".")
+		if res.ExitCode == 0 {
+			t.Fatal("a build with accelerator = \"kvm\" succeeded for a user who may not open /dev/kvm")
+		}
+		mustContain(t, res.Output, `accelerator = "kvm" but kvm cannot run the guest: cannot open /dev/kvm: permission denied; `)
+		if strings.Contains(res.Output, "Starting the VM") {
+			t.Error("the VM was started without the accelerator")
+		}
+		if _, err := os.Stat(filepath.Join(explicit, "output-kvm")); !os.IsNotExist(err) {
+			t.Errorf("the failed build left output-kvm behind (stat: %v)", err)
+		}
+	}
+
 	// Nothing left: no process of the user, no temporary directory of the
 	// builder, no file of the user outside its home.
 	if procs := u.WaitForNoProcesses(10 * time.Second); len(procs) > 0 {
