@@ -79,6 +79,9 @@ func (e *Env) NewUser(t *testing.T) *User {
 	if res := u.Run(t, home, "plugins", "install", "--path", plugin, "github.com/kvmforge/kvm"); res.ExitCode != 0 {
 		t.Fatalf("installing the plugin as %s failed:\n%s", name, res.Output)
 	}
+	if installed, _ := filepath.Glob(filepath.Join(home, ".config", "packer", "plugins", "github.com", "kvmforge", "kvm", "packer-plugin-kvm_*")); len(installed) == 0 {
+		t.Fatalf("packer plugins install put no plugin under %s/.config/packer/plugins", home)
+	}
 	return u
 }
 
