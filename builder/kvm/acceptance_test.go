@@ -359,6 +359,9 @@ func assertNoBuildAccess(t *testing.T, image, password string) {
 }
 
 // (d): the same image boots under UEFI firmware (OVMF found automatically).
+// Its overlay output goes through kvm-export: the one backing file an
+// export input may have is its build's source, which the artifact names
+// across Packer's RPC (issue 20).
 func TestAccBuilder_uefi(t *testing.T) {
 	env := packertest.Setup(t)
 	dir := packertest.WriteTemplate(t, sourceBlock("uefi", env.Image, `firmware = "uefi"
@@ -366,6 +369,11 @@ func TestAccBuilder_uefi(t *testing.T) {
 build {
   sources = ["source.kvm.uefi"]
   provisioner "shell" { inline = ["test -d /sys/firmware/efi && echo BOOTED-UEFI"] }
+  post-processor "kvm-export" {
+    output_directory    = "exports"
+    target { format = "raw" }
+    keep_input_artifact = true
+  }
 }
 `)
 	res := env.Run(t, dir, "build", ".")
@@ -373,9 +381,13 @@ build {
 		t.Fatal("UEFI build failed")
 	}
 	mustContain(t, res.Output, "UEFI firmware: /usr/share/OVMF/", "BOOTED-UEFI")
-	info := qemuImgInfo(t, filepath.Join(dir, "output-uefi", "uefi.qcow2"))
+	image := filepath.Join(dir, "output-uefi", "uefi.qcow2")
+	info := qemuImgInfo(t, image)
 	if info["backing-filename"] == nil {
 		t.Fatal("output_mode overlay produced an image without a backing file")
+	}
+	if out, err := exec.Command("qemu-img", "compare", "-q", "-f", "qcow2", "-F", "raw", image, filepath.Join(dir, "exports", "uefi.raw")).CombinedOutput(); err != nil {
+		t.Errorf("the export of the overlay differs from it: %v %s", err, out)
 	}
 }
 
