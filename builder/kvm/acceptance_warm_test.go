@@ -87,8 +87,10 @@ func TestAccBuilder_warmStart(t *testing.T) {
 	// Every file is private, the memory state QEMU wrote included, and so
 	// is the cache's HMAC key (issue 20).
 	for _, path := range append([]string{filepath.Join(root, warmSecretFile)}, mustGlob(t, filepath.Join(entry, "*"))...) {
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v (%v), want 0600", path, fi.Mode().Perm(), err)
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
 		}
 	}
 
