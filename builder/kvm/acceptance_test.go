@@ -364,7 +364,9 @@ func assertNoBuildAccess(t *testing.T, image, password string) {
 }
 
 // (d): the same image boots under UEFI firmware (OVMF chosen by Debian's
-// firmware descriptor).
+// firmware descriptor). Its overlay output goes through kvm-export: the one
+// backing file an export input may have is its build's source, which the
+// artifact names across Packer's RPC (issue 20).
 func TestAccBuilder_uefi(t *testing.T) {
 	env := packertest.Setup(t)
 	dir := packertest.WriteTemplate(t, sourceBlock("uefi", env.Image, `firmware = "uefi"
@@ -372,6 +374,11 @@ func TestAccBuilder_uefi(t *testing.T) {
 build {
   sources = ["source.kvm.uefi"]
   provisioner "shell" { inline = ["test -d /sys/firmware/efi && echo BOOTED-UEFI"] }
+  post-processor "kvm-export" {
+    output_directory    = "exports"
+    target { format = "raw" }
+    keep_input_artifact = true
+  }
 }
 `)
 	res := env.Run(t, dir, "build", ".")
@@ -379,9 +386,13 @@ build {
 		t.Fatal("UEFI build failed")
 	}
 	mustContain(t, res.Output, "UEFI firmware: /usr/share/OVMF/OVMF_CODE_4M.fd, variables from /usr/share/OVMF/OVMF_VARS_4M.fd (QEMU firmware descriptor /usr/share/qemu/firmware/60-edk2-x86_64.json)", "BOOTED-UEFI")
-	info := qemuImgInfo(t, filepath.Join(dir, "output-uefi", "uefi.qcow2"))
+	image := filepath.Join(dir, "output-uefi", "uefi.qcow2")
+	info := qemuImgInfo(t, image)
 	if info["backing-filename"] == nil {
 		t.Fatal("output_mode overlay produced an image without a backing file")
+	}
+	if out, err := exec.Command("qemu-img", "compare", "-q", "-f", "qcow2", "-F", "raw", image, filepath.Join(dir, "exports", "uefi.raw")).CombinedOutput(); err != nil {
+		t.Errorf("the export of the overlay differs from it: %v %s", err, out)
 	}
 }
 
@@ -503,13 +514,11 @@ build {
 			t.Fatalf("QEMU still runs: %v", procs)
 		}
 	}
-	// Only the output directory's lock file stays beside it, by design:
-	// it remembers which Packer run last used the directory.
+	// Nothing stays: the output directory's lock file is in the user's
+	// cache, not beside it.
 	entries, _ := os.ReadDir(small)
 	for _, e := range entries {
-		if e.Name() != filepath.Base(lockPath(fullOut)) {
-			t.Errorf("the full filesystem still holds %s", e.Name())
-		}
+		t.Errorf("the full filesystem still holds %s", e.Name())
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(tmp, "packer-kvm-*")); len(leftovers) > 0 {
 		t.Errorf("temporary files left in the build's TMPDIR: %v", leftovers)

@@ -84,8 +84,14 @@ func TestAccBuilder_warmStart(t *testing.T) {
 			t.Fatalf("the entry lacks %s: %v", name, err)
 		}
 	}
-	if fi, _ := os.Stat(filepath.Join(entry, warmKeyFile)); fi.Mode().Perm() != 0o600 {
-		t.Errorf("the cached key has mode %v, want 0600", fi.Mode().Perm())
+	// Every file is private, the memory state QEMU wrote included, and so
+	// is the cache's HMAC key (issue 20).
+	for _, path := range append([]string{filepath.Join(root, warmSecretFile)}, mustGlob(t, filepath.Join(entry, "*"))...) {
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+		}
 	}
 
 	// Two builds resumed from the entry.
@@ -155,4 +161,13 @@ func TestAccBuilder_warmStart(t *testing.T) {
 	if strings.Contains(res.Output, "warm start: resuming") {
 		t.Error("the build resumed from a damaged entry")
 	}
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	matches, err := filepath.Glob(pattern)
+	if err != nil || len(matches) == 0 {
+		t.Fatalf("nothing matches %s: %v", pattern, err)
+	}
+	return matches
 }

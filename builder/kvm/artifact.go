@@ -41,6 +41,11 @@ type Artifact struct {
 	GeneratedData map[string]interface{}
 	// AdditionalDisks are the additional disks' images, in template order.
 	AdditionalDisks []string
+	// BackingFile is an output_mode = "overlay" image's backing file, the
+	// source image in Packer's cache ("" for a standalone image). kvm-export
+	// reads it as State("kvm_backing_file"): the one file it lets an input
+	// image name.
+	BackingFile string
 }
 
 func (a *Artifact) BuilderId() string { return BuilderID }
@@ -76,6 +81,8 @@ func (a *Artifact) State(name string) interface{} {
 		return fmt.Sprintf("%dM", (a.VirtualSize+(1<<20)-1)>>20)
 	case "diskPaths":
 		return []string{a.ImagePath}
+	case "kvm_backing_file":
+		return a.BackingFile
 	case "domainType":
 		// The vagrant post-processor's libvirt provider knows none, tcg,
 		// hvf and kvm; a box built under WHPX runs elsewhere under TCG.

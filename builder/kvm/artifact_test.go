@@ -153,3 +153,15 @@ func TestBuildSourceImageID_hashesTheSourceOnceABuild(t *testing.T) {
 		t.Fatalf("second call %q %v, want the first build's %q", again, err, first)
 	}
 }
+
+// kvm-export takes an overlay's backing file from the artifact: the one
+// file an input image may name.
+func TestArtifact_namesAnOverlaysBackingFileForTheExport(t *testing.T) {
+	a := &Artifact{ImagePath: "/out/layer.qcow2", Format: "qcow2", BackingFile: "/cache/source.qcow2"}
+	if got := a.State("kvm_backing_file"); got != "/cache/source.qcow2" {
+		t.Errorf("kvm_backing_file %v", got)
+	}
+	if got := (&Artifact{ImagePath: "/out/img.qcow2"}).State("kvm_backing_file"); got != "" {
+		t.Errorf("a standalone image names backing file %v", got)
+	}
+}

@@ -242,6 +242,7 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 	disks := stateStrings(state, "additional_disk_images")
 	generated.Put("AdditionalDiskPaths", strings.Join(disks, ","))
 	data, _ := state.Get("generated_data").(map[string]interface{})
+	backing, _ := state.Get("image_backing_file").(string)
 	return &Artifact{
 		ImagePath:     path,
 		ChecksumPath:  state.Get("checksum_path").(string),
@@ -255,6 +256,7 @@ func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdat
 		GeneratedData: data,
 		// Every additional disk's image, after the main one in Files.
 		AdditionalDisks: disks,
+		BackingFile:     backing,
 	}, nil
 }
 

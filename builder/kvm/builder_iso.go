@@ -8,8 +8,8 @@ import (
 )
 
 // installerSteps turns the cloud-image build's steps into an installer
-// build's: the ISO is downloaded instead of the cloud image, a blank disk
-// replaces the overlay and is followed by the installer's media (cd_files
+// build's: the ISO is downloaded instead of the cloud image and checked
+// (stepCheckInstallerMedia), a blank disk replaces the overlay and is followed by the installer's media (cd_files
 // CD, floppy, HTTP server), there is no cloud-init seed, the boot command
 // is typed once QEMU runs, cloud-init is waited for only on request, and
 // the builder takes back only the temporary key (the installer, not the
@@ -32,6 +32,7 @@ func (b *Builder) installerSteps(steps []multistep.Step) []multistep.Step {
 			out = append(out, s)
 		case *stepCreateOverlay:
 			out = append(out,
+				&stepCheckInstallerMedia{},
 				&stepCreateBlankDisk{Size: c.diskSizeBytes},
 				&stepCreateCD{Files: c.CDConfig.CDFiles, Content: c.CDConfig.CDContent, Label: c.CDConfig.CDLabel},
 				&commonsteps.StepCreateFloppy{

@@ -11,8 +11,10 @@ import (
 // Driver is the builder's only way to touch QEMU, so that every step can be
 // unit-tested against DriverMock.
 type Driver interface {
-	// ImageInfo describes a disk image as `qemu-img info` sees it.
-	ImageInfo(ctx context.Context, path string) (*ImageInfo, error)
+	// ImageInfo describes a disk image as `qemu-img info` sees it, read
+	// as format ("" lets qemu-img probe it). Steps check images through
+	// qemuimg.SelfContained (driverInspector).
+	ImageInfo(ctx context.Context, path, format string) (*ImageInfo, error)
 	// CheckImage runs `qemu-img check` on an image of a format that has
 	// metadata to check (qcow2, vmdk, vdi, vhdx, ...) and returns why it is
 	// damaged, or nil. Formats without a check pass.
@@ -70,3 +72,10 @@ type VMEvent struct {
 
 // ImageInfo is the part of `qemu-img info --output=json` the plugin uses.
 type ImageInfo = qemuimg.Info
+
+// driverInspector lets qemuimg.SelfContained read images through a Driver.
+type driverInspector struct{ Driver }
+
+func (d driverInspector) InfoAs(ctx context.Context, path, format string) (*qemuimg.Info, error) {
+	return d.ImageInfo(ctx, path, format)
+}

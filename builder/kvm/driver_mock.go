@@ -15,6 +15,7 @@ type DriverMock struct {
 
 	ImageInfoResult *ImageInfo
 	ImageInfoErr    error
+	ImageInfoCalls  [][]string // path, format
 
 	CheckImageCalls []string // path
 	CheckImageErr   error
@@ -41,7 +42,10 @@ type DriverMock struct {
 	QemuVersionText string
 }
 
-func (d *DriverMock) ImageInfo(ctx context.Context, path string) (*ImageInfo, error) {
+func (d *DriverMock) ImageInfo(ctx context.Context, path, format string) (*ImageInfo, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ImageInfoCalls = append(d.ImageInfoCalls, []string{path, format})
 	return d.ImageInfoResult, d.ImageInfoErr
 }
 

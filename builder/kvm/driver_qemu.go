@@ -44,8 +44,8 @@ func NewQemuDriver(qemuBinary, qemuImgBinary string) (*QemuDriver, error) {
 func (d *QemuDriver) qemuImg() *qemuimg.Runner { return qemuimg.New(d.QemuImgBinary) }
 
 // ImageInfo implements Driver.
-func (d *QemuDriver) ImageInfo(ctx context.Context, path string) (*ImageInfo, error) {
-	return d.qemuImg().Info(ctx, path)
+func (d *QemuDriver) ImageInfo(ctx context.Context, path, format string) (*ImageInfo, error) {
+	return d.qemuImg().InfoAs(ctx, path, format)
 }
 
 // CheckImage implements Driver.

@@ -80,7 +80,7 @@ func TestQemuDriver_imageInfoAndOverlay(t *testing.T) {
 	if err := d.CreateOverlay(context.Background(), base, "qcow2", overlay, 128<<20); err != nil {
 		t.Fatal(err)
 	}
-	info, err := d.ImageInfo(context.Background(), overlay)
+	info, err := d.ImageInfo(context.Background(), overlay, "")
 	if err != nil {
 		t.Fatal(err)
 	}

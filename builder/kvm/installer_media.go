@@ -14,7 +14,9 @@ type installerMedia struct {
 // bootindex 1, after the build disk's 0: on the first boot the blank disk
 // has nothing to boot and the firmware (SeaBIOS or OVMF) falls through to
 // the ISO; after the installer's reboot, in the same QEMU, the installed
-// disk boots.
+// disk boots. Every medium is raw data to QEMU (format=raw): never probed,
+// so a file posing as an ISO cannot make QEMU open another file as a
+// disk image's backing file.
 func installerMediaArgs(m installerMedia) []string {
 	var args []string
 	bus := func(unit int) string { return fmt.Sprintf("bus=ide.%d", unit) }
@@ -26,7 +28,7 @@ func installerMediaArgs(m installerMedia) []string {
 	}
 	cdrom := func(id, path string, unit int, boot string) []string {
 		return []string{
-			"-drive", fmt.Sprintf("file=%s,if=none,id=%s,media=cdrom,readonly=on", path, id),
+			"-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw,media=cdrom,readonly=on", path, id),
 			"-device", fmt.Sprintf("%s,drive=%s,%s%s", device, id, bus(unit), boot),
 		}
 	}

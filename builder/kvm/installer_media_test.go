@@ -21,9 +21,9 @@ func TestQemuArgs_installerISOBootsAfterTheDisk(t *testing.T) {
 	for _, want := range []string{
 		"virtio-blk-pci,drive=disk0,bootindex=0",
 		"-device virtio-scsi-pci,id=cdscsi",
-		"file=/c/installer.iso,if=none,id=installer,media=cdrom,readonly=on",
+		"file=/c/installer.iso,if=none,id=installer,format=raw,media=cdrom,readonly=on",
 		"scsi-cd,drive=installer,bus=cdscsi.0,channel=0,scsi-id=0,lun=0,bootindex=1",
-		"file=/o/cd.iso,if=none,id=cdfiles,media=cdrom,readonly=on",
+		"file=/o/cd.iso,if=none,id=cdfiles,format=raw,media=cdrom,readonly=on",
 		"scsi-cd,drive=cdfiles,bus=cdscsi.0,channel=0,scsi-id=0,lun=1",
 	} {
 		if !strings.Contains(cmdline, want) {

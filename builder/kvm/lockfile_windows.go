@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/windows"
@@ -19,4 +20,37 @@ func tryLockFile(f *os.File) error {
 		return errLocked
 	}
 	return err
+}
+
+// privateDir creates dir in the user's profile, which only the user and
+// administrators can write, and refuses a link in its place.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory (a link?): remove it", dir)
+	}
+	return nil
+}
+
+// openLockFile opens (creating) the lock file at path and refuses a
+// symbolic link or anything but a regular file in its place.
+func openLockFile(path string) (*os.File, error) {
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("the lock file %s is not a regular file (a link?): remove it", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("the lock file %s is not a regular file: remove it", path)
+	}
+	return f, nil
 }

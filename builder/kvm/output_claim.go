@@ -1,6 +1,8 @@
 package kvm
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,12 +12,23 @@ import (
 )
 
 // outputClaim is a build's hold on its output directory: an exclusive
-// flock(2) on a hidden lock file beside the directory, held from the start
-// of the build to its end. The kernel drops the lock when the build's
-// process dies, even by SIGKILL, so a lock that can be taken proves that
-// no build is running there. The file is never deleted (deleting a lock
-// file lets two processes lock two different inodes); it records the
-// Packer run (PACKER_RUN_UUID) that last used the directory.
+// flock(2) on a lock file, held from the start of the build to its end.
+// The kernel drops the lock when the build's process dies, even by
+// SIGKILL, so a lock that can be taken proves that no build is running
+// there. The file is never deleted (deleting a lock file lets two
+// processes lock two different inodes); it records the Packer run
+// (PACKER_RUN_UUID) that last used the directory.
+//
+// The lock files live in the building user's own cache directory
+// (lockRoot), one per output directory, named by a hash of the
+// directory's resolved path; not beside the output directory, where they
+// cluttered the users' repositories and where another local user could
+// plant a symlink for a root build to overwrite the file it points to.
+// Builds of one user exclude each other; a build of another user into the
+// same directory is not seen (its files are not writable to the first
+// anyway, short of root). The file is opened without following a link and
+// must be a regular file of the building user's with one link
+// (openLockFile).
 type outputClaim struct {
 	Dir string
 	// Suffix is what was appended to a default directory ("" or "-<n>").
@@ -53,7 +66,7 @@ func claimOutputDir(dir string, pickFree bool, runID string) (*outputClaim, erro
 			lock.Close()
 			continue
 		}
-		if err := recordRun(lock, runID); err != nil {
+		if err := recordRun(lock, runID, candidate); err != nil {
 			lock.Close()
 			return nil, fmt.Errorf("locking output_directory %s: %w", candidate, err)
 		}
@@ -70,20 +83,60 @@ func (c *outputClaim) Release() {
 	}
 }
 
-// lockPath is the hidden lock file beside dir: .<name>.packer-kvm.lock.
+// lockRoot is the directory of the output directories' lock files:
+// packer-plugin-kvm/output-locks in the user's cache directory
+// ($XDG_CACHE_HOME or ~/.cache on Linux).
+func lockRoot() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory for the output directory's lock (set HOME or XDG_CACHE_HOME): %w", err)
+	}
+	return filepath.Join(cache, "packer-plugin-kvm", "output-locks"), nil
+}
+
+// lockPath is dir's lock file: <lockRoot>/<hash of dir's resolved path>.lock.
 func lockPath(dir string) string {
-	clean := filepath.Clean(dir)
-	return filepath.Join(filepath.Dir(clean), "."+filepath.Base(clean)+".packer-kvm.lock")
+	root, err := lockRoot()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(resolvedDir(dir)))
+	return filepath.Join(root, hex.EncodeToString(sum[:16])+".lock")
+}
+
+// resolvedDir is dir made absolute with the symbolic links of its longest
+// existing part resolved, so that two spellings of one directory share a
+// lock.
+func resolvedDir(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.Clean(dir)
+	}
+	existing, rest := abs, ""
+	for {
+		if real, err := filepath.EvalSymlinks(existing); err == nil {
+			return filepath.Join(real, rest)
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(existing), rest)
+		existing = parent
+	}
 }
 
 // lockOutputDir takes the lock of dir without waiting and returns the run
 // recorded in it.
 func lockOutputDir(dir string) (*os.File, string, error) {
-	path := lockPath(dir)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	root, err := lockRoot()
+	if err != nil {
 		return nil, "", err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err := privateDir(root); err != nil {
+		return nil, "", err
+	}
+	f, err := openLockFile(lockPath(dir))
 	if err != nil {
 		return nil, "", err
 	}
@@ -96,14 +149,17 @@ func lockOutputDir(dir string) (*os.File, string, error) {
 		f.Close()
 		return nil, "", err
 	}
-	return f, strings.TrimSpace(string(data)), nil
+	runID, _, _ := strings.Cut(string(data), "\n")
+	return f, strings.TrimSpace(runID), nil
 }
 
-func recordRun(f *os.File, runID string) error {
+// recordRun writes the run's ID, and the directory for whoever reads the
+// file.
+func recordRun(f *os.File, runID, dir string) error {
 	if err := f.Truncate(0); err != nil {
 		return err
 	}
-	_, err := f.WriteAt([]byte(runID+"\n"), 0)
+	_, err := f.WriteAt([]byte(runID+"\n"+resolvedDir(dir)+"\n"), 0)
 	return err
 }
 

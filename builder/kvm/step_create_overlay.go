@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -10,12 +11,16 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // stepCreateOverlay puts a qcow2 overlay on top of the source image, so the
 // build writes only to the overlay and the cached source is never modified.
-// It first refuses a source that cannot boot: data that is not a disk
-// image, a qcow2 (or other format with metadata) that `qemu-img check`
+// It first refuses a source that is not self-contained: one that names
+// another file (a backing file, a qcow2 external data file, VMDK extents, a
+// json: name), which QEMU would open as part of the guest's disk, so a
+// source could hand the guest any file the build can read. Then a source
+// that cannot boot: data that is not a disk image, a qcow2 (or other format with metadata) that `qemu-img check`
 // finds damaged, such as a truncated download, and a raw disk shorter than
 // its own partition table says.
 //
@@ -33,7 +38,13 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 		return halt(state, err)
 	}
 
-	info, err := driver.ImageInfo(ctx, source)
+	// The format is probed once, here; every later use names it
+	// (check -f, the overlay's -F), so the source is never read as another.
+	info, err := qemuimg.SelfContained(ctx, driverInspector{driver}, source, "")
+	var notSelfContained *qemuimg.NotSelfContainedError
+	if errors.As(err, &notSelfContained) {
+		return halt(state, fmt.Errorf("the source image is refused: source images must be self-contained: %w", err))
+	}
 	if err != nil {
 		return halt(state, fmt.Errorf("the source image is not a readable disk image: %w", err))
 	}

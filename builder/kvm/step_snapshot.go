@@ -22,8 +22,10 @@ import (
 // are written the same way beside it (snapshot_additional_disks.go).
 //
 // It reads driver, ui, overlay_path and additional_disk_paths, and writes
-// image_path, image_checksum, checksum_path, additional_disk_images and
-// additional_disk_checksums.
+// image_path, image_checksum, checksum_path, additional_disk_images,
+// additional_disk_checksums and, for an overlay, image_backing_file (the
+// source image it stands on, which kvm-export accepts as its one backing
+// file).
 type stepSnapshot struct {
 	OutputDir   string
 	ImageName   string
@@ -57,6 +59,11 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 	}
 	if s.Mode == "overlay" {
 		ui.Say("Keeping the disk as a thin overlay on the source image")
+		if source, ok := state.Get("source_image_path").(string); ok {
+			if backing, absErr := filepath.Abs(source); absErr == nil {
+				state.Put("image_backing_file", backing)
+			}
+		}
 		err = os.Rename(overlay, s.tmpPath)
 	} else {
 		ui.Say(fmt.Sprintf("Writing a standalone %s image (compression: %s)...", s.Format, s.Compression))

@@ -67,6 +67,8 @@ func TestStepSnapshot_aFailedConvertLeavesNothingBehind(t *testing.T) {
 
 func TestStepSnapshot_overlayModeKeepsTheOverlay(t *testing.T) {
 	state, driver, out := snapshotState(t)
+	source := filepath.Join(t.TempDir(), "source.qcow2")
+	state.Put("source_image_path", source)
 	step := &stepSnapshot{OutputDir: out, ImageName: "layer", Format: "qcow2", Mode: "overlay"}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
@@ -77,6 +79,10 @@ func TestStepSnapshot_overlayModeKeepsTheOverlay(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(out, "layer.qcow2"))
 	if string(data) != "overlay bytes" {
 		t.Fatalf("output %q is not the overlay", data)
+	}
+	// kvm-export accepts this backing file, and no other (issue 20).
+	if got, _ := state.Get("image_backing_file").(string); got != source {
+		t.Errorf("image_backing_file %q, want the source %s", got, source)
 	}
 }
 

@@ -30,8 +30,9 @@ type stepWarmRestore struct {
 	// CacheDir is Packer's cache directory (packer.CachePath).
 	CacheDir func() (string, error)
 	// Inputs holds the configuration's part of the key; the step adds
-	// what is known only at run time.
+	// what is known only at run time, and Texts keyed by the cache's key.
 	Inputs         warmKeyInputs
+	Texts          warmTexts
 	SourceChecksum string
 	// Comm receives the entry's private key.
 	Comm *communicator.Config
@@ -50,11 +51,19 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 	if err != nil {
 		return halt(state, fmt.Errorf("warm start: finding Packer's cache directory: %w", err))
 	}
+	root := warmCacheRoot(cacheDir)
+	secret, err := warmCacheSecret(root)
+	if err != nil {
+		return halt(state, fmt.Errorf("warm start: %w", err))
+	}
 	inputs, err := s.runtimeInputs(ctx, state)
 	if err != nil {
 		return halt(state, fmt.Errorf("warm start: %w", err))
 	}
-	root, key := warmCacheRoot(cacheDir), inputs.Key()
+	inputs.SeedPassword = keyedDigest(secret, s.Texts.Password)
+	inputs.UserData = keyedDigest(secret, s.Texts.UserData)
+	inputs.NetworkConfig = keyedDigest(secret, s.Texts.NetworkConfig)
+	key := inputs.Key()
 	state.Put("warm_root", root)
 	state.Put("warm_key", key)
 	state.Put("warm_inputs", inputs)
@@ -81,6 +90,15 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 	state.Put("warm_entry", entry)
 	ui.Say(fmt.Sprintf("warm start: resuming the VM saved in entry %s (%s)", entry.Name(), entry.Dir))
 	return multistep.ActionContinue
+}
+
+// warmTexts are the template's texts that the key names by their
+// keyedDigest: the password, a secret, and the cloud-init documents,
+// which may hold secrets too.
+type warmTexts struct {
+	Password      string
+	UserData      string
+	NetworkConfig string
 }
 
 // runtimeInputs completes the key inputs with the source's identity, the

@@ -154,7 +154,16 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 	if _, err := vm.Command(ctx, "migrate-set-parameters", map[string]interface{}{"max-bandwidth": int64(1) << 40}); err != nil {
 		return err
 	}
-	uri := "exec:cat > " + shellQuote(filepath.Join(tmp, warmStateFile))
+	// The state file is created 0600 before cat writes it: the shell's
+	// redirection keeps the mode of a file that exists, whatever QEMU's
+	// umask.
+	stateFile := filepath.Join(tmp, warmStateFile)
+	f, err := os.OpenFile(stateFile, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	uri := "exec:cat > " + shellQuote(stateFile)
 	if _, err := vm.Command(ctx, "migrate", map[string]interface{}{"uri": uri}); err != nil {
 		return fmt.Errorf("saving the VM state: %w", err)
 	}

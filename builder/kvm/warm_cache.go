@@ -1,6 +1,8 @@
 package kvm
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -24,8 +27,16 @@ import (
 //	disk.qcow2   the disk as it was at that instant, a qcow2 layer over the source
 //	efivars.fd   the UEFI variables (UEFI builds only; in the firmware's
 //	             format, raw or qcow2, whatever the name)
-//	ssh_key      the private key the guest authorized at first boot (0600)
+//	ssh_key      the private key the guest authorized at first boot
 //	manifest.json the key's inputs, each file's SHA-256 and the saved boot time
+//
+// Every file is 0600 and every directory 0700: the state holds the
+// guest's memory, the disk layer what cloud-init wrote (user_data
+// included), so a copied cache exposes nothing to other users. The key
+// inputs name the template's secrets (ssh_password) and long texts
+// (user_data, network_config) by an HMAC-SHA-256 under the cache's own
+// random key (warmSecretFile, 0600, in the cache root): a manifest read
+// elsewhere does not let anyone test guesses of the password offline.
 //
 // An entry is written in a temporary directory beside it and renamed into
 // place, so a reader sees a whole entry or none; builds only ever copy from
@@ -36,10 +47,14 @@ const (
 	warmVarsFile     = "efivars.fd"
 	warmKeyFile      = "ssh_key"
 	warmManifestFile = "manifest.json"
+	// warmSecretFile is the cache's HMAC key, in the cache root.
+	warmSecretFile = ".hmac-key"
 	// warmCacheMaxBytes caps the cache's total size: saving an entry first
 	// evicts the least recently used ones until the new entry fits.
 	warmCacheMaxBytes int64 = 8 << 30
-	warmManifestVer         = 1
+	// Version 2: template texts keyed by the cache's HMAC key (version 1
+	// held plain SHA-256 digests), and every file 0600.
+	warmManifestVer = 2
 )
 
 // warmKeyInputs is everything that makes one booted guest differ from
@@ -49,9 +64,9 @@ type warmKeyInputs struct {
 	SeedHostname  string   `json:"seed_hostname"`
 	SeedUser      string   `json:"seed_user"`
 	SeedFastBoot  bool     `json:"seed_fast_boot"`
-	SeedPassword  string   `json:"seed_password_sha256,omitempty"`
-	UserData      string   `json:"user_data_sha256"`
-	NetworkConfig string   `json:"network_config_sha256"`
+	SeedPassword  string   `json:"seed_password_hmac,omitempty"`
+	UserData      string   `json:"user_data_hmac"`
+	NetworkConfig string   `json:"network_config_hmac"`
 	Accelerator   string   `json:"accelerator"`
 	Machine       string   `json:"machine"`
 	CPU           string   `json:"cpu"`
@@ -76,13 +91,56 @@ func (in warmKeyInputs) Key() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// sha256String hashes a secret or a long text for the key inputs.
-func sha256String(s string) string {
+// keyedDigest names a secret or a long text in the key inputs: its
+// HMAC-SHA-256 under the cache's key ("" for an empty text).
+func keyedDigest(secret []byte, s string) string {
 	if s == "" {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(s))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// warmCacheSecret returns the cache's HMAC key, creating the cache root
+// (0700) and the key (32 random bytes, 0600) on first use. A key that is
+// not a regular file of 32 bytes that only its owner reads is refused.
+func warmCacheSecret(root string) ([]byte, error) {
+	if err := privateDir(root); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(root, warmSecretFile)
+	if _, err := os.Lstat(path); os.IsNotExist(err) {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		tmp, err := os.CreateTemp(root, ".hmac-key-*.tmp")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		_, err = tmp.Write(secret)
+		if closeErr := tmp.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return nil, err
+		}
+		// A link, unlike a rename, fails when another build created the
+		// key meanwhile: both then use the one that is there.
+		if err := os.Link(tmp.Name(), path); err != nil && !os.IsExist(err) {
+			return nil, err
+		}
+	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || st.Size() != 32 || runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("the warm-start cache key %s is not a 32-byte file only its owner reads (mode %v, %d bytes): remove it, or the whole cache %s", path, st.Mode(), st.Size(), root)
+	}
+	return os.ReadFile(path)
 }
 
 // warmManifest describes an entry.
@@ -160,6 +218,7 @@ func openWarmEntry(root, key string, inputs warmKeyInputs) (*warmEntry, error) {
 		if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
 			return nil, fmt.Errorf("its manifest names a file outside the entry: %q", name)
 		}
+		privateFile(filepath.Join(dir, name))
 		sum, err := fileSHA256(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
@@ -169,6 +228,14 @@ func openWarmEntry(root, key string, inputs warmKeyInputs) (*warmEntry, error) {
 		}
 	}
 	return &warmEntry{Dir: dir, Manifest: m}, nil
+}
+
+// privateFile takes group and other access away from a cache file (an
+// entry saved by a version that wrote 0644 files).
+func privateFile(path string) {
+	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+		_ = os.Chmod(path, st.Mode().Perm()&0o700)
+	}
 }
 
 // touch marks the entry as used now, for the LRU eviction.
@@ -223,7 +290,7 @@ func commitWarmEntry(root, tmp, key string, m warmManifest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := fileutil.WriteAtomic(filepath.Join(tmp, warmManifestFile), data); err != nil {
+	if err := fileutil.WriteAtomicPerm(filepath.Join(tmp, warmManifestFile), data, 0o600); err != nil {
 		return "", err
 	}
 	final := filepath.Join(root, key)

@@ -11,6 +11,11 @@ import (
 // WriteAtomic writes data to a temporary file beside path, syncs it and
 // renames it into place, so readers see the old file or the whole new one.
 func WriteAtomic(path string, data []byte) error {
+	return WriteAtomicPerm(path, data, 0o644)
+}
+
+// WriteAtomicPerm is WriteAtomic with the file's mode.
+func WriteAtomicPerm(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -27,7 +32,7 @@ func WriteAtomic(path string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), perm); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

@@ -31,9 +31,17 @@ func New(binary string) *Runner {
 
 // Info is the part of `qemu-img info --output=json` the plugin uses.
 type Info struct {
+	// Filename is the image's name as qemu-img read it.
+	Filename    string `json:"filename"`
 	Format      string `json:"format"`
 	VirtualSize int64  `json:"virtual-size"`
 	BackingFile string `json:"backing-filename"`
+	// FullBackingFile is BackingFile resolved from the image's directory.
+	FullBackingFile string `json:"full-backing-filename"`
+	BackingFormat   string `json:"backing-filename-format"`
+	// FormatSpecific names the files a qcow2 (external data file) or a
+	// VMDK (extents) reads besides a backing file.
+	FormatSpecific *FormatSpecific `json:"format-specific"`
 }
 
 // run runs qemu-img with args and returns its standard output. A failure
@@ -63,18 +71,38 @@ func (r *Runner) failure(subcommand, stderr string, err error) error {
 	return fmt.Errorf("qemu-img %s: %s", subcommand, cmp.Or(strings.TrimSpace(stderr), err.Error()))
 }
 
-// Info describes the image at path. -U reads an image another process
-// (a running QEMU) holds open.
+// Info describes the image at path, whose format qemu-img probes. -U
+// reads an image another process (a running QEMU) holds open. Before
+// trusting an image from elsewhere, see SelfContained.
 func (r *Runner) Info(ctx context.Context, path string) (*Info, error) {
-	out, err := r.run(ctx, "info", "--output=json", "-U", path)
+	return r.InfoAs(ctx, path, "")
+}
+
+// InfoAs describes the image at path read as format ("" probes it).
+// qemu-img info opens no backing file.
+func (r *Runner) InfoAs(ctx context.Context, path, format string) (*Info, error) {
+	args := []string{"info", "--output=json", "-U"}
+	if format != "" {
+		args = append(args, "-f", format)
+	}
+	out, err := r.run(ctx, append(args, fileArg(path))...)
 	if err != nil {
 		return nil, err
 	}
-	var info Info
-	if err := json.Unmarshal(out, &info); err != nil {
+	info, err := ParseInfo(out)
+	if err != nil {
 		return nil, fmt.Errorf("reading qemu-img info of %s: %w", path, err)
 	}
-	return &info, nil
+	return info, nil
+}
+
+// fileArg keeps qemu-img from reading a relative path that starts with a
+// protocol prefix (`json:{...}`, `nbd:`, ...) as anything but a file.
+func fileArg(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return "." + string(filepath.Separator) + path
 }
 
 // Check runs `qemu-img check` and returns why the image is damaged, or
@@ -83,7 +111,7 @@ func (r *Runner) Info(ctx context.Context, path string) (*Info, error) {
 // 1 when the check itself could not finish (such as metadata pointing
 // past the end of a truncated file).
 func (r *Runner) Check(ctx context.Context, path, format string) error {
-	args := []string{"check", "-U", "--output=json", "-f", format, path}
+	args := []string{"check", "-U", "--output=json", "-f", format, fileArg(path)}
 	log.Printf("[DEBUG] %s %s", r.Binary, strings.Join(args, " "))
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, r.Binary, args...)
@@ -114,7 +142,7 @@ func (r *Runner) Check(ctx context.Context, path, format string) error {
 // format backingFormat) with the given virtual size (0 keeps the backing
 // image's size).
 func (r *Runner) CreateOverlay(ctx context.Context, backing, backingFormat, path string, size int64) error {
-	args := []string{"create", "-q", "-f", "qcow2", "-b", backing, "-F", backingFormat, path}
+	args := []string{"create", "-q", "-f", "qcow2", "-b", backing, "-F", backingFormat, fileArg(path)}
 	if size > 0 {
 		args = append(args, strconv.FormatInt(size, 10))
 	}
@@ -124,20 +152,20 @@ func (r *Runner) CreateOverlay(ctx context.Context, backing, backingFormat, path
 
 // CreateBlank creates an empty qcow2 image of size bytes at path.
 func (r *Runner) CreateBlank(ctx context.Context, path string, size int64) error {
-	_, err := r.run(ctx, "create", "-q", "-f", "qcow2", path, strconv.FormatInt(size, 10))
+	_, err := r.run(ctx, "create", "-q", "-f", "qcow2", fileArg(path), strconv.FormatInt(size, 10))
 	return err
 }
 
 // Rebase points the qcow2 image at path to a new backing file without
 // copying data (`rebase -u`): the caller knows both hold the same content.
 func (r *Runner) Rebase(ctx context.Context, path, backing, backingFormat string) error {
-	_, err := r.run(ctx, "rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backingFormat, path)
+	_, err := r.run(ctx, "rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backingFormat, fileArg(path))
 	return err
 }
 
 // DataBytes is how much of the image holds data, from `qemu-img map`.
 func (r *Runner) DataBytes(ctx context.Context, path string) (int64, error) {
-	out, err := r.run(ctx, "map", "--output=json", path)
+	out, err := r.run(ctx, "map", "--output=json", fileArg(path))
 	if err != nil {
 		return 0, err
 	}
@@ -174,7 +202,7 @@ var progressRE = regexp.MustCompile(`\((\d+(?:\.\d+)?)/100%\)`)
 // OutputOptions) from src to dst, and calls progress (when not nil) with
 // whole percentages as they advance.
 func (r *Runner) Convert(ctx context.Context, src, dst string, options []string, progress func(int)) error {
-	args := append(append([]string{"convert", "-p"}, options...), src, dst)
+	args := append(append([]string{"convert", "-p"}, options...), fileArg(src), fileArg(dst))
 	log.Printf("[DEBUG] %s %s", r.Binary, strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, r.Binary, args...)
 	var stderr bytes.Buffer

@@ -39,14 +39,14 @@ func TestRunner_overlayInfoAndConvertWithProgress(t *testing.T) {
 	if err := r.CreateOverlay(ctx, base, "qcow2", overlay, 128<<20); err != nil {
 		t.Fatal(err)
 	}
-	if info, err := r.Info(ctx, base); err != nil || *info != (Info{Format: "qcow2", VirtualSize: 64 << 20}) {
+	if info, err := r.Info(ctx, base); err != nil || info.Format != "qcow2" || info.VirtualSize != 64<<20 || info.BackingFile != "" {
 		t.Errorf("blank disk %+v %v, want a 64 MiB qcow2 without backing file", info, err)
 	}
 	info, err := r.Info(ctx, overlay)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *info != (Info{Format: "qcow2", VirtualSize: 128 << 20, BackingFile: base}) {
+	if info.Format != "qcow2" || info.VirtualSize != 128<<20 || info.BackingFile != base || info.BackingFormat != "qcow2" {
 		t.Errorf("info %+v", *info)
 	}
 	if err := r.Check(ctx, overlay, "qcow2"); err != nil {

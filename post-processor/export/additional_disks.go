@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // validateAdditionalDisks refuses include_additional_disks with targets
@@ -95,13 +97,19 @@ func (p *PostProcessor) exportWithAdditionalDisks(ctx context.Context, ex *expor
 		return nil, "", err
 	}
 	for _, disk := range disks {
-		info, err := ex.QemuImg.Info(ctx, disk)
+		// Each disk is checked like the image (inputImage), and read in
+		// the kvm build's format when it came from one.
+		info, err := qemuimg.SelfContained(ctx, ex.QemuImg, disk, ex.DiskFormat)
+		var perm os.FileMode
+		if err == nil {
+			perm, err = outputPerm(disk)
+		}
 		if err == nil {
 			var diskPlans []plannedOutput
 			diskPlans, err = additionalDiskPlans(plans, diskSuffix(ex.Source, disk), p.config.PackerForce)
 			if err == nil {
 				diskEx := one
-				diskEx.Source, diskEx.SourceInfo = disk, info
+				diskEx.Source, diskEx.SourceInfo, diskEx.Perm = disk, info, perm
 				ex.UI.Say(fmt.Sprintf("Exporting additional disk %s", disk))
 				var diskOutputs []Output
 				diskOutputs, _, err = diskEx.run(ctx, diskPlans, outDir)

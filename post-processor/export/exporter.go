@@ -44,6 +44,12 @@ type exporter struct {
 	Force      bool
 	Parallel   int
 	Checksum   string // sha256 | sha512 | none
+	// Perm is the outputs' mode (outputPerm): never more open than the
+	// source's.
+	Perm os.FileMode
+	// DiskFormat is the format the artifact's additional disks are read
+	// as ("" probes them).
+	DiskFormat string
 }
 
 // run converts the targets, at most Parallel at once. On any failure the
@@ -143,7 +149,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		return Output{}, err
 	}
 
-	source := e.Source
+	source, sourceFormat := e.Source, e.SourceInfo.Format
 	if t.Format == "vhd" && t.Fixed && e.SourceInfo.VirtualSize%(1<<20) != 0 {
 		// Azure takes only whole MiB; grow the disk through an overlay.
 		grown, err := tempFile(".vhd-grow-*.qcow2")
@@ -154,8 +160,11 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err := e.QemuImg.CreateOverlay(ctx, e.Source, e.SourceInfo.Format, grown, size); err != nil {
 			return Output{}, err
 		}
-		source = grown
+		source, sourceFormat = grown, "qcow2"
 	}
+	// qemu-img reads the source in the format it was checked as: never
+	// probed again.
+	readAs := []string{"-f", sourceFormat}
 
 	start := time.Now()
 	progress := e.progress(filepath.Base(p.Path))
@@ -166,7 +175,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err != nil {
 			return Output{}, err
 		}
-		if err := e.QemuImg.Convert(ctx, source, raw, []string{"-O", "raw"}, progress); err != nil {
+		if err := e.QemuImg.Convert(ctx, source, raw, append(readAs, "-O", "raw"), progress); err != nil {
 			return Output{}, err
 		}
 		if err := prepareGCEDisk(raw); err != nil {
@@ -177,7 +186,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 			return Output{}, err
 		}
 	case t.Format == "ova":
-		if sums, err = e.writeOVA(ctx, source, final, p, progress); err != nil {
+		if sums, err = e.writeOVA(ctx, source, sourceFormat, final, p, progress); err != nil {
 			return Output{}, err
 		}
 	case outerCompression(t):
@@ -185,7 +194,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err != nil {
 			return Output{}, err
 		}
-		if err := e.QemuImg.Convert(ctx, source, img, qemuFormatArgs(t), progress); err != nil {
+		if err := e.QemuImg.Convert(ctx, source, img, append(readAs, qemuFormatArgs(t)...), progress); err != nil {
 			return Output{}, err
 		}
 		sums, err = compressFile(ctx, img, final, t.Compression, e.Checksum == "sha512")
@@ -193,14 +202,14 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 			return Output{}, err
 		}
 	default:
-		if err := e.QemuImg.Convert(ctx, source, final, qemuFormatArgs(t), progress); err != nil {
+		if err := e.QemuImg.Convert(ctx, source, final, append(readAs, qemuFormatArgs(t)...), progress); err != nil {
 			return Output{}, err
 		}
 		if sums, err = digestFile(final, e.Checksum == "sha512"); err != nil {
 			return Output{}, err
 		}
 	}
-	if err := syncAndPublish(final, p.Path, e.Force); err != nil {
+	if err := syncAndPublish(final, p.Path, e.Force, e.Perm); err != nil {
 		return Output{}, err
 	}
 	e.UI.Say(fmt.Sprintf("%s written in %s", p.Path, time.Since(start).Round(100*time.Millisecond)))
@@ -254,8 +263,8 @@ func (e *exporter) progress(name string) func(int) {
 	}
 }
 
-// syncAndPublish flushes tmp and renames it to final.
-func syncAndPublish(tmp, final string, force bool) error {
+// syncAndPublish flushes tmp, gives it mode perm and renames it to final.
+func syncAndPublish(tmp, final string, force bool, perm os.FileMode) error {
 	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
 		return err
@@ -265,7 +274,7 @@ func syncAndPublish(tmp, final string, force bool) error {
 		return err
 	}
 	f.Close()
-	if err := os.Chmod(tmp, 0o644); err != nil {
+	if err := os.Chmod(tmp, perm); err != nil {
 		return err
 	}
 	if _, err := os.Stat(final); err == nil && !force {

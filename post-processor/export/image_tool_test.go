@@ -38,6 +38,10 @@ func (f *fakeImageTool) Info(_ context.Context, path string) (*qemuimg.Info, err
 	return nil, fmt.Errorf("qemu-img info %s: not an image", path)
 }
 
+func (f *fakeImageTool) InfoAs(ctx context.Context, path, format string) (*qemuimg.Info, error) {
+	return f.Info(ctx, path)
+}
+
 func (f *fakeImageTool) CreateOverlay(_ context.Context, backing, backingFormat, path string, size int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -73,11 +77,13 @@ func sha256Of(s string) string {
 
 func fakeExporter(tool imageTool, source string, size int64, ui packersdk.Ui) exporter {
 	return exporter{QemuImg: tool, UI: ui, Source: source, SourceInfo: &qemuimg.Info{Format: "qcow2", VirtualSize: size},
-		Parallel: 2, Checksum: "sha256"}
+		Parallel: 2, Checksum: "sha256", Perm: 0o644}
 }
 
-// Each target is converted with its format's options, renamed into place,
-// and listed with its own digest in SHA256SUMS; no work file remains.
+// Each target is converted with its format's options, from the source
+// read in the format it was checked as (never probed again), renamed into
+// place, and listed with its own digest in SHA256SUMS; no work file
+// remains.
 func TestExporter_convertsEachTargetAndListsItsDigest(t *testing.T) {
 	dir := t.TempDir()
 	tool := newFakeImageTool()
@@ -91,8 +97,8 @@ func TestExporter_convertsEachTargetAndListsItsDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"out.vhdx":  "/images/in.qcow2 -O vhdx -o subformat=dynamic,block_size=1M",
-		"out.qcow2": "/images/in.qcow2 -O qcow2 -c -o compression_type=zstd",
+		"out.vhdx":  "/images/in.qcow2 -f qcow2 -O vhdx -o subformat=dynamic,block_size=1M",
+		"out.qcow2": "/images/in.qcow2 -f qcow2 -O qcow2 -c -o compression_type=zstd",
 	}
 	for name, content := range want {
 		if tool.converted[name] != content {
@@ -150,7 +156,7 @@ func TestExporter_fixedVHDGrowsToAWholeMiB(t *testing.T) {
 		t.Errorf("overlays %v, want %v", tool.overlays, want)
 	}
 	got := tool.converted["out.vhd"]
-	if !strings.Contains(got, ".vhd-grow-") || !strings.HasSuffix(got, "-O vpc -o subformat=fixed,force_size=on") {
+	if !strings.Contains(got, ".vhd-grow-") || !strings.Contains(got, " -f qcow2 ") || !strings.HasSuffix(got, "-O vpc -o subformat=fixed,force_size=on") {
 		t.Errorf("converted as %q, want the grown overlay as a fixed VHD", got)
 	}
 }

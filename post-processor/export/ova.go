@@ -206,13 +206,16 @@ func ovaMemberNames(ovaPath string) (ovf, mf, vmdk string) {
 // manifest and a streamOptimized VMDK, in that order (DSP0243: the
 // descriptor first, then the manifest, then the files in References
 // order), in a ustar archive.
-func (e *exporter) writeOVA(ctx context.Context, source, dst string, p plannedOutput, progress func(int)) (map[string]string, error) {
+func (e *exporter) writeOVA(ctx context.Context, source, sourceFormat, dst string, p plannedOutput, progress func(int)) (map[string]string, error) {
 	ovfName, mfName, vmdkName := ovaMemberNames(p.Path)
 	dir := filepath.Dir(dst)
-	source, cleanup, err := e.wholeMiB(ctx, source, dir)
+	whole, cleanup, err := e.wholeMiB(ctx, source, dir)
 	defer cleanup()
 	if err != nil {
 		return nil, err
+	}
+	if whole != source {
+		source, sourceFormat = whole, "qcow2"
 	}
 	disk, err := os.CreateTemp(dir, ".ova-disk-*.vmdk")
 	if err != nil {
@@ -220,7 +223,8 @@ func (e *exporter) writeOVA(ctx context.Context, source, dst string, p plannedOu
 	}
 	disk.Close()
 	defer os.Remove(disk.Name())
-	if err := e.QemuImg.Convert(ctx, source, disk.Name(), qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"}), progress); err != nil {
+	args := append([]string{"-f", sourceFormat}, qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"})...)
+	if err := e.QemuImg.Convert(ctx, source, disk.Name(), args, progress); err != nil {
 		return nil, err
 	}
 	desc := ovfDescriptor{Name: strings.TrimSuffix(filepath.Base(p.Path), ".ova"), DiskFile: vmdkName}

@@ -195,7 +195,11 @@ func (t Target) validate(i int) []error {
 func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
 	c := &p.config
 	qemuImg := qemuimg.New(c.QemuImgBinary)
-	input, info, err := findDiskImage(ctx, qemuImg, artifact.Files())
+	input, info, diskFormat, err := inputImage(ctx, qemuImg, artifact)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
+	}
+	perm, err := outputPerm(append([]string{input}, backingFiles(info)...)...)
 	if err != nil {
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
@@ -210,7 +214,8 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	}
 	resolveOVAHardware(plans, generated)
 	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, fileutil.HumanBytes(info.VirtualSize), len(plans), c.Parallel))
-	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum}
+	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum,
+		Perm: perm, DiskFormat: diskFormat}
 	start := time.Now()
 	var outputs []Output
 	var checksumFile string
@@ -233,4 +238,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		VirtualSize:   info.VirtualSize,
 		GeneratedData: generated,
 	}, false, false, nil
+}
+
+// backingFiles is the overlay's backing file, whose data the outputs hold
+// too (inputImage accepted it), or none.
+func backingFiles(info *qemuimg.Info) []string {
+	if info.FullBackingFile == "" {
+		return nil
+	}
+	return []string{info.FullBackingFile}
 }

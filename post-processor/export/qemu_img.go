@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
@@ -16,6 +18,7 @@ import (
 // qemuimg.Runner in a build, a fake in the unit tests.
 type imageTool interface {
 	Info(ctx context.Context, path string) (*qemuimg.Info, error)
+	qemuimg.Inspector
 	CreateOverlay(ctx context.Context, backing, backingFormat, path string, size int64) error
 	Convert(ctx context.Context, src, dst string, options []string, progress func(int)) error
 	DataBytes(ctx context.Context, path string) (int64, error)
@@ -62,4 +65,58 @@ func findDiskImage(ctx context.Context, q imageTool, files []string) (string, *q
 		return "", nil, fmt.Errorf("%s is not a disk image: qemu-img sees raw data with no partition table (a download error page, a compressed file?)", notADisk)
 	}
 	return "", nil, fmt.Errorf("the input artifact has no disk image that qemu-img can read (files: %s)", strings.Join(files, ", "))
+}
+
+// kvmBuilderID is the ID of the kvm builder's artifacts (kvm.BuilderID).
+const kvmBuilderID = "kvmforge.kvm"
+
+// inputImage picks the artifact's disk image and reads it safely: an
+// image may not name any other file (a backing file, a qcow2 external data
+// file, VMDK extents, a json: name), which qemu-img would read into the
+// export. The one exception is the kvm builder's output_mode = "overlay",
+// whose backing file is the build's source image (kvm_backing_file), which
+// must be self-contained itself. A kvm artifact's image is read in the
+// format the build wrote (a raw disk can hold whatever header its guest
+// wrote); others are probed. It returns the image, its info and the format
+// the artifact's other disks are read as ("" to probe).
+func inputImage(ctx context.Context, q imageTool, artifact packersdk.Artifact) (string, *qemuimg.Info, string, error) {
+	files := artifact.Files()
+	format, _ := artifact.State("diskType").(string)
+	if artifact.BuilderId() == kvmBuilderID && format != "" && len(files) > 0 {
+		input := files[0]
+		var info *qemuimg.Info
+		var err error
+		if backing, _ := artifact.State("kvm_backing_file").(string); backing != "" && format == "qcow2" {
+			info, err = qemuimg.OverlayOf(ctx, q, input, backing)
+		} else {
+			info, err = qemuimg.SelfContained(ctx, q, input, format)
+		}
+		if err != nil {
+			return "", nil, "", err
+		}
+		return input, info, format, nil
+	}
+	input, info, err := findDiskImage(ctx, q, files)
+	if err != nil {
+		return "", nil, "", err
+	}
+	if info, err = qemuimg.SelfContained(ctx, q, input, info.Format); err != nil {
+		return "", nil, "", err
+	}
+	return input, info, "", nil
+}
+
+// outputPerm is the mode of an export's outputs: 0644 at most, and no more
+// than every file they are made of allows, so an export of a private image
+// stays private.
+func outputPerm(inputs ...string) (os.FileMode, error) {
+	perm := os.FileMode(0o644)
+	for _, f := range inputs {
+		st, err := os.Stat(f)
+		if err != nil {
+			return 0, err
+		}
+		perm &= st.Mode().Perm()
+	}
+	return perm, nil
 }

@@ -1,0 +1,139 @@
+package kvm
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
+
+// hostSecret stands in for /etc/shadow.
+func hostSecret(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(path, []byte("root:$6$HOST-SECRET:19000:0:99999:7:::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func qemuImg(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("qemu-img", args...).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// hostileImages are images that make qemu-img and QEMU read the secret.
+func hostileImages(t *testing.T, secret string) map[string]string {
+	dir := t.TempDir()
+	backed := filepath.Join(dir, "evil.qcow2")
+	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", backed)
+	dataFile := filepath.Join(dir, "datafile.qcow2")
+	qemuImg(t, "create", "-q", "-f", "qcow2", "-o", "data_file="+filepath.Join(dir, "data.raw")+",data_file_raw=on", dataFile, "1M")
+	extent := filepath.Join(dir, "extent.vmdk")
+	descriptor := "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n" +
+		"RW 2048 FLAT \"" + secret + "\" 0\n\nddb.adapterType = \"ide\"\n"
+	if err := os.WriteFile(extent, []byte(descriptor), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonBacked := filepath.Join(dir, "json.qcow2")
+	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", `json:{"driver":"raw","file":{"driver":"file","filename":"`+secret+`"}}`, "-F", "raw", jsonBacked)
+	return map[string]string{
+		"backing file " + secret: backed,
+		"external data file ":    dataFile,
+		"VMDK extent " + secret:  extent,
+		"backing file json:{":    jsonBacked,
+	}
+}
+
+// Issue 20 item 2: a source image that names a host file is refused
+// before any overlay (or QEMU) opens it.
+func TestStepCreateOverlay_refusesASourceThatNamesOtherFiles(t *testing.T) {
+	driver := realDriver(t)
+	secret := hostSecret(t)
+	for want, image := range hostileImages(t, secret) {
+		t.Run(want, func(t *testing.T) {
+			state, _ := testState(t)
+			work := t.TempDir()
+			state.Put("driver", driver)
+			state.Put("source_image_path", image)
+			state.Put("work_dir", work)
+			if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionHalt {
+				t.Fatal("a source naming a host file was accepted")
+			}
+			err := stateErr(state)
+			for _, part := range []string{"source images must be self-contained", want} {
+				if err == nil || !strings.Contains(err.Error(), part) {
+					t.Errorf("error %v lacks %q", err, part)
+				}
+			}
+			if entries, _ := os.ReadDir(work); len(entries) > 0 {
+				t.Errorf("an overlay was made on the hostile source: %v", entries)
+			}
+		})
+	}
+}
+
+// A self-contained source is probed once and named by its format after.
+func TestStepCreateOverlay_acceptsASelfContainedSourceAndNamesItsFormat(t *testing.T) {
+	driver := realDriver(t)
+	dir := t.TempDir()
+	source := filepath.Join(dir, "source.qcow2")
+	qemuImg(t, "create", "-q", "-f", "qcow2", source, "64M")
+	state, _ := testState(t)
+	state.Put("driver", driver)
+	state.Put("source_image_path", source)
+	state.Put("work_dir", dir)
+	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	info, err := driver.ImageInfo(context.Background(), state.Get("overlay_path").(string), "qcow2")
+	if err != nil || info.FullBackingFile != source || info.BackingFormat != "qcow2" {
+		t.Fatalf("overlay %+v %v, want it on the source with the format named", info, err)
+	}
+}
+
+// An iso_url that is a disk image naming a host file is refused; QEMU is
+// given every medium as raw data, never probed.
+func TestStepCheckInstallerMedia_refusesAnISOThatNamesOtherFiles(t *testing.T) {
+	driver := realDriver(t)
+	secret := hostSecret(t)
+	for want, image := range hostileImages(t, secret) {
+		state, _ := testState(t)
+		state.Put("driver", driver)
+		state.Put("source_image_path", image)
+		if action := (&stepCheckInstallerMedia{}).Run(context.Background(), state); action != multistep.ActionHalt {
+			t.Errorf("%s: a hostile ISO was accepted", want)
+			continue
+		}
+		if err := stateErr(state); err == nil || !strings.Contains(err.Error(), "installer media must be self-contained") || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want the ISO refused for its %s", err, want)
+		}
+	}
+	iso := filepath.Join(t.TempDir(), "mini.iso")
+	if err := os.WriteFile(iso, make([]byte, 64<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := testState(t)
+	state.Put("driver", driver)
+	state.Put("source_image_path", iso)
+	if action := (&stepCheckInstallerMedia{}).Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("a plain ISO was refused: %v", stateErr(state))
+	}
+}
+
+func TestInstallerSteps_checkTheISOBeforeTheDisk(t *testing.T) {
+	steps := builderSteps(t, isoConfig(t))
+	check, disk := indexOf(steps, "*kvm.stepCheckInstallerMedia"), indexOf(steps, "*kvm.stepCreateBlankDisk")
+	if check < 0 || check > disk || check < indexOf(steps, "*kvm.stepDownloadSource") {
+		t.Fatalf("the ISO is not checked between its download and the disk: %v", stepTypes(steps))
+	}
+}
