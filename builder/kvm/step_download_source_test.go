@@ -84,17 +84,19 @@ func TestStepDownloadSource_aStalledDownloadFailsAndLeavesNoPartialFile(t *testi
 // The timeout is on silence, not on the whole download: a slow download
 // that keeps moving completes.
 func TestStepDownloadSource_aSlowButSteadyDownloadCompletes(t *testing.T) {
-	srv := trickleServer(t, 64<<10, 4096, 0, 60*time.Millisecond)
+	// 24 chunks 100 ms apart: the whole download takes twice the stall
+	// timeout, while no gap comes near it, even on a loaded machine.
+	srv := trickleServer(t, 96<<10, 4096, 0, 100*time.Millisecond)
 	state := downloadState(t)
 	step := &stepDownloadSource{
 		Download:     &commonsteps.StepDownload{Checksum: "none", Description: "source image", ResultKey: "source_image_path", Url: []string{srv.URL + "/image.qcow2"}},
-		StallTimeout: 400 * time.Millisecond,
+		StallTimeout: 1200 * time.Millisecond,
 	}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
 	fi, err := os.Stat(state.Get("source_image_path").(string))
-	if err != nil || fi.Size() != 64<<10 {
+	if err != nil || fi.Size() != 96<<10 {
 		t.Fatalf("downloaded file: %v %v", fi, err)
 	}
 }
