@@ -79,7 +79,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		if err != nil {
 			return halt(state, fmt.Errorf("finding a free VNC port: %w", err))
 		}
-		l.Listener.Close()
+		_ = handOverPort(l)
 		s.vncPort = l
 		vncDisplay = l.Port - 5900
 		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d", l.Port))
