@@ -7,7 +7,6 @@ import (
 	"io"
 	stdnet "net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -122,20 +121,4 @@ func sshBanner(port int, timeout time.Duration) bool {
 	buf := make([]byte, 4)
 	n, _ := io.ReadFull(conn, buf)
 	return bytes.Equal(buf[:n], []byte("SSH-"))
-}
-
-// serialTail formats the last lines of the serial console for an error.
-func serialTail(path string, lines int) string {
-	if path == "" {
-		return ""
-	}
-	data, err := os.ReadFile(path)
-	if err != nil || len(data) == 0 {
-		return "\n(the serial console printed nothing)"
-	}
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return fmt.Sprintf("\nLast %d lines of the serial console (%s):\n%s", len(all), path, strings.Join(all, "\n"))
 }
