@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/packer-plugin-sdk/bootcommand"
 	"github.com/hashicorp/packer-plugin-sdk/common"
@@ -494,7 +496,8 @@ const unknownPlaceholder = "<unknown>"
 func isUnknown(value string) bool { return value == unknownPlaceholder }
 
 // validateImageName accepts a plain file name: image_name becomes
-// <output_directory>/<image_name>.<format>.
+// <output_directory>/<image_name>.<format>, and <image_name>.<format>.sha256
+// lists it for sha256sum -c, which reads one name a line.
 func validateImageName(name string) error {
 	switch {
 	case isUnknown(name):
@@ -505,12 +508,18 @@ func validateImageName(name string) error {
 		return fmt.Errorf("image_name %q is not a file name: give a name such as \"debian-web\"", name)
 	case strings.ContainsAny(name, "/\\\x00"):
 		return fmt.Errorf("image_name %q must be a file name, not a path: set output_directory for the folder", name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("image_name %q holds a control character (such as a newline): the image's checksum file could not name it; give a plain file name", name)
+	case strings.HasPrefix(name, workDirPrefix):
+		return fmt.Errorf("image_name %q starts with %q, the prefix of the builder's own work files: the next build in the directory would delete it as a killed build's leftover; choose another name", name, workDirPrefix)
 	}
 	return nil
 }
 
-// validateOutputDir refuses a blank path and an existing non-directory,
-// which `-force` would otherwise delete.
+// validateOutputDir refuses a blank path, an existing non-directory, and
+// the directories that `-force` (which empties the output directory) must
+// never empty: the filesystem's root, the current directory (the
+// template's) and its parents, and Packer's cache directory and its parents.
 func validateOutputDir(dir string) error {
 	if isUnknown(dir) {
 		return nil
@@ -521,7 +530,42 @@ func validateOutputDir(dir string) error {
 	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
 		return fmt.Errorf("output_directory %q is an existing file, not a directory: choose another path (the builder never deletes a file there, even with -force)", dir)
 	}
+	abs := realPath(dir)
+	if filepath.Dir(abs) == abs {
+		return fmt.Errorf("output_directory %q is the filesystem's root: packer build -force empties the output directory; give a directory of its own, such as \"output-web\"", dir)
+	}
+	if cwd, err := os.Getwd(); err == nil && isSameOrParent(abs, realPath(cwd)) {
+		return fmt.Errorf("output_directory %q holds the current directory (%s): packer build -force empties the output directory; give a directory of its own, such as \"output-web\"", dir, cwd)
+	}
+	if cache, err := packersdk.CachePath(); err == nil && (isSameOrParent(abs, realPath(cache)) || isSameOrParent(realPath(cache), abs)) {
+		return fmt.Errorf("output_directory %q is, holds or lies in Packer's cache directory (%s): packer build -force empties the output directory; give a directory outside it", dir, cache)
+	}
 	return nil
+}
+
+// realPath is path made absolute, with its symbolic links resolved as far
+// as it exists.
+func realPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	var missing []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{real}, missing...)...)
+		}
+		if filepath.Dir(p) == p {
+			return abs
+		}
+		missing = append([]string{filepath.Base(p)}, missing...)
+	}
+}
+
+// isSameOrParent tells whether dir is path or one of its parents.
+func isSameOrParent(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // negativeDurations names every negative duration option of v (the Config

@@ -100,6 +100,8 @@ func TestConfig_userDataFileIsRead(t *testing.T) {
 
 // Each invalid configuration must fail with an error naming the field.
 func TestConfig_invalid(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "packer_cache")
+	t.Setenv("PACKER_CACHE_DIR", cache)
 	existing := filepath.Join(t.TempDir(), "vars.fd")
 	os.WriteFile(existing, nil, 0o644)
 	cases := []struct {
@@ -150,6 +152,16 @@ func TestConfig_invalid(t *testing.T) {
 		{"image name dot-dot", map[string]interface{}{"image_name": ".."}, `image_name ".." is not a file name`},
 		{"image name dot", map[string]interface{}{"image_name": "."}, `image_name "." is not a file name`},
 		{"image name backslash", map[string]interface{}{"image_name": `a\b`}, "not a path"},
+		{"image name with a newline", map[string]interface{}{"image_name": "web\nserver"}, "holds a control character"},
+		{"image name with a carriage return", map[string]interface{}{"image_name": "web\r"}, "holds a control character"},
+		{"image name with the work prefix", map[string]interface{}{"image_name": ".packer-kvm-web"}, "prefix of the builder's own work files"},
+		{"output directory is the root", map[string]interface{}{"output_directory": "/"}, "is the filesystem's root"},
+		{"output directory is the root, unclean", map[string]interface{}{"output_directory": "/tmp/.."}, "is the filesystem's root"},
+		{"output directory is the current directory", map[string]interface{}{"output_directory": "."}, "holds the current directory"},
+		{"output directory is a parent of the current directory", map[string]interface{}{"output_directory": ".."}, "holds the current directory"},
+		{"output directory is Packer's cache", map[string]interface{}{"output_directory": cache}, "Packer's cache directory"},
+		{"output directory holds Packer's cache", map[string]interface{}{"output_directory": filepath.Dir(cache)}, "Packer's cache directory"},
+		{"output directory in Packer's cache", map[string]interface{}{"output_directory": filepath.Join(cache, "out")}, "Packer's cache directory"},
 		{"negative shutdown timeout", map[string]interface{}{"shutdown_timeout": "-1s"}, "shutdown_timeout is negative"},
 		{"negative probe timeout", map[string]interface{}{"accelerator_probe_timeout": "-5s"}, "accelerator_probe_timeout is negative"},
 		{"negative ssh timeout", map[string]interface{}{"ssh_timeout": "-1m"}, "ssh_timeout is negative"},
