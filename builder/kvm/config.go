@@ -457,11 +457,7 @@ func (c *Config) validateMachine() []error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	for i, arg := range c.QemuArgs {
-		if len(arg) == 0 {
-			errs = append(errs, fmt.Errorf("qemuargs[%d] is empty: give an option and its values, such as [\"-device\", \"virtio-rng-pci\"]", i))
-		}
-	}
+	errs = append(errs, c.validateQemuArgs()...) // config_qemuargs.go
 	if c.Comm.Type != "ssh" {
 		errs = append(errs, fmt.Errorf("communicator %q is not supported: the kvm builder provisions Linux guests over \"ssh\"", c.Comm.Type))
 	}

@@ -141,6 +141,24 @@ func TestConfig_invalid(t *testing.T) {
 		{"unknown user data format", map[string]interface{}{"user_data": "hello"}, "must start with"},
 		{"invalid network config", map[string]interface{}{"network_config": "version: [2"}, "network_config"},
 		{"empty qemuargs entry", map[string]interface{}{"qemuargs": [][]string{{}}}, "qemuargs[0]"},
+		{"qemuargs -machine", map[string]interface{}{"qemuargs": [][]string{{"-machine", "pc"}}}, `qemuargs[0] "-machine": it replaces the builder's machine (QEMU takes the last one): set machine_type`},
+		{"qemuargs -M", map[string]interface{}{"qemuargs": [][]string{{"-device", "virtio-balloon"}, {"-M", "pc"}}}, `qemuargs[1] "-M"`},
+		{"qemuargs --machine", map[string]interface{}{"qemuargs": [][]string{{"--machine", "pc"}}}, "set machine_type"},
+		{"qemuargs -daemonize", map[string]interface{}{"qemuargs": [][]string{{"-daemonize"}}}, `qemuargs[0] "-daemonize"`},
+		{"qemuargs -incoming", map[string]interface{}{"qemuargs": [][]string{{"-incoming", "tcp:0:4444"}}}, `qemuargs[0] "-incoming"`},
+		{"qemuargs -cpu", map[string]interface{}{"qemuargs": [][]string{{"-cpu", "qemu64"}}}, "set cpu_model"},
+		{"qemuargs -m", map[string]interface{}{"qemuargs": [][]string{{"-m", "4G"}}}, "set memory"},
+		{"qemuargs -smp", map[string]interface{}{"qemuargs": [][]string{{"-smp", "4"}}}, "set cpus"},
+		{"qemuargs -accel", map[string]interface{}{"qemuargs": [][]string{{"-accel", "tcg"}}}, "set accelerator"},
+		{"qemuargs -enable-kvm", map[string]interface{}{"qemuargs": [][]string{{"-enable-kvm"}}}, "set accelerator"},
+		{"qemuargs -bios", map[string]interface{}{"qemuargs": [][]string{{"-bios", "/usr/share/ovmf/OVMF.fd"}}}, "set firmware"},
+		{"qemuargs pflash drive", map[string]interface{}{"qemuargs": [][]string{{"-drive", "if=pflash,format=raw,file=/x.fd"}}}, "replaces the builder's firmware"},
+		{"qemuargs -vnc", map[string]interface{}{"qemuargs": [][]string{{"-vnc", ":1"}}}, "replaces the builder's VNC display"},
+		{"qemuargs -display", map[string]interface{}{"qemuargs": [][]string{{"-display", "gtk"}}}, "set vnc = true"},
+		{"qemuargs -nographic", map[string]interface{}{"qemuargs": [][]string{{"-nographic"}}}, "moves the serial console"},
+		{"qemuargs -S", map[string]interface{}{"qemuargs": [][]string{{"-S"}}}, "stay paused"},
+		{"qemuargs -snapshot", map[string]interface{}{"qemuargs": [][]string{{"-snapshot"}}}, "would not hold the build"},
+		{"qemuargs option later in an entry", map[string]interface{}{"qemuargs": [][]string{{"-device", "virtio-balloon", "-machine", "pc"}}}, `qemuargs[0] "-machine"`},
 		{"winrm", map[string]interface{}{"communicator": "winrm", "winrm_username": "a"}, "communicator \"winrm\""},
 		{"no ssh user", map[string]interface{}{"ssh_username": nil}, "ssh_username"},
 		{"blank source", map[string]interface{}{"source_image_url": "  \t"}, "source_image_url is required"},
@@ -214,5 +232,20 @@ func TestConfig_unknownValuesPassValidateAndAreCheckedOnceKnown(t *testing.T) {
 	_, _, err := prepare(t, map[string]interface{}{"source_image_checksum": "abc", "format": "vmdk"})
 	if err == nil || !strings.Contains(err.Error(), "has no type") || !strings.Contains(err.Error(), `format "vmdk"`) {
 		t.Fatalf("known bad values accepted: %v", err)
+	}
+}
+
+// qemuargs that add devices or settings the builder does not govern pass.
+func TestConfig_qemuargsThatAddAreAccepted(t *testing.T) {
+	_, _, err := prepare(t, map[string]interface{}{"qemuargs": [][]string{
+		{"-device", "virtio-balloon"},
+		{"-drive", "file=/data/extra.img,if=none,id=extra,format=raw"},
+		{"-netdev", "user,id=net1"},
+		{"-smbios", "type=1,serial=abc"},
+		{"-rtc", "base=utc"},
+		{"-global", "ICH9-LPC.disable_s3=1"},
+	}})
+	if err != nil {
+		t.Fatalf("qemuargs that only add were refused: %v", err)
 	}
 }
