@@ -116,6 +116,7 @@ type VMMock struct {
 	// CommandCalls are the QMP commands run; CommandReplies answer them
 	// by name, CommandErrs fail them.
 	CommandCalls   []string
+	CommandArgs    []interface{} // the arguments of CommandCalls
 	CommandReplies map[string]string
 	CommandErrs    map[string]error
 }

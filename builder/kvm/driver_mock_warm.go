@@ -26,6 +26,7 @@ func (v *VMMock) Command(ctx context.Context, name string, args interface{}) (js
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.CommandCalls = append(v.CommandCalls, name)
+	v.CommandArgs = append(v.CommandArgs, args)
 	if err := v.CommandErrs[name]; err != nil {
 		return nil, err
 	}
