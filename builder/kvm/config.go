@@ -171,9 +171,14 @@ type Config struct {
 	// How long `accelerator = "auto"` lets KVM prove it can run a guest
 	// before falling back to TCG. Defaults to `10s`.
 	AcceleratorProbeTimeout time.Duration `mapstructure:"accelerator_probe_timeout"`
-	// How long the guest's serial console may stay silent while the build
-	// waits for SSH. Boot loaders, kernels and systemd print there, so a
-	// silent console means an unbootable or hung guest: the build fails
+	// How long the guest may show no sign of progress while the build waits
+	// for SSH. For a cloud image the sign is output on the serial console:
+	// boot loaders, kernels and systemd print there, so a silent console
+	// means an unbootable or hung guest. An installer build (`iso_url`) also
+	// counts what a person watching would see, since installers such as
+	// Debian's and Ubuntu's print nothing on the serial console: its screen
+	// changing (sampled every 5 seconds; a blinking cursor does not count)
+	// and its disks being read or written. Either way the build then fails
 	// with the console's last lines instead of waiting for `ssh_timeout`.
 	// Defaults to `3m` (generous for an emulated boot on a busy host); `"0"`
 	// disables it, for images that print nothing on ttyS0.
