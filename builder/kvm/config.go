@@ -116,7 +116,10 @@ type Config struct {
 	// hatch: the builder does not check them.
 	QemuArgs [][]string `mapstructure:"qemuargs"`
 	// Expose the VM's display over VNC on 127.0.0.1 (a free port from 5900
-	// up, printed at boot). Off by default: builds are headless.
+	// up), protected by a random password made for the build: the port and
+	// the path of a file only you can read that holds the password are
+	// printed at boot. Off by default: builds are headless (an installer
+	// build with a `boot_command` always has it).
 	VNC bool `mapstructure:"vnc"`
 	// Keep the VM's serial console log at this path. By default it is kept
 	// in a temporary file that is removed after the build; its tail is
