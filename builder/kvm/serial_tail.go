@@ -42,12 +42,16 @@ func serialLogWhere(path string) string {
 	if strings.HasPrefix(filepath.Base(filepath.Dir(path)), workDirPrefix) {
 		return "the whole log is removed with the build's work directory: set serial_log_file to keep it"
 	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	return "the whole log is " + path
 }
 
 // cleanConsole turns what a program wrote for a terminal into the text a
 // person would read: escape sequences (CSI such as clear-screen and cursor
-// moves, OSC, character-set selections) are dropped, a carriage return
+// moves, OSC, character-set selections) are dropped (a cursor move to
+// another row or a cleared screen ends the line), a carriage return
 // makes the rest of the line overwrite its start as on a terminal, runs of
 // empty lines are kept as one, and every other control character but
 // newline is dropped (a tab becomes a space). Invalid UTF-8 becomes U+FFFD.
@@ -66,6 +70,9 @@ func cleanConsole(data []byte) string {
 	blank := 0 // consecutive empty lines
 	endLine := func() {
 		s := strings.TrimRight(string(line), " ")
+		if utf8.RuneCountInString(s) > maxConsoleLine {
+			s = string([]rune(s)[:maxConsoleLine]) + "…"
+		}
 		line, col = line[:0], 0
 		if s == "" {
 			blank++
@@ -83,7 +90,15 @@ func cleanConsole(data []byte) string {
 		i += size
 		switch {
 		case r == '\x1b' || r == '\u009b' || r == '\u009d':
-			i += escapeLength(data[i:], r)
+			n := escapeLength(data[i:], r)
+			seq := data[i : i+n]
+			i += n
+			// A full-screen program (firmware setup, GRUB's menu) moves the
+			// cursor to the next row rather than print a newline: a cursor
+			// move to another row, or a cleared screen, starts a new line.
+			if csi := r == '\u009b' || len(seq) > 0 && seq[0] == '['; csi && len(seq) > 0 && strings.IndexByte("HfJdEFAB", seq[len(seq)-1]) >= 0 && len(line) > 0 {
+				endLine()
+			}
 		case r == '\n':
 			endLine()
 		case r == '\r':
@@ -101,6 +116,9 @@ func cleanConsole(data []byte) string {
 	}
 	return out.String()
 }
+
+// maxConsoleLine is the longest line quoted from the console.
+const maxConsoleLine = 200
 
 // escapeLength is how many bytes after its introducer (ESC, or the 8-bit
 // CSI or OSC) an escape sequence takes.

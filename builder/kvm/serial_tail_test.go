@@ -72,3 +72,16 @@ func TestSerialTail_cleanAndSaysWhereTheLogIs(t *testing.T) {
 		t.Fatalf("a serial_log_file's tail: %q", tail)
 	}
 }
+
+// GRUB draws its menu by moving the cursor from row to row, without
+// newlines: each row becomes a line, and a line is quoted up to a length.
+func TestCleanConsole_aCursorMoveToAnotherRowEndsTheLine(t *testing.T) {
+	grub := "\x1b[2J\x1b[1;1H\x1b[0m                             GNU GRUB  version 2.06\x1b[3;2H+------+" +
+		"\x1b[4;2H|*Install Debian (kvm builder fixture)|\x1b[5;2H" + strings.Repeat("x", 300) + "\x1b[7;1HBooting a command list\r\n"
+	got := cleanConsole([]byte(grub))
+	want := "                             GNU GRUB  version 2.06\n+------+\n|*Install Debian (kvm builder fixture)|\n" +
+		strings.Repeat("x", maxConsoleLine) + "…\nBooting a command list\n"
+	if got != want {
+		t.Fatalf("cleaned GRUB menu:\n%q\nwant\n%q", got, want)
+	}
+}
