@@ -71,8 +71,13 @@ func sshdAfter(t *testing.T, d time.Duration) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// testProgressTimeout is the boot_progress_timeout of the tests: long
+// enough for a busy machine's scheduling stalls (builds share the test
+// host's CPUs), short enough for a quick test.
+const testProgressTimeout = 1500 * time.Millisecond
+
 func installerWaitStep() *stepWaitForSSH {
-	return &stepWaitForSSH{Timeout: 30 * time.Second, ProgressTimeout: 400 * time.Millisecond, WatchActivity: true,
+	return &stepWaitForSSH{Timeout: 30 * time.Second, ProgressTimeout: testProgressTimeout, WatchActivity: true,
 		ActivityInterval: 20 * time.Millisecond, PollInterval: 10 * time.Millisecond, BannerTimeout: 10 * time.Millisecond}
 }
 
@@ -81,8 +86,9 @@ func installerWaitStep() *stepWaitForSSH {
 // build waits until its SSH answers. (It used to fail at
 // boot_progress_timeout with "printed nothing on its serial console".)
 func TestStepWaitForSSH_aSilentInstallerWritingItsDiskIsNotStuck(t *testing.T) {
+	t.Parallel()
 	state, vm := silentInstallerState(t)
-	state.Put("ssh_host_port", sshdAfter(t, 2*time.Second)) // 5x the progress timeout
+	state.Put("ssh_host_port", sshdAfter(t, 3*testProgressTimeout))
 	keepChanging(t, 50*time.Millisecond, func(n int64) { vm.SetCommandReply("query-blockstats", blockstats(n*65536, n)) })
 	if action := installerWaitStep().Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("a silent installer writing its disk was stopped: %v", stateErr(state))
@@ -92,9 +98,10 @@ func TestStepWaitForSSH_aSilentInstallerWritingItsDiskIsNotStuck(t *testing.T) {
 // An installer whose screen changes (a progress bar) is not stuck either,
 // even when it does not touch its disks for a while.
 func TestStepWaitForSSH_aSilentInstallerWhoseScreenChangesIsNotStuck(t *testing.T) {
+	t.Parallel()
 	state, vm := silentInstallerState(t)
 	vm.SetScreen([]byte("P6 640 480 255 progress 0%"))
-	state.Put("ssh_host_port", sshdAfter(t, 2*time.Second))
+	state.Put("ssh_host_port", sshdAfter(t, 3*testProgressTimeout))
 	keepChanging(t, 50*time.Millisecond, func(n int64) {
 		vm.SetScreen([]byte(fmt.Sprintf("P6 640 480 255 progress %d%%", n)))
 		vm.SetCommandReply("query-blockstats", blockstats(0, n)) // only the idle time moves
@@ -111,6 +118,7 @@ func TestStepWaitForSSH_aSilentInstallerWhoseScreenChangesIsNotStuck(t *testing.
 // at a menu for keys the boot_command did not type) fails at
 // boot_progress_timeout, saying what was watched.
 func TestStepWaitForSSH_aStillInstallerFailsAtTheProgressTimeout(t *testing.T) {
+	t.Parallel()
 	state, vm := silentInstallerState(t)
 	vm.SetScreen([]byte("P6 640 480 255 boot menu"))
 	keepChanging(t, 50*time.Millisecond, func(n int64) {
@@ -129,7 +137,7 @@ func TestStepWaitForSSH_aStillInstallerFailsAtTheProgressTimeout(t *testing.T) {
 			t.Errorf("the error does not say %q: %v", want, err)
 		}
 	}
-	if time.Since(start) > 10*time.Second {
+	if time.Since(start) > 20*time.Second {
 		t.Fatal("waited for ssh_timeout instead")
 	}
 }
@@ -138,6 +146,7 @@ func TestStepWaitForSSH_aStillInstallerFailsAtTheProgressTimeout(t *testing.T) {
 // when it boots, and disk reads are no sign of a boot (firmware retrying a
 // disk it cannot boot reads it over and over).
 func TestStepWaitForSSH_aCloudImageBuildWatchesTheSerialConsoleOnly(t *testing.T) {
+	t.Parallel()
 	state, vm := silentInstallerState(t)
 	keepChanging(t, 50*time.Millisecond, func(n int64) { vm.SetCommandReply("query-blockstats", blockstats(n*65536, n)) })
 	step := installerWaitStep()
