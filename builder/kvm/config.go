@@ -113,7 +113,11 @@ type Config struct {
 	QemuImgBinary string `mapstructure:"qemu_img_binary"`
 	// Extra QEMU arguments appended to the command line, one list per
 	// option, for example `[["-device", "virtio-rng-pci"]]`. An escape
-	// hatch: the builder does not check them.
+	// hatch that adds to the builder's devices: options that would replace
+	// what a builder option governs (`-machine`, `-cpu`, `-m`, `-smp`,
+	// `-accel`, the firmware, the display) are refused with the option to
+	// use instead, and so are `-daemonize`, `-incoming`, `-S` and
+	// `-snapshot`, which break the build's control of QEMU.
 	QemuArgs [][]string `mapstructure:"qemuargs"`
 	// Expose the VM's display over VNC on 127.0.0.1 (a free port from 5900
 	// up), protected by a random password made for the build: the port and
