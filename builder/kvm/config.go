@@ -50,10 +50,16 @@ type Config struct {
 	// directory (sources renamed with `name` share their label), the next
 	// free `output-<source label>-<n>`. Use `packer build -force` to replace
 	// it. A build locks its directory: a second build pointed at the same
-	// directory fails while the first runs.
+	// directory fails while the first runs. Since `-force` empties it, the
+	// filesystem's root, the current directory and its parents, and
+	// Packer's cache directory (with its parents and what lies inside it)
+	// are refused.
 	OutputDir string `mapstructure:"output_directory"`
 	// File name of the image, without extension. Defaults to the last
-	// part of the default output directory (`<source label>[-<n>]`).
+	// part of the default output directory (`<source label>[-<n>]`). A
+	// plain file name: no path separator, no control character (the
+	// checksum file names it on one line), and not starting with
+	// `.packer-kvm-`, the prefix of the builder's work files.
 	ImageName string `mapstructure:"image_name"`
 	// `qcow2` (default) or `raw`.
 	Format string `mapstructure:"format"`
@@ -243,7 +249,8 @@ type Config struct {
 	// `e1000e`, `vmxnet3` or `rtl8139`.
 	NetDevice string `mapstructure:"net_device"`
 	// The network card's MAC address, such as `52:54:00:12:34:56`. Defaults
-	// to QEMU's. It must be a unicast address.
+	// to QEMU's. It must be a unicast address other than
+	// `00:00:00:00:00:00` (which QEMU would replace with its own).
 	MACAddress string `mapstructure:"mac_address"`
 
 	// Installer builds (config_iso.go), exclusive with source_image_url:

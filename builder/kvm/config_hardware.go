@@ -17,7 +17,8 @@ type AdditionalDisk struct {
 	Size string `mapstructure:"size" required:"true"`
 	// Names the disk's output file, `<image_name>-<label>.<format>`:
 	// letters, digits, `.`, `_` and `-`. Defaults to `disk<n>`, counting
-	// the additional disks from 1.
+	// the additional disks from 1. Two labels may not differ only in case:
+	// their files would be one on macOS and Windows.
 	Label string `mapstructure:"label"`
 
 	sizeBytes int64

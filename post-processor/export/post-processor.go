@@ -48,7 +48,8 @@ type Target struct {
 	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere,
 	// ESXi and AWS import) or `monolithicSparse` (VMware Workstation).
 	Subformat string `mapstructure:"subformat"`
-	// File name of this output without extension. Defaults to the
+	// File name of this output without extension; a template like
+	// `output_name`, rendered when the export runs. Defaults to the
 	// post-processor's `output_name`.
 	Name string `mapstructure:"name"`
 
@@ -65,7 +66,9 @@ type Config struct {
 	OutputDirectory string `mapstructure:"output_directory"`
 	// File name of the outputs without extension; a template that may use
 	// `{{ .BuildName }}` and the builder's generated data such as
-	// `{{ .ImageFormat }}`. Defaults to the input image's name.
+	// `{{ .ImageFormat }}`. Defaults to the input image's name. Names (this
+	// one and the targets') may not hold a control character nor start with
+	// `.packer-kvm-`, the prefix of the `kvm` builder's work files.
 	OutputName string `mapstructure:"output_name"`
 	// Checksum file written beside the outputs: `sha256` (default, as
 	// SHA256SUMS), `sha512` (SHA512SUMS) or `none`.
