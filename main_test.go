@@ -99,3 +99,34 @@ func TestAccBaseImage_recipe(t *testing.T) {
 		t.Errorf("the image ships SSH host keys: %v", keys)
 	}
 }
+
+// `make release-check` builds every pinned tool scripts/release-check.sh
+// runs from .tools/bin before it runs the script: on a fresh clone it used
+// to build goreleaser only and stop at `packer: command not found` after
+// the whole snapshot release.
+func TestMakefile_releaseCheckBuildsTheToolsItRuns(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	out, err := exec.Command("make", "--dry-run", "--always-make", "release-check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make --dry-run release-check: %v\n%s", err, out)
+	}
+	built := map[string]bool{}
+	lines := strings.Split(string(out), "\n")
+	for _, line := range lines {
+		if args, ok := strings.CutPrefix(strings.TrimSpace(line), "scripts/tools.sh "); ok {
+			for _, tool := range strings.Fields(args) {
+				built[tool] = true
+			}
+		}
+	}
+	for _, tool := range []string{"packer", "goreleaser"} {
+		if !built[tool] {
+			t.Errorf("release-check does not build %s before scripts/release-check.sh runs it:\n%s", tool, out)
+		}
+	}
+	if last := strings.TrimSpace(lines[len(lines)-2]); last != "scripts/release-check.sh" {
+		t.Errorf("release-check's last command is %q, want scripts/release-check.sh", last)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
@@ -125,4 +126,51 @@ func mustFileSHA256(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return sum
+}
+
+// An installer that prints nothing on the serial console, as Debian's and
+// Ubuntu's do, is not stopped as a guest that does not boot: the fixture's
+// kernel line loses console=ttyS0 in the boot_command (21 backspaces), so
+// after GRUB's menu the serial console is silent through the whole install
+// (the kernel and the installer write to the screen and the disk only)
+// until the installed system boots. boot_progress_timeout is far shorter
+// than the install, which the serial rule alone used to stop at that
+// timeout. The boot command is typed over the VNC display's password.
+func TestAccBuilder_aSilentSerialInstallerIsNotStopped(t *testing.T) {
+	env := packertest.Setup(t)
+	fixture := installerFixture(t)
+	iso := filepath.Join(fixture, "installer.iso")
+	dir := packertest.WriteTemplate(t, fmt.Sprintf(`
+source "kvm" "silent" {
+  iso_url               = %q
+  iso_checksum          = "sha256:%s"
+  disk_size             = "3G"
+  memory                = 1024
+  http_directory        = %q
+  boot_wait             = "20s"
+  boot_command          = ["e<wait><down><down><down><end>%s url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<wait><f10>"]
+  boot_progress_timeout = "40s"
+  serial_log_file       = "serial.log"
+  ssh_username          = "packer"
+  ssh_password          = "packer"
+  ssh_timeout           = "20m"
+  shutdown_command      = "echo packer | sudo -S poweroff"
+}
+build {
+  sources = ["source.kvm.silent"]
+  provisioner "shell" { inline = ["echo CMDLINE=$(cat /proc/cmdline)"] }
+}
+`, iso, mustFileSHA256(t, iso), filepath.Join(fixture, "http"), strings.Repeat("<bs>", len(" console=ttyS0,115200"))))
+	res := env.Run(t, dir, "build", ".")
+	if res.ExitCode != 0 {
+		t.Fatal("the silent installer's build failed")
+	}
+	mustContain(t, res.Output, "password is in", "Typing the boot command over VNC", "CMDLINE=", "root=UUID=")
+	serial, err := os.ReadFile(filepath.Join(dir, "serial.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(serial), "installer: extracting the system") {
+		t.Fatalf("the installer printed on the serial console: the test did not silence it:\n%s", serial)
+	}
 }

@@ -151,7 +151,13 @@ build { sources = ["source.kvm.slow"] }
 	if res.ExitCode == 0 {
 		t.Fatal("build succeeded despite an 8 s SSH timeout under TCG")
 	}
-	mustContain(t, res.Output, "waiting for SSH", "ssh_timeout", "lines of the serial console")
+	// Issue 20 item 10: the tail is cleaned of terminal control codes, and
+	// says how to keep the log the build removes.
+	mustContain(t, res.Output, "waiting for SSH", "ssh_timeout", "lines of the serial console",
+		"the whole log is removed with the build's work directory: set serial_log_file to keep it")
+	if strings.ContainsRune(res.Output, '\x1b') {
+		t.Errorf("the output holds terminal escape sequences:\n%q", res.Output)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "output-slow")); !os.IsNotExist(err) {
 		t.Fatal("a failed build left its output directory")
 	}

@@ -61,6 +61,11 @@ func (b *Builder) installerSteps(steps []multistep.Step) []multistep.Step {
 				PublicKey:   b.publicKeyWithComment,
 				Ctx:         c.ctx,
 			})
+		case *stepWaitForSSH:
+			// Installers may print nothing on the serial console: the
+			// screen and the disks tell a working one from a stuck one.
+			s.WatchActivity = true
+			out = append(out, s)
 		case *stepWaitCloudInit:
 			s.Enabled = c.WaitForCloudInit.True()
 			out = append(out, s)

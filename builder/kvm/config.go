@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/packer-plugin-sdk/bootcommand"
 	"github.com/hashicorp/packer-plugin-sdk/common"
@@ -48,10 +50,16 @@ type Config struct {
 	// directory (sources renamed with `name` share their label), the next
 	// free `output-<source label>-<n>`. Use `packer build -force` to replace
 	// it. A build locks its directory: a second build pointed at the same
-	// directory fails while the first runs.
+	// directory fails while the first runs. Since `-force` empties it, the
+	// filesystem's root, the current directory and its parents, and
+	// Packer's cache directory (with its parents and what lies inside it)
+	// are refused.
 	OutputDir string `mapstructure:"output_directory"`
 	// File name of the image, without extension. Defaults to the last
-	// part of the default output directory (`<source label>[-<n>]`).
+	// part of the default output directory (`<source label>[-<n>]`). A
+	// plain file name: no path separator, no control character (the
+	// checksum file names it on one line), and not starting with
+	// `.packer-kvm-`, the prefix of the builder's work files.
 	ImageName string `mapstructure:"image_name"`
 	// `qcow2` (default) or `raw`.
 	Format string `mapstructure:"format"`
@@ -121,10 +129,17 @@ type Config struct {
 	QemuImgBinary string `mapstructure:"qemu_img_binary"`
 	// Extra QEMU arguments appended to the command line, one list per
 	// option, for example `[["-device", "virtio-rng-pci"]]`. An escape
-	// hatch: the builder does not check them.
+	// hatch that adds to the builder's devices: options that would replace
+	// what a builder option governs (`-machine`, `-cpu`, `-m`, `-smp`,
+	// `-accel`, the firmware, the display) are refused with the option to
+	// use instead, and so are `-daemonize`, `-incoming`, `-S` and
+	// `-snapshot`, which break the build's control of QEMU.
 	QemuArgs [][]string `mapstructure:"qemuargs"`
 	// Expose the VM's display over VNC on 127.0.0.1 (a free port from 5900
-	// up, printed at boot). Off by default: builds are headless.
+	// up), protected by a random password made for the build: the port and
+	// the path of a file only you can read that holds the password are
+	// printed at boot. Off by default: builds are headless (an installer
+	// build with a `boot_command` always has it).
 	VNC bool `mapstructure:"vnc"`
 	// Keep the VM's serial console log at this path. By default it is kept
 	// in a temporary file that is removed after the build; its tail is
@@ -181,9 +196,14 @@ type Config struct {
 	// boot loader and kernel do) before falling back to TCG. A working KVM
 	// passes in about a second. Defaults to `10s`.
 	AcceleratorProbeTimeout time.Duration `mapstructure:"accelerator_probe_timeout"`
-	// How long the guest's serial console may stay silent while the build
-	// waits for SSH. Boot loaders, kernels and systemd print there, so a
-	// silent console means an unbootable or hung guest: the build fails
+	// How long the guest may show no sign of progress while the build waits
+	// for SSH. For a cloud image the sign is output on the serial console:
+	// boot loaders, kernels and systemd print there, so a silent console
+	// means an unbootable or hung guest. An installer build (`iso_url`) also
+	// counts what a person watching would see, since installers such as
+	// Debian's and Ubuntu's print nothing on the serial console: its screen
+	// changing (sampled every 5 seconds; a blinking cursor does not count)
+	// and its disks being read or written. Either way the build then fails
 	// with the console's last lines instead of waiting for `ssh_timeout`.
 	// Defaults to `3m` (generous for an emulated boot on a busy host); `"0"`
 	// disables it, for images that print nothing on ttyS0.
@@ -242,7 +262,8 @@ type Config struct {
 	// `e1000e`, `vmxnet3` or `rtl8139`.
 	NetDevice string `mapstructure:"net_device"`
 	// The network card's MAC address, such as `52:54:00:12:34:56`. Defaults
-	// to QEMU's. It must be a unicast address.
+	// to QEMU's. It must be a unicast address other than
+	// `00:00:00:00:00:00` (which QEMU would replace with its own).
 	MACAddress string `mapstructure:"mac_address"`
 
 	// Installer builds (config_iso.go), exclusive with source_image_url:
@@ -468,11 +489,7 @@ func (c *Config) validateMachine() []error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	for i, arg := range c.QemuArgs {
-		if len(arg) == 0 {
-			errs = append(errs, fmt.Errorf("qemuargs[%d] is empty: give an option and its values, such as [\"-device\", \"virtio-rng-pci\"]", i))
-		}
-	}
+	errs = append(errs, c.validateQemuArgs()...) // config_qemuargs.go
 	if c.Comm.Type != "ssh" {
 		errs = append(errs, fmt.Errorf("communicator %q is not supported: the kvm builder provisions Linux guests over \"ssh\"", c.Comm.Type))
 	}
@@ -507,7 +524,8 @@ const unknownPlaceholder = "<unknown>"
 func isUnknown(value string) bool { return value == unknownPlaceholder }
 
 // validateImageName accepts a plain file name: image_name becomes
-// <output_directory>/<image_name>.<format>.
+// <output_directory>/<image_name>.<format>, and <image_name>.<format>.sha256
+// lists it for sha256sum -c, which reads one name a line.
 func validateImageName(name string) error {
 	switch {
 	case isUnknown(name):
@@ -518,12 +536,18 @@ func validateImageName(name string) error {
 		return fmt.Errorf("image_name %q is not a file name: give a name such as \"debian-web\"", name)
 	case strings.ContainsAny(name, "/\\\x00"):
 		return fmt.Errorf("image_name %q must be a file name, not a path: set output_directory for the folder", name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("image_name %q holds a control character (such as a newline): the image's checksum file could not name it; give a plain file name", name)
+	case strings.HasPrefix(name, workDirPrefix):
+		return fmt.Errorf("image_name %q starts with %q, the prefix of the builder's own work files: the next build in the directory would delete it as a killed build's leftover; choose another name", name, workDirPrefix)
 	}
 	return nil
 }
 
-// validateOutputDir refuses a blank path and an existing non-directory,
-// which `-force` would otherwise delete.
+// validateOutputDir refuses a blank path, an existing non-directory, and
+// the directories that `-force` (which empties the output directory) must
+// never empty: the filesystem's root, the current directory (the
+// template's) and its parents, and Packer's cache directory and its parents.
 func validateOutputDir(dir string) error {
 	if isUnknown(dir) {
 		return nil
@@ -534,7 +558,42 @@ func validateOutputDir(dir string) error {
 	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
 		return fmt.Errorf("output_directory %q is an existing file, not a directory: choose another path (the builder never deletes a file there, even with -force)", dir)
 	}
+	abs := realPath(dir)
+	if filepath.Dir(abs) == abs {
+		return fmt.Errorf("output_directory %q is the filesystem's root: packer build -force empties the output directory; give a directory of its own, such as \"output-web\"", dir)
+	}
+	if cwd, err := os.Getwd(); err == nil && isSameOrParent(abs, realPath(cwd)) {
+		return fmt.Errorf("output_directory %q holds the current directory (%s): packer build -force empties the output directory; give a directory of its own, such as \"output-web\"", dir, cwd)
+	}
+	if cache, err := packersdk.CachePath(); err == nil && (isSameOrParent(abs, realPath(cache)) || isSameOrParent(realPath(cache), abs)) {
+		return fmt.Errorf("output_directory %q is, holds or lies in Packer's cache directory (%s): packer build -force empties the output directory; give a directory outside it", dir, cache)
+	}
 	return nil
+}
+
+// realPath is path made absolute, with its symbolic links resolved as far
+// as it exists.
+func realPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	var missing []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{real}, missing...)...)
+		}
+		if filepath.Dir(p) == p {
+			return abs
+		}
+		missing = append([]string{filepath.Base(p)}, missing...)
+	}
+}
+
+// isSameOrParent tells whether dir is path or one of its parents.
+func isSameOrParent(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // negativeDurations names every negative duration option of v (the Config

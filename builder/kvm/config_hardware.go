@@ -3,6 +3,7 @@
 package kvm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -16,7 +17,8 @@ type AdditionalDisk struct {
 	Size string `mapstructure:"size" required:"true"`
 	// Names the disk's output file, `<image_name>-<label>.<format>`:
 	// letters, digits, `.`, `_` and `-`. Defaults to `disk<n>`, counting
-	// the additional disks from 1.
+	// the additional disks from 1. Two labels may not differ only in case:
+	// their files would be one on macOS and Windows.
 	Label string `mapstructure:"label"`
 
 	sizeBytes int64
@@ -108,7 +110,7 @@ func (c *Config) validateAdditionalDisks() []error {
 	if limit := maxDisksPerInterface[c.DiskInterface]; limit > 0 && 1+len(c.AdditionalDisks) > limit {
 		errs = append(errs, fmt.Errorf("additional_disks: disk_interface %q holds %d disks, the build's own included; give at most %d additional disks or use \"virtio-scsi\"", c.DiskInterface, limit, limit-1))
 	}
-	seen := map[string]bool{}
+	seen := map[string]string{} // label by its lower-case form
 	for i := range c.AdditionalDisks {
 		d := &c.AdditionalDisks[i]
 		field := fmt.Sprintf("additional_disks[%d]", i)
@@ -131,10 +133,13 @@ func (c *Config) validateAdditionalDisks() []error {
 		if !diskLabelPattern.MatchString(d.Label) {
 			errs = append(errs, fmt.Errorf("%s: label %q must be letters, digits, '.', '_' and '-' (it names the disk's file)", field, d.Label))
 		}
-		if seen[d.Label] {
+		if first, dup := seen[strings.ToLower(d.Label)]; dup && first == d.Label {
 			errs = append(errs, fmt.Errorf("%s: label %q is used twice: give each disk its own label", field, d.Label))
+		} else if dup {
+			errs = append(errs, fmt.Errorf("%s: label %q differs from label %q only in case: their files would be one file on macOS and Windows, whose filesystems ignore case; give each disk its own label", field, d.Label, first))
+		} else {
+			seen[strings.ToLower(d.Label)] = d.Label
 		}
-		seen[d.Label] = true
 	}
 	return errs
 }
@@ -147,6 +152,9 @@ func validateMAC(mac string) error {
 	hw, err := net.ParseMAC(mac)
 	if err != nil || len(hw) != 6 || strings.Count(mac, ".") > 0 {
 		return fmt.Errorf("mac_address %q is not a MAC address: write six hexadecimal pairs such as \"52:54:00:12:34:56\"", mac)
+	}
+	if bytes.Equal(hw, make(net.HardwareAddr, 6)) {
+		return fmt.Errorf("mac_address %q is the all-zero address, which QEMU replaces with one of its own: give a unicast address such as \"52:54:00:12:34:56\", or leave it unset", mac)
 	}
 	if hw[0]&1 == 1 {
 		return fmt.Errorf("mac_address %q is a multicast address: a network card needs a unicast one (an even first byte, such as 52:54:00:...)", mac)

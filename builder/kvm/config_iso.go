@@ -27,7 +27,11 @@ func (c *Config) validateStart(warnings *[]string) []error {
 	case hasImage && c.isISOBuild():
 		return []error{errors.New("source_image_url and iso_url are both set: start from a cloud image (source_image_url) or from an installer ISO (iso_url/iso_urls), not both")}
 	case !hasImage && !c.isISOBuild():
-		return []error{errors.New("source_image_url is required (or iso_url for an installer build): a cloud image such as debian-12-genericcloud-amd64.qcow2, or an installer ISO with a boot_command")}
+		errs := []error{errors.New("source_image_url is required (or iso_url for an installer build): a cloud image such as debian-12-genericcloud-amd64.qcow2, or an installer ISO with a boot_command")}
+		if c.ISOConfig.ISOChecksum != "" {
+			errs = append(errs, errors.New("iso_checksum is set without iso_url: it is the checksum of an installer ISO, give the ISO's iso_url (or, for a cloud image, source_image_checksum)"))
+		}
+		return errs
 	case hasImage:
 		return append(c.validateSource(warnings), c.rejectInstallerOptions()...)
 	}
@@ -38,18 +42,37 @@ func (c *Config) validateStart(warnings *[]string) []error {
 // would silently ignore.
 func (c *Config) rejectInstallerOptions() []error {
 	var errs []error
-	set := map[string]bool{
-		"boot_command":   len(c.VNCConfig.BootCommand) > 0,
-		"http_directory": c.HTTPConfig.HTTPDir != "",
-		"http_content":   len(c.HTTPConfig.HTTPContent) > 0,
-		"cd_files":       len(c.CDConfig.CDFiles) > 0,
-		"cd_content":     len(c.CDConfig.CDContent) > 0,
-		"floppy_files":   len(c.FloppyConfig.FloppyFiles) > 0,
-		"floppy_content": len(c.FloppyConfig.FloppyContent) > 0,
+	options := []struct {
+		name string
+		set  bool
+	}{
+		{"iso_checksum", c.ISOConfig.ISOChecksum != ""},
+		{"iso_target_path", c.ISOConfig.TargetPath != ""},
+		{"iso_target_extension", c.ISOConfig.TargetExtension != ""},
+		{"boot_command", len(c.VNCConfig.BootCommand) > 0},
+		{"boot_wait", c.VNCConfig.BootWait != 0},
+		{"boot_key_interval", c.VNCConfig.BootKeyInterval != 0},
+		{"boot_keygroup_interval", c.VNCConfig.BootGroupInterval != 0},
+		{"disable_vnc", c.VNCConfig.DisableVNC},
+		{"http_directory", c.HTTPConfig.HTTPDir != ""},
+		{"http_content", len(c.HTTPConfig.HTTPContent) > 0},
+		{"http_port_min", c.HTTPConfig.HTTPPortMin != 0},
+		{"http_port_max", c.HTTPConfig.HTTPPortMax != 0},
+		{"http_bind_address", c.HTTPConfig.HTTPAddress != ""},
+		{"http_interface", c.HTTPConfig.HTTPInterface != ""},
+		{"http_network_protocol", c.HTTPConfig.HTTPNetworkProtocol != ""},
+		{"cd_files", len(c.CDConfig.CDFiles) > 0},
+		{"cd_content", len(c.CDConfig.CDContent) > 0},
+		{"cd_label", c.CDConfig.CDLabel != ""},
+		{"floppy_files", len(c.FloppyConfig.FloppyFiles) > 0},
+		{"floppy_dirs", len(c.FloppyConfig.FloppyDirectories) > 0},
+		{"floppy_content", len(c.FloppyConfig.FloppyContent) > 0},
+		{"floppy_label", c.FloppyConfig.FloppyLabel != ""},
+		{"cdrom_interface", c.CDROMInterface != ""},
 	}
-	for _, name := range []string{"boot_command", "http_directory", "http_content", "cd_files", "cd_content", "floppy_files", "floppy_content"} {
-		if set[name] {
-			errs = append(errs, fmt.Errorf("%s only applies to installer builds (iso_url): a cloud image is configured by cloud-init, use user_data instead", name))
+	for _, o := range options {
+		if o.set {
+			errs = append(errs, fmt.Errorf("%s only applies to installer builds (iso_url): a cloud image is configured by cloud-init, use user_data instead", o.name))
 		}
 	}
 	return errs

@@ -100,6 +100,8 @@ func TestConfig_userDataFileIsRead(t *testing.T) {
 
 // Each invalid configuration must fail with an error naming the field.
 func TestConfig_invalid(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "packer_cache")
+	t.Setenv("PACKER_CACHE_DIR", cache)
 	existing := filepath.Join(t.TempDir(), "vars.fd")
 	os.WriteFile(existing, nil, 0o644)
 	cases := []struct {
@@ -139,6 +141,24 @@ func TestConfig_invalid(t *testing.T) {
 		{"unknown user data format", map[string]interface{}{"user_data": "hello"}, "must start with"},
 		{"invalid network config", map[string]interface{}{"network_config": "version: [2"}, "network_config"},
 		{"empty qemuargs entry", map[string]interface{}{"qemuargs": [][]string{{}}}, "qemuargs[0]"},
+		{"qemuargs -machine", map[string]interface{}{"qemuargs": [][]string{{"-machine", "pc"}}}, `qemuargs[0] "-machine": it replaces the builder's machine (QEMU takes the last one): set machine_type`},
+		{"qemuargs -M", map[string]interface{}{"qemuargs": [][]string{{"-device", "virtio-balloon"}, {"-M", "pc"}}}, `qemuargs[1] "-M"`},
+		{"qemuargs --machine", map[string]interface{}{"qemuargs": [][]string{{"--machine", "pc"}}}, "set machine_type"},
+		{"qemuargs -daemonize", map[string]interface{}{"qemuargs": [][]string{{"-daemonize"}}}, `qemuargs[0] "-daemonize"`},
+		{"qemuargs -incoming", map[string]interface{}{"qemuargs": [][]string{{"-incoming", "tcp:0:4444"}}}, `qemuargs[0] "-incoming"`},
+		{"qemuargs -cpu", map[string]interface{}{"qemuargs": [][]string{{"-cpu", "qemu64"}}}, "set cpu_model"},
+		{"qemuargs -m", map[string]interface{}{"qemuargs": [][]string{{"-m", "4G"}}}, "set memory"},
+		{"qemuargs -smp", map[string]interface{}{"qemuargs": [][]string{{"-smp", "4"}}}, "set cpus"},
+		{"qemuargs -accel", map[string]interface{}{"qemuargs": [][]string{{"-accel", "tcg"}}}, "set accelerator"},
+		{"qemuargs -enable-kvm", map[string]interface{}{"qemuargs": [][]string{{"-enable-kvm"}}}, "set accelerator"},
+		{"qemuargs -bios", map[string]interface{}{"qemuargs": [][]string{{"-bios", "/usr/share/ovmf/OVMF.fd"}}}, "set firmware"},
+		{"qemuargs pflash drive", map[string]interface{}{"qemuargs": [][]string{{"-drive", "if=pflash,format=raw,file=/x.fd"}}}, "replaces the builder's firmware"},
+		{"qemuargs -vnc", map[string]interface{}{"qemuargs": [][]string{{"-vnc", ":1"}}}, "replaces the builder's VNC display"},
+		{"qemuargs -display", map[string]interface{}{"qemuargs": [][]string{{"-display", "gtk"}}}, "set vnc = true"},
+		{"qemuargs -nographic", map[string]interface{}{"qemuargs": [][]string{{"-nographic"}}}, "moves the serial console"},
+		{"qemuargs -S", map[string]interface{}{"qemuargs": [][]string{{"-S"}}}, "stay paused"},
+		{"qemuargs -snapshot", map[string]interface{}{"qemuargs": [][]string{{"-snapshot"}}}, "would not hold the build"},
+		{"qemuargs option later in an entry", map[string]interface{}{"qemuargs": [][]string{{"-device", "virtio-balloon", "-machine", "pc"}}}, `qemuargs[0] "-machine"`},
 		{"winrm", map[string]interface{}{"communicator": "winrm", "winrm_username": "a"}, "communicator \"winrm\""},
 		{"no ssh user", map[string]interface{}{"ssh_username": nil}, "ssh_username"},
 		{"blank source", map[string]interface{}{"source_image_url": "  \t"}, "source_image_url is required"},
@@ -150,6 +170,16 @@ func TestConfig_invalid(t *testing.T) {
 		{"image name dot-dot", map[string]interface{}{"image_name": ".."}, `image_name ".." is not a file name`},
 		{"image name dot", map[string]interface{}{"image_name": "."}, `image_name "." is not a file name`},
 		{"image name backslash", map[string]interface{}{"image_name": `a\b`}, "not a path"},
+		{"image name with a newline", map[string]interface{}{"image_name": "web\nserver"}, "holds a control character"},
+		{"image name with a carriage return", map[string]interface{}{"image_name": "web\r"}, "holds a control character"},
+		{"image name with the work prefix", map[string]interface{}{"image_name": ".packer-kvm-web"}, "prefix of the builder's own work files"},
+		{"output directory is the root", map[string]interface{}{"output_directory": "/"}, "is the filesystem's root"},
+		{"output directory is the root, unclean", map[string]interface{}{"output_directory": "/tmp/.."}, "is the filesystem's root"},
+		{"output directory is the current directory", map[string]interface{}{"output_directory": "."}, "holds the current directory"},
+		{"output directory is a parent of the current directory", map[string]interface{}{"output_directory": ".."}, "holds the current directory"},
+		{"output directory is Packer's cache", map[string]interface{}{"output_directory": cache}, "Packer's cache directory"},
+		{"output directory holds Packer's cache", map[string]interface{}{"output_directory": filepath.Dir(cache)}, "Packer's cache directory"},
+		{"output directory in Packer's cache", map[string]interface{}{"output_directory": filepath.Join(cache, "out")}, "Packer's cache directory"},
 		{"negative shutdown timeout", map[string]interface{}{"shutdown_timeout": "-1s"}, "shutdown_timeout is negative"},
 		{"negative probe timeout", map[string]interface{}{"accelerator_probe_timeout": "-5s"}, "accelerator_probe_timeout is negative"},
 		{"negative ssh timeout", map[string]interface{}{"ssh_timeout": "-1m"}, "ssh_timeout is negative"},
@@ -202,5 +232,20 @@ func TestConfig_unknownValuesPassValidateAndAreCheckedOnceKnown(t *testing.T) {
 	_, _, err := prepare(t, map[string]interface{}{"source_image_checksum": "abc", "format": "vmdk"})
 	if err == nil || !strings.Contains(err.Error(), "has no type") || !strings.Contains(err.Error(), `format "vmdk"`) {
 		t.Fatalf("known bad values accepted: %v", err)
+	}
+}
+
+// qemuargs that add devices or settings the builder does not govern pass.
+func TestConfig_qemuargsThatAddAreAccepted(t *testing.T) {
+	_, _, err := prepare(t, map[string]interface{}{"qemuargs": [][]string{
+		{"-device", "virtio-balloon"},
+		{"-drive", "file=/data/extra.img,if=none,id=extra,format=raw"},
+		{"-netdev", "user,id=net1"},
+		{"-smbios", "type=1,serial=abc"},
+		{"-rtc", "base=utc"},
+		{"-global", "ICH9-LPC.disable_s3=1"},
+	}})
+	if err != nil {
+		t.Fatalf("qemuargs that only add were refused: %v", err)
 	}
 }

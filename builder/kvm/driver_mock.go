@@ -120,8 +120,28 @@ type VMMock struct {
 	// CommandCalls are the QMP commands run; CommandReplies answer them
 	// by name, CommandErrs fail them.
 	CommandCalls   []string
+	CommandArgs    []interface{} // the arguments of CommandCalls
 	CommandReplies map[string]string
 	CommandErrs    map[string]error
+	// Screen is what a screendump writes (nil: the VM has no display).
+	Screen []byte
+}
+
+// SetCommandReply changes the answer to a QMP command while the VM runs.
+func (v *VMMock) SetCommandReply(name, reply string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.CommandReplies == nil {
+		v.CommandReplies = map[string]string{}
+	}
+	v.CommandReplies[name] = reply
+}
+
+// SetScreen changes what the VM's display shows.
+func (v *VMMock) SetScreen(screen []byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.Screen = screen
 }
 
 func NewVMMock() *VMMock {

@@ -3,6 +3,7 @@ package kvm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 )
@@ -26,6 +27,7 @@ func (v *VMMock) Command(ctx context.Context, name string, args interface{}) (js
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.CommandCalls = append(v.CommandCalls, name)
+	v.CommandArgs = append(v.CommandArgs, args)
 	if err := v.CommandErrs[name]; err != nil {
 		return nil, err
 	}
@@ -36,6 +38,15 @@ func (v *VMMock) Command(ctx context.Context, name string, args interface{}) (js
 			if err := os.WriteFile(strings.TrimSuffix(path, "'"), []byte("migration stream"), 0o644); err != nil {
 				return nil, err
 			}
+		}
+	}
+	// Like QEMU, a screendump writes the display's picture to the file.
+	if path, ok := argMap["filename"].(string); ok && name == "screendump" {
+		if v.Screen == nil {
+			return nil, errors.New("no surface")
+		}
+		if err := os.WriteFile(path, v.Screen, 0o644); err != nil {
+			return nil, err
 		}
 	}
 	if reply, ok := v.CommandReplies[name]; ok {

@@ -30,7 +30,7 @@ func (s *stepForwardSSHPort) Run(ctx context.Context, state multistep.StateBag) 
 		return halt(state, fmt.Errorf("finding a free port for SSH between %d and %d: %w", s.MinPort, s.MaxPort, err))
 	}
 	// QEMU binds the port itself; the lock stays held until Cleanup.
-	l.Listener.Close()
+	_ = handOverPort(l)
 	s.listener = l
 	ui.Say(fmt.Sprintf("Forwarding 127.0.0.1:%d to the guest's SSH port", l.Port))
 	state.Put("ssh_host_port", l.Port)

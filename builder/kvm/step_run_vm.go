@@ -75,17 +75,20 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	}
 	state.Put("serial_log", serialLog)
 
-	vncDisplay := -1
+	vncDisplay, vncPassword := -1, ""
 	if s.Spec.VNC {
 		l, err := net.ListenRangeConfig{Addr: "127.0.0.1", Min: 5900, Max: 6000, Network: "tcp"}.Listen(ctx)
 		if err != nil {
 			return halt(state, fmt.Errorf("finding a free VNC port: %w", err))
 		}
-		l.Listener.Close()
+		_ = handOverPort(l)
 		s.vncPort = l
 		vncDisplay = l.Port - 5900
-		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d", l.Port))
+		if vncPassword, err = newVNCPassword(); err != nil {
+			return halt(state, err)
+		}
 		state.Put("vnc_port", l.Port)
+		state.Put("vnc_password", vncPassword)
 	}
 
 	args := qemuArgs(s.Spec, bootMedia{
@@ -114,6 +117,20 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	}
 	s.vm = vm
 	state.Put("vm", vm)
+	if vncPassword != "" {
+		// Until then QEMU's VNC server (password=on) refuses every client.
+		if err := setVNCPassword(ctx, vm, vncPassword); err != nil {
+			return halt(state, err)
+		}
+		// The person who wants to watch needs the password, but Packer logs
+		// what the UI says (PACKER_LOG=1) with no knowledge of the plugin's
+		// secrets: the UI names a file only its owner can read instead.
+		file, err := writeVNCPasswordFile(state.Get("work_dir").(string), vncPassword)
+		if err != nil {
+			return halt(state, err)
+		}
+		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d to watch the console (such as: vncviewer 127.0.0.1::%d); its password is in %s", s.vncPort.Port, s.vncPort.Port, file))
+	}
 	interval := s.WatchInterval
 	if interval == 0 {
 		interval = time.Second
@@ -208,7 +225,9 @@ func qemuArgs(spec vmSpec, m bootMedia) []string {
 	args = append(args, tpmArgs(spec.Hardware, m.TPMSocket)...)
 	if m.VNCDisplay >= 0 {
 		args = append(args, archByName(spec.Arch).VNCDisplay...)
-		args = append(args, "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d", m.VNCDisplay))
+		// password=on: no client gets in before the build sets its
+		// random password over QMP (vnc_password.go).
+		args = append(args, "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d,password=on", m.VNCDisplay))
 	} else {
 		args = append(args, "-display", "none")
 	}

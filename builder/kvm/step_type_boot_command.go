@@ -31,7 +31,7 @@ type bootCommandData struct {
 // console over VNC with the SDK's boot-command machinery (the same syntax
 // as every Packer builder: <enter>, <f10>, <wait5>, <leftCtrlOn>...).
 //
-// It reads ui, vnc_port and http_port.
+// It reads ui, vnc_port, vnc_password and http_port.
 type stepTypeBootCommand struct {
 	Command     string
 	BootWait    time.Duration
@@ -39,9 +39,9 @@ type stepTypeBootCommand struct {
 	Name        string
 	PublicKey   func() string
 	Ctx         interpolate.Context
-	// Connect opens the key channel to the VNC server on the port; the
-	// default is a go-vnc client on 127.0.0.1.
-	Connect func(ctx context.Context, port int) (bootcommand.VNCKeyEvent, io.Closer, error)
+	// Connect opens the key channel to the VNC server on the port with the
+	// display's password; the default is a go-vnc client on 127.0.0.1.
+	Connect func(ctx context.Context, port int, password string) (bootcommand.VNCKeyEvent, io.Closer, error)
 }
 
 func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -75,7 +75,8 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 	if connect == nil {
 		connect = dialVNC
 	}
-	keys, conn, err := connect(ctx, port)
+	password, _ := state.Get("vnc_password").(string)
+	keys, conn, err := connect(ctx, port, password)
 	if err != nil {
 		return halt(state, fmt.Errorf("connecting to the VM's VNC display on 127.0.0.1:%d: %w", port, err))
 	}
@@ -97,14 +98,19 @@ func (s *stepTypeBootCommand) publicKey() string {
 func (s *stepTypeBootCommand) Cleanup(multistep.StateBag) {}
 
 // dialVNC connects a shared (non-exclusive) VNC client, so a person
-// watching the display is not disconnected.
-func dialVNC(ctx context.Context, port int) (bootcommand.VNCKeyEvent, io.Closer, error) {
+// watching the display is not disconnected, with VNC authentication when
+// the display has a password (stepRunVM always gives it one).
+func dialVNC(ctx context.Context, port int, password string) (bootcommand.VNCKeyEvent, io.Closer, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := vnc.Client(c, &vnc.ClientConfig{Exclusive: false})
+	config := &vnc.ClientConfig{Exclusive: false}
+	if password != "" {
+		config.Auth = []vnc.ClientAuth{&vnc.PasswordAuth{Password: password}}
+	}
+	client, err := vnc.Client(c, config)
 	if err != nil {
 		c.Close()
 		return nil, nil, err

@@ -48,6 +48,7 @@ func (k *keyRecorder) typed() string {
 func bootCommandState(t *testing.T) (multistep.StateBag, *keyRecorder, *stepTypeBootCommand) {
 	state, _ := testState(t)
 	state.Put("vnc_port", 5901)
+	state.Put("vnc_password", "s3cretpw")
 	state.Put("http_port", 8123)
 	keys := &keyRecorder{}
 	step := &stepTypeBootCommand{
@@ -55,9 +56,9 @@ func bootCommandState(t *testing.T) (multistep.StateBag, *keyRecorder, *stepType
 		KeyInterval: time.Microsecond,
 		Name:        "debian",
 		PublicKey:   func() string { return "ssh-ed25519 AAAA packer_1\n" },
-		Connect: func(ctx context.Context, port int) (bootcommand.VNCKeyEvent, io.Closer, error) {
-			if port != 5901 {
-				t.Errorf("connected to VNC port %d, want the VM's 5901", port)
+		Connect: func(ctx context.Context, port int, password string) (bootcommand.VNCKeyEvent, io.Closer, error) {
+			if port != 5901 || password != "s3cretpw" {
+				t.Errorf("connected to VNC port %d with password %q, want the VM's 5901 with s3cretpw", port, password)
 			}
 			return keys, keys, nil
 		},
@@ -102,7 +103,7 @@ func TestStepTypeBootCommand_failsWithoutVNC(t *testing.T) {
 
 func TestStepTypeBootCommand_reportsAnUnreachableDisplay(t *testing.T) {
 	state, _, step := bootCommandState(t)
-	step.Connect = func(context.Context, int) (bootcommand.VNCKeyEvent, io.Closer, error) {
+	step.Connect = func(context.Context, int, string) (bootcommand.VNCKeyEvent, io.Closer, error) {
 		return nil, nil, errors.New("connection refused")
 	}
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "127.0.0.1:5901") {

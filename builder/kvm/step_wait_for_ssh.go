@@ -7,7 +7,6 @@ import (
 	"io"
 	stdnet "net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -25,13 +24,22 @@ import (
 // and so does UEFI firmware that says it found nothing it may boot
 // (firmware_boot_failure.go).
 //
-// It reads ui, ssh_host_port and serial_log.
+// An installer build (WatchActivity) also counts the screen changing and
+// the disks being read or written as progress, as a person watching would.
+//
+// It reads ui, ssh_host_port and serial_log (and vm and work_dir with
+// WatchActivity).
 type stepWaitForSSH struct {
 	Timeout time.Duration
 	// ProgressTimeout bounds the silence on the serial console; 0 disables.
 	ProgressTimeout time.Duration
-	PollInterval    time.Duration
-	BannerTimeout   time.Duration
+	// WatchActivity also counts screen changes and disk reads and writes
+	// as progress: installers may print nothing on the serial console.
+	WatchActivity bool
+	// ActivityInterval is how often they are sampled (5s if 0).
+	ActivityInterval time.Duration
+	PollInterval     time.Duration
+	BannerTimeout    time.Duration
 }
 
 // bannerTimeout bounds one probe. sshd re-executes itself for every
@@ -59,6 +67,15 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	progress := bootProgress{path: serialLog, lastChange: start}
+	if s.WatchActivity {
+		vm, _ := state.Get("vm").(VM)
+		progress.activity = &vmActivity{vm: vm, screenFile: screenDumpPath(state)}
+		progress.activityEvery = s.ActivityInterval
+		if progress.activityEvery == 0 {
+			progress.activityEvery = 5 * time.Second
+		}
+		defer progress.activity.cleanup()
+	}
 	firmware := firmwareBootWatch{path: serialLog}
 	for {
 		select {
@@ -68,7 +85,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 			return halt(state, fmt.Errorf("timed out after %s waiting for SSH on 127.0.0.1:%d (ssh_timeout)%s", s.Timeout, port, serialTail(serialLog, 30)))
 		case <-tick.C:
 		}
-		if err := progress.check(s.ProgressTimeout); err != nil {
+		if err := progress.check(ctx, s.ProgressTimeout); err != nil {
 			return halt(state, err)
 		}
 		if err := firmware.check(); err != nil {
@@ -84,13 +101,21 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 // bootProgress tells a booting guest from a stuck one by its serial
 // console: boot loaders, kernels and systemd all print there, so a console
 // that stays silent for minutes belongs to a guest that is getting nowhere.
+// An installer may print nothing there (Debian's and Ubuntu's do not), so
+// for installer builds activity (vm_activity.go) also counts what a person
+// watching would see: the screen changing, the disks being read or written.
 type bootProgress struct {
 	path       string
 	size       int64
 	lastChange time.Time
+	// activity samples the VM every activityEvery; nil watches the serial
+	// console only.
+	activity      *vmActivity
+	activityEvery time.Duration
+	lastSample    time.Time
 }
 
-func (p *bootProgress) check(timeout time.Duration) error {
+func (p *bootProgress) check(ctx context.Context, timeout time.Duration) error {
 	if timeout <= 0 || p.path == "" {
 		return nil
 	}
@@ -98,8 +123,19 @@ func (p *bootProgress) check(timeout time.Duration) error {
 		p.size, p.lastChange = fi.Size(), time.Now()
 		return nil
 	}
+	if p.activity != nil && time.Since(p.lastSample) >= p.activityEvery {
+		p.lastSample = time.Now()
+		if p.activity.changed(ctx) {
+			p.lastChange = time.Now()
+			return nil
+		}
+	}
 	if time.Since(p.lastChange) < timeout {
 		return nil
+	}
+	if p.activity != nil {
+		return fmt.Errorf("%s for %s (boot_progress_timeout): the installer is stuck; is it waiting for input (watch its console with vnc = true; check boot_command and boot_wait)? Raise boot_progress_timeout for a slower install, or set it to \"0\" to wait for ssh_timeout only%s",
+			p.activity.describeIdle(p.size == 0), timeout, serialTail(p.path, 30))
 	}
 	what := fmt.Sprintf("the guest's serial console has been silent for %s", timeout)
 	if p.size == 0 {
@@ -122,20 +158,4 @@ func sshBanner(port int, timeout time.Duration) bool {
 	buf := make([]byte, 4)
 	n, _ := io.ReadFull(conn, buf)
 	return bytes.Equal(buf[:n], []byte("SSH-"))
-}
-
-// serialTail formats the last lines of the serial console for an error.
-func serialTail(path string, lines int) string {
-	if path == "" {
-		return ""
-	}
-	data, err := os.ReadFile(path)
-	if err != nil || len(data) == 0 {
-		return "\n(the serial console printed nothing)"
-	}
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return fmt.Sprintf("\nLast %d lines of the serial console (%s):\n%s", len(all), path, strings.Join(all, "\n"))
 }

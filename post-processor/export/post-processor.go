@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -47,7 +48,8 @@ type Target struct {
 	// For `vmdk`: the subformat, `streamOptimized` (default, what vSphere,
 	// ESXi and AWS import) or `monolithicSparse` (VMware Workstation).
 	Subformat string `mapstructure:"subformat"`
-	// File name of this output without extension. Defaults to the
+	// File name of this output without extension; a template like
+	// `output_name`, rendered when the export runs. Defaults to the
 	// post-processor's `output_name`.
 	Name string `mapstructure:"name"`
 
@@ -64,7 +66,9 @@ type Config struct {
 	OutputDirectory string `mapstructure:"output_directory"`
 	// File name of the outputs without extension; a template that may use
 	// `{{ .BuildName }}` and the builder's generated data such as
-	// `{{ .ImageFormat }}`. Defaults to the input image's name.
+	// `{{ .ImageFormat }}`. Defaults to the input image's name. Names (this
+	// one and the targets') may not hold a control character nor start with
+	// `.packer-kvm-`, the prefix of the `kvm` builder's work files.
 	OutputName string `mapstructure:"output_name"`
 	// Checksum file written beside the outputs: `sha256` (default, as
 	// SHA256SUMS), `sha512` (SHA512SUMS) or `none`.
@@ -102,12 +106,21 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		PluginType:         "kvm-export",
 		Interpolate:        true,
 		InterpolateContext: &p.config.ctx,
-		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"output_name", "name"}},
+		// The names are templates rendered at export time, with the build's
+		// name and generated data. The SDK's filter sees only top-level
+		// keys, so the target blocks are left whole and rendered below
+		// without their names.
+		InterpolateFilter: &interpolate.RenderFilter{Exclude: []string{"output_name", "target"}},
 	}, raws...)
 	if err != nil {
 		return err
 	}
 	c := &p.config
+	for i := range c.Targets {
+		if err := c.Targets[i].renderOptions(&c.ctx); err != nil {
+			return fmt.Errorf("target[%d]: %w", i, err)
+		}
+	}
 	c.applyDefaults()
 	var errs *packersdk.MultiError
 	if len(c.Targets) == 0 {
@@ -151,6 +164,33 @@ func (c *Config) applyDefaults() {
 	for i := range c.Targets {
 		c.Targets[i].applyDefaults()
 	}
+}
+
+// renderOptions interpolates the target's string options but its name,
+// as the decoder does for the other options of the post-processor.
+func (t *Target) renderOptions(ctx *interpolate.Context) error {
+	return renderStrings(reflect.ValueOf(t).Elem(), ctx)
+}
+
+func renderStrings(v reflect.Value, ctx *interpolate.Context) error {
+	for i := 0; i < v.NumField(); i++ {
+		field, value := v.Type().Field(i), v.Field(i)
+		switch {
+		case !field.IsExported() || field.Name == "Name":
+		case value.Kind() == reflect.Struct:
+			if err := renderStrings(value, ctx); err != nil {
+				return err
+			}
+		case value.Kind() == reflect.String:
+			rendered, err := interpolate.Render(value.String(), ctx)
+			if err != nil {
+				key, _, _ := strings.Cut(field.Tag.Get("mapstructure"), ",")
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			value.SetString(rendered)
+		}
+	}
+	return nil
 }
 
 // applyDefaults fills a target's unset options.

@@ -100,6 +100,28 @@ func TestPlan_namesAndClashes(t *testing.T) {
 	}
 }
 
+// A target's name is a template like output_name, with the build's name:
+// it used to be rendered when the post-processor was configured, before
+// the build, and .BuildName came out as "<no value>". The target's other
+// options are still interpolated then.
+func TestPlan_targetNameSeesTheBuildName(t *testing.T) {
+	p := configure(t, map[string]interface{}{
+		"packer_build_name": "web",
+		"output_name":       "{{ .BuildName }}-all",
+		"target": []map[string]interface{}{
+			{"format": "{{ lower `VMDK` }}", "name": "{{ .BuildName }}-{{ .ImageFormat }}"},
+			{"format": "raw"},
+		},
+	})
+	plans, err := p.plan("/out/web.qcow2", "/exports", map[string]interface{}{"ImageFormat": "qcow2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plans[0].Path + "," + plans[1].Path; got != "/exports/web-qcow2.vmdk,/exports/web-all.raw" {
+		t.Fatalf("paths %s, want /exports/web-qcow2.vmdk,/exports/web-all.raw", got)
+	}
+}
+
 func TestStringKeys_convertsRPCMaps(t *testing.T) {
 	in := map[interface{}]interface{}{"ImagePath": "/o/a.qcow2", "Nested": map[interface{}]interface{}{"k": []interface{}{map[interface{}]interface{}{"x": 1}}}}
 	out := stringKeys(in)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 )
@@ -52,6 +53,24 @@ func (c *Config) checkNameTemplate(field, tmpl string) error {
 	if strings.ContainsAny(literal, `/\`) || tmpl == "." || tmpl == ".." {
 		return fmt.Errorf("%s %q must be a file name, not a path: put the directory in output_directory", field, tmpl)
 	}
+	return checkNameText(field, literal, tmpl)
+}
+
+// kvmWorkPrefix starts the names of the kvm builder's work files, which
+// its next build in the directory deletes as a killed build's leftovers.
+const kvmWorkPrefix = ".packer-kvm-"
+
+// checkNameText refuses what no output name may hold: control characters
+// (a newline breaks the checksum file, which sha256sum -c reads a name a
+// line) and the kvm builder's work-file prefix. text is the name's literal
+// text (a template's, without its actions), name what the template says.
+func checkNameText(field, text, name string) error {
+	if strings.IndexFunc(text, unicode.IsControl) >= 0 {
+		return fmt.Errorf("%s %q holds a control character (such as a newline): the checksum file could not name the output; give a plain file name", field, name)
+	}
+	if strings.HasPrefix(name, kvmWorkPrefix) {
+		return fmt.Errorf("%s %q starts with %q, the prefix of the kvm builder's work files: its next build in the directory would delete the output as a leftover; choose another name", field, name, kvmWorkPrefix)
+	}
 	return nil
 }
 
@@ -66,7 +85,7 @@ func checkRenderedName(field, name string) error {
 	case strings.ContainsAny(name, `/\`) || name == "." || name == "..":
 		return fmt.Errorf("%s renders to %q, a path rather than a file name: outputs stay in output_directory", field, name)
 	}
-	return nil
+	return checkNameText(field, name, name)
 }
 
 // insideDir double-checks that path is a file directly within dir.

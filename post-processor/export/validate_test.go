@@ -47,6 +47,22 @@ func TestConfigure_refusesBeforeTheBuild(t *testing.T) {
 			map[string]interface{}{"target": []map[string]interface{}{{"format": "raw", "name": "{{ nosuchfunc }}"}}},
 			[]string{"target", `function "nosuchfunc" not defined`},
 		},
+		"output_name with a newline": {
+			map[string]interface{}{"output_name": "web\nserver", "target": []map[string]interface{}{raw}},
+			[]string{"output_name", "holds a control character"},
+		},
+		"target name with a newline": {
+			map[string]interface{}{"target": []map[string]interface{}{{"format": "raw", "name": "{{ .BuildName }}\n"}}},
+			[]string{"target[0].name", "holds a control character"},
+		},
+		"output_name with the kvm work prefix": {
+			map[string]interface{}{"output_name": ".packer-kvm-{{ .BuildName }}", "target": []map[string]interface{}{raw}},
+			[]string{"output_name", "prefix of the kvm builder's work files"},
+		},
+		"target name with the kvm work prefix": {
+			map[string]interface{}{"target": []map[string]interface{}{{"format": "raw", "name": ".packer-kvm-web"}}},
+			[]string{"target[0].name", "prefix of the kvm builder's work files"},
+		},
 		"unknown format and compression together": {
 			map[string]interface{}{"target": []map[string]interface{}{{"format": "iso", "compression": "lz4"}}},
 			[]string{`target[0].format "iso"`, `target[0].compression "lz4"`},
@@ -95,9 +111,11 @@ func TestPlan_confinesRenderedNames(t *testing.T) {
 		"{{ .ImagePath }}": "a path rather than a file name",
 		"{{ .Missing }}":   "does not have",
 		"{{ .Empty }}":     "empty file name",
+		"{{ .Newline }}":   "holds a control character",
+		"{{ .Work }}":      "prefix of the kvm builder's work files",
 	} {
 		p := configure(t, map[string]interface{}{"output_name": tmpl, "target": []map[string]interface{}{{"format": "raw"}}})
-		_, err := p.plan("/in/web.qcow2", out, map[string]interface{}{"ImagePath": "../../etc/web", "Empty": ""})
+		_, err := p.plan("/in/web.qcow2", out, map[string]interface{}{"ImagePath": "../../etc/web", "Empty": "", "Newline": "web\nserver", "Work": ".packer-kvm-web"})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %q", tmpl, err, want)
 		}
