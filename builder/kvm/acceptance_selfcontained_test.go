@@ -1,12 +1,11 @@
 package kvm
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/hostileimage"
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
 )
 
@@ -15,15 +14,8 @@ import (
 // the file, and leaves no image. No guest boots: the test is cheap.
 func TestAccBuilder_refusesASourceThatReadsAHostFile(t *testing.T) {
 	env := packertest.Setup(t)
-	work := t.TempDir()
-	secret := filepath.Join(work, "shadow")
-	if err := os.WriteFile(secret, []byte("root:$6$HOST-SECRET:19000:0:99999:7:::\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	evil := filepath.Join(work, "evil.qcow2")
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", evil).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img create: %v\n%s", err, out)
-	}
+	secret := hostileimage.Secret(t)
+	evil := hostileimage.BackedBy(t, t.TempDir(), secret)
 	dir := packertest.WriteTemplate(t, sourceBlock("evil", evil, "")+`
 build { sources = ["source.kvm.evil"] }
 `)

@@ -3,64 +3,22 @@ package kvm
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/hostileimage"
 )
-
-// hostSecret stands in for /etc/shadow.
-func hostSecret(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "shadow")
-	if err := os.WriteFile(path, []byte("root:$6$HOST-SECRET:19000:0:99999:7:::\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func qemuImg(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("qemu-img", args...).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-// hostileImages are images that make qemu-img and QEMU read the secret.
-func hostileImages(t *testing.T, secret string) map[string]string {
-	dir := t.TempDir()
-	backed := filepath.Join(dir, "evil.qcow2")
-	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", backed)
-	dataFile := filepath.Join(dir, "datafile.qcow2")
-	qemuImg(t, "create", "-q", "-f", "qcow2", "-o", "data_file="+filepath.Join(dir, "data.raw")+",data_file_raw=on", dataFile, "1M")
-	extent := filepath.Join(dir, "extent.vmdk")
-	descriptor := "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n" +
-		"RW 2048 FLAT \"" + secret + "\" 0\n\nddb.adapterType = \"ide\"\n"
-	if err := os.WriteFile(extent, []byte(descriptor), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	jsonBacked := filepath.Join(dir, "json.qcow2")
-	qemuImg(t, "create", "-q", "-f", "qcow2", "-b", `json:{"driver":"raw","file":{"driver":"file","filename":"`+secret+`"}}`, "-F", "raw", jsonBacked)
-	return map[string]string{
-		"backing file " + secret: backed,
-		"external data file ":    dataFile,
-		"VMDK extent " + secret:  extent,
-		"backing file json:{":    jsonBacked,
-	}
-}
 
 // Issue 20 item 2: a source image that names a host file is refused
 // before any overlay (or QEMU) opens it.
 func TestStepCreateOverlay_refusesASourceThatNamesOtherFiles(t *testing.T) {
 	driver := realDriver(t)
-	secret := hostSecret(t)
-	for want, image := range hostileImages(t, secret) {
-		t.Run(want, func(t *testing.T) {
+	for _, hostile := range hostileimage.All(t, hostileimage.Secret(t)) {
+		want, image := hostile.Want, hostile.Path
+		t.Run(hostile.Name, func(t *testing.T) {
 			state, _ := testState(t)
 			work := t.TempDir()
 			state.Put("driver", driver)
@@ -87,7 +45,7 @@ func TestStepCreateOverlay_acceptsASelfContainedSourceAndNamesItsFormat(t *testi
 	driver := realDriver(t)
 	dir := t.TempDir()
 	source := filepath.Join(dir, "source.qcow2")
-	qemuImg(t, "create", "-q", "-f", "qcow2", source, "64M")
+	hostileimage.QemuImg(t, "create", "-q", "-f", "qcow2", source, "64M")
 	state, _ := testState(t)
 	state.Put("driver", driver)
 	state.Put("source_image_path", source)
@@ -105,8 +63,8 @@ func TestStepCreateOverlay_acceptsASelfContainedSourceAndNamesItsFormat(t *testi
 // given every medium as raw data, never probed.
 func TestStepCheckInstallerMedia_refusesAnISOThatNamesOtherFiles(t *testing.T) {
 	driver := realDriver(t)
-	secret := hostSecret(t)
-	for want, image := range hostileImages(t, secret) {
+	for _, hostile := range hostileimage.All(t, hostileimage.Secret(t)) {
+		want, image := hostile.Want, hostile.Path
 		state, _ := testState(t)
 		state.Put("driver", driver)
 		state.Put("source_image_path", image)

@@ -8,20 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// secretFile stands in for /etc/shadow: a host file a hostile image names.
-func secretFile(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "shadow")
-	if err := os.WriteFile(path, []byte("root:$6$secret-hash:19000:0:99999:7:::\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+	"github.com/kvmforge/packer-plugin-kvm/internal/hostileimage"
+)
 
 func qemuImgCmd(t *testing.T, dir string, args ...string) {
 	t.Helper()
@@ -47,7 +36,7 @@ func wantRefused(t *testing.T, info *Info, err error, want string) {
 func TestSelfContained_refusesImagesThatNameOtherFiles(t *testing.T) {
 	r := realRunner(t)
 	ctx := context.Background()
-	secret := secretFile(t)
+	secret := hostileimage.Secret(t)
 	dir := t.TempDir()
 
 	t.Run("qcow2 backing file", func(t *testing.T) {
@@ -116,7 +105,7 @@ func TestSelfContained_refusesImagesThatNameOtherFiles(t *testing.T) {
 func TestSelfContained_aFileNamedJSONIsReadAsAFile(t *testing.T) {
 	r := realRunner(t)
 	ctx := context.Background()
-	dir := filepath.Dir(secretFile(t))
+	dir := filepath.Dir(hostileimage.Secret(t))
 	// The name describes the secret, beside it, as a raw disk.
 	name := `json:{"driver":"raw","file":{"driver":"file","filename":"shadow"}}`
 	qemuImgCmd(t, dir, "create", "-q", "-f", "qcow2", "./"+name, "64M")
@@ -165,7 +154,7 @@ func TestSelfContained_acceptsStandaloneImagesAndKeepsTheGivenFormat(t *testing.
 	// A raw disk whose first bytes are a qcow2 header naming a host file
 	// (what a guest can write to its raw disk): read as raw, as the
 	// caller knows it is, it is self-contained raw data; probed, refused.
-	secret := secretFile(t)
+	secret := hostileimage.Secret(t)
 	evil := filepath.Join(dir, "guest-written.raw")
 	qemuImgCmd(t, dir, "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", evil)
 	if info, err := SelfContained(ctx, r, evil, "raw"); err != nil || info.Format != "raw" || info.BackingFile != "" {
@@ -194,7 +183,7 @@ func TestOverlayOf_acceptsOnlyTheExpectedSelfContainedBacking(t *testing.T) {
 	}
 
 	// Another backing file than the expected one.
-	secret := secretFile(t)
+	secret := hostileimage.Secret(t)
 	evil := filepath.Join(dir, "evil.qcow2")
 	qemuImgCmd(t, dir, "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", evil)
 	info, err = OverlayOf(ctx, r, evil, base)

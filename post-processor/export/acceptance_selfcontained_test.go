@@ -3,11 +3,11 @@ package export
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/hostileimage"
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
 )
 
@@ -16,18 +16,8 @@ import (
 // artifice, fails the build with the reason and writes no output.
 func TestAccExport_refusesAnImageThatReadsAHostFile(t *testing.T) {
 	env := packertest.Setup(t)
-	work := t.TempDir()
-	secret := filepath.Join(work, "shadow")
-	if err := os.WriteFile(secret, []byte("root:$6$HOST-SECRET:19000:0:99999:7:::\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(secret, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	evil := filepath.Join(work, "evil.qcow2")
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", evil).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img create: %v\n%s", err, out)
-	}
+	secret := hostileimage.Secret(t)
+	evil := hostileimage.BackedBy(t, t.TempDir(), secret)
 	templates := map[string]string{
 		"file builder": fmt.Sprintf(`
 source "file" "image" {

@@ -11,20 +11,9 @@ import (
 	"testing"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-)
 
-// hostSecret stands in for /etc/shadow: a file only its owner reads.
-func hostSecret(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "shadow")
-	if err := os.WriteFile(path, []byte("root:$6$HOST-SECRET-HASH:19000:0:99999:7:::\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(path, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+	"github.com/kvmforge/packer-plugin-kvm/internal/hostileimage"
+)
 
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
@@ -88,36 +77,12 @@ func TestPostProcess_refusesImagesThatReadHostFiles(t *testing.T) {
 	if _, err := exec.LookPath("qemu-img"); err != nil {
 		t.Skip("qemu-img is not installed (make deps)")
 	}
-	secret := hostSecret(t)
-	dir := t.TempDir()
-	backed := filepath.Join(dir, "evil.qcow2")
-	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", backed)
-	dataFile := filepath.Join(dir, "datafile.qcow2")
-	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file="+filepath.Join(dir, "data.raw")+",data_file_raw=on", dataFile, "1M")
-	if err := os.WriteFile(filepath.Join(dir, "data.raw"), []byte("HOST-SECRET"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	extent := filepath.Join(dir, "extent.vmdk")
-	descriptor := "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n" +
-		"RW 2048 FLAT \"" + secret + "\" 0\n\nddb.adapterType = \"ide\"\n"
-	if err := os.WriteFile(extent, []byte(descriptor), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	jsonBacked := filepath.Join(dir, "json.qcow2")
-	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b",
-		`json:{"driver":"raw","file":{"driver":"file","filename":"`+secret+`"}}`, "-F", "raw", jsonBacked)
-
-	for name, c := range map[string]struct{ image, want string }{
-		"backing file":       {backed, "backing file " + secret},
-		"external data file": {dataFile, "external data file "},
-		"vmdk extent":        {extent, "VMDK extent " + secret},
-		"json: backing file": {jsonBacked, "backing file json:"},
-	} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range hostileimage.All(t, hostileimage.Secret(t)) {
+		t.Run(c.Name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			_, err := exportTo(t, out, fileArtifact{[]string{c.image}}, nil)
-			if err == nil || !strings.Contains(err.Error(), "is not a self-contained image") || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("error %v, want the image refused for its %s", err, c.want)
+			_, err := exportTo(t, out, fileArtifact{[]string{c.Path}}, nil)
+			if err == nil || !strings.Contains(err.Error(), "is not a self-contained image") || !strings.Contains(err.Error(), c.Want) {
+				t.Fatalf("error %v, want the image refused for its %s", err, c.Want)
 			}
 			noOutputs(t, out)
 		})
@@ -131,7 +96,7 @@ func TestPostProcess_readsAKvmArtifactInItsFormat(t *testing.T) {
 	if _, err := exec.LookPath("qemu-img"); err != nil {
 		t.Skip("qemu-img is not installed (make deps)")
 	}
-	secret := hostSecret(t)
+	secret := hostileimage.Secret(t)
 	dir := t.TempDir()
 	image := filepath.Join(dir, "image.raw")
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", image)
@@ -158,7 +123,7 @@ func TestPostProcess_takesOnlyTheKvmOverlaysOwnSource(t *testing.T) {
 	if _, err := exec.LookPath("qemu-img"); err != nil {
 		t.Skip("qemu-img is not installed (make deps)")
 	}
-	secret := hostSecret(t)
+	secret := hostileimage.Secret(t)
 	source := testImage(t)
 	dir := t.TempDir()
 	overlay := filepath.Join(dir, "image.qcow2")
@@ -201,7 +166,7 @@ func TestPostProcess_refusesAnAdditionalDiskThatReadsHostFiles(t *testing.T) {
 	if _, err := exec.LookPath("qemu-img"); err != nil {
 		t.Skip("qemu-img is not installed (make deps)")
 	}
-	secret := hostSecret(t)
+	secret := hostileimage.Secret(t)
 	image := testImage(t)
 	disk := filepath.Join(filepath.Dir(image), "base-data.qcow2")
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", disk)
