@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -108,7 +109,15 @@ func TestMakefile_releaseCheckBuildsTheToolsItRuns(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed")
 	}
-	out, err := exec.Command("make", "--dry-run", "--always-make", "release-check").CombinedOutput()
+	// Under `make check` this test runs inside make: without the parent's
+	// flags and level the dry run prints only the commands.
+	cmd := exec.Command("make", "--no-print-directory", "--dry-run", "--always-make", "release-check")
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make --dry-run release-check: %v\n%s", err, out)
 	}
