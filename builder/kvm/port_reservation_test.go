@@ -47,15 +47,7 @@ func TestStepForwardSSHPort_cleanupRemovesThePortLockFile(t *testing.T) {
 func TestStepRunVM_cleanupRemovesTheVNCPortLockFile(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("PACKER_CACHE_DIR", cache)
-	state, _ := testState(t)
-	dir := t.TempDir()
-	state.Put("work_dir", dir)
-	state.Put("accelerator", "tcg")
-	state.Put("overlay_path", dir+"/disk.qcow2")
-	state.Put("ssh_host_port", 2999)
-	spec := testSpec()
-	spec.VNC = true
-	step := &stepRunVM{Spec: spec}
+	state, _, step := vncRunVMStep(t)
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}

@@ -156,15 +156,7 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 	t.Setenv("PACKER_CACHE_DIR", t.TempDir())
 	var passwords []string
 	for i := 0; i < 2; i++ {
-		state, driver := testState(t)
-		dir := t.TempDir()
-		state.Put("work_dir", dir)
-		state.Put("accelerator", "tcg")
-		state.Put("overlay_path", dir+"/disk.qcow2")
-		state.Put("ssh_host_port", 2999)
-		spec := testSpec()
-		spec.VNC = true
-		step := &stepRunVM{Spec: spec}
+		state, driver, step := vncRunVMStep(t)
 		if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 			t.Fatalf("halted: %v", stateErr(state))
 		}
@@ -190,7 +182,7 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 		if args := fmt.Sprint(driver.VM.CommandArgs[set]); args != fmt.Sprint(map[string]interface{}{"protocol": "vnc", "password": password}) {
 			t.Fatalf("set_password %s, want the vnc password %s", args, password)
 		}
-		file := filepath.Join(dir, "vnc-password")
+		file := filepath.Join(state.Get("work_dir").(string), "vnc-password")
 		out := uiOutput(state)
 		if !strings.Contains(out, fmt.Sprintf("connect to 127.0.0.1:%d", port)) || !strings.Contains(out, "password is in "+file) {
 			t.Fatalf("the UI does not say how to watch the console:\n%s", out)
@@ -222,9 +214,19 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 // build stops.
 func TestStepRunVM_failsWhenTheVNCPasswordCannotBeSet(t *testing.T) {
 	t.Setenv("PACKER_CACHE_DIR", t.TempDir())
-	state, driver := testState(t)
+	state, driver, step := vncRunVMStep(t)
 	driver.VM = NewVMMock()
 	driver.VM.CommandErrs = map[string]error{"set_password": errors.New("Could not set password")}
+	defer step.Cleanup(state)
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "VNC display's password") {
+		t.Fatalf("want a halt naming the VNC password, got %v", stateErr(state))
+	}
+}
+
+// vncRunVMStep is a run-VM step with VNC on, and the state it reads.
+func vncRunVMStep(t *testing.T) (*multistep.BasicStateBag, *DriverMock, *stepRunVM) {
+	t.Helper()
+	state, driver := testState(t)
 	dir := t.TempDir()
 	state.Put("work_dir", dir)
 	state.Put("accelerator", "tcg")
@@ -232,9 +234,5 @@ func TestStepRunVM_failsWhenTheVNCPasswordCannotBeSet(t *testing.T) {
 	state.Put("ssh_host_port", 2999)
 	spec := testSpec()
 	spec.VNC = true
-	step := &stepRunVM{Spec: spec}
-	defer step.Cleanup(state)
-	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "VNC display's password") {
-		t.Fatalf("want a halt naming the VNC password, got %v", stateErr(state))
-	}
+	return state, driver, &stepRunVM{Spec: spec}
 }
