@@ -1,7 +1,6 @@
 package kvm
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,10 +98,3 @@ func rememberKVMWorked(store *verdictStore, state multistep.StateBag) {
 	}
 	_, _ = store.Save(acceleratorVerdict{Accelerator: "kvm", Decided: time.Now().UTC(), Host: host})
 }
-
-// errBuildCancelled and errBuildHalted are the builder's errors when the
-// steps ended without one of their own.
-var (
-	errBuildCancelled = errors.New("build was cancelled")
-	errBuildHalted    = errors.New("build was halted")
-)

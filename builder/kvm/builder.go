@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -118,6 +119,13 @@ func (b *Builder) runSteps(ctx context.Context, ui packersdk.Ui, hook packersdk.
 	b.runner.Run(ctx, state)
 	return buildRun{state: state, generated: generated, err: runError(context.Cause(ctx), state)}
 }
+
+// errBuildCancelled and errBuildHalted are the builder's errors when the
+// steps ended without one of their own.
+var (
+	errBuildCancelled = errors.New("build was cancelled")
+	errBuildHalted    = errors.New("build was halted")
+)
 
 // runError is why a run of the steps failed, or nil: the VM watch's
 // finding first, as the failing step's own error is usually its echo.
