@@ -15,6 +15,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
@@ -187,7 +188,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&communicator.StepSSHKeyGen{CommConf: &c.Comm, SSHTemporaryKeyPair: c.Comm.SSHTemporaryKeyPair},
 		&stepCreateSeed{
 			Hostname: hostname,
-			User: seedUser{
+			User: cidata.User{
 				Name:     c.Comm.SSHUsername,
 				FastBoot: c.FastBoot.True() || c.FastBoot == 0,
 			},

@@ -22,6 +22,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
 )
 
 // Config is the configuration of the `kvm` builder. The field comments are
@@ -502,12 +504,12 @@ func (c *Config) validateCloudInit() []error {
 		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
 	}
 	if c.UserData != "" && !isUnknown(c.UserData) {
-		if _, err := mergeUserData(c.UserData, seedUser{Name: "packer"}); err != nil {
+		if _, err := cidata.MergeUserData(c.UserData, cidata.User{Name: "packer"}); err != nil {
 			errs = append(errs, fmt.Errorf("user_data: %w", err))
 		}
 	}
 	if c.NetworkConfig != "" {
-		if err := validateYAML(c.NetworkConfig); err != nil {
+		if err := cidata.ValidateYAML(c.NetworkConfig); err != nil {
 			errs = append(errs, fmt.Errorf("network_config is not valid YAML: %w", err))
 		}
 	}

@@ -7,13 +7,15 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/iso9660"
 )
 
 // defaultCDLabel is the volume label of a cd_files CD without cd_label.
 const defaultCDLabel = "packer"
 
 // stepCreateCD writes cd_files and cd_content into an ISO9660 image with
-// the project's pure-Go writer (iso_writer.go), for an installer to read
+// the project's pure-Go writer (internal/iso9660), for an installer to read
 // its answer file or drivers from. Without files it does nothing.
 //
 // It reads ui and work_dir, and writes cd_path.
@@ -28,7 +30,7 @@ func (s *stepCreateCD) Run(ctx context.Context, state multistep.StateBag) multis
 		return multistep.ActionContinue
 	}
 	ui := state.Get("ui").(packersdk.Ui)
-	files, err := cdFiles(s.Files, s.Content)
+	files, err := iso9660.FilesFrom(s.Files, s.Content)
 	if err != nil {
 		return halt(state, fmt.Errorf("cd_files: %w", err))
 	}
@@ -37,7 +39,7 @@ func (s *stepCreateCD) Run(ctx context.Context, state multistep.StateBag) multis
 		label = defaultCDLabel
 	}
 	path := filepath.Join(state.Get("work_dir").(string), "cd.iso")
-	if err := writeISO(path, label, files); err != nil {
+	if err := iso9660.Write(path, label, files); err != nil {
 		return halt(state, fmt.Errorf("writing the cd_files CD: %w", err))
 	}
 	ui.Say(fmt.Sprintf("Created the CD %q with %d file(s)", label, len(files)))

@@ -8,17 +8,20 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
 )
 
-// stepCreateSeed writes the cloud-init NoCloud seed: an ISO9660 volume
-// labelled "cidata" with meta-data, user-data and optionally network-config.
-// It is written in Go, so no xorriso/genisoimage is needed on the host.
-// The user-data carries only a hash of Password.
+// stepCreateSeed writes the cloud-init NoCloud seed (internal/cidata): an
+// ISO9660 volume labelled "cidata" with meta-data, user-data and optionally
+// network-config. It gives cidata the build access as plain data: the
+// bootcmd that records what stepRevokeBuildAccess restores, and only a
+// hash of Password.
 //
 // It reads ui and work_dir, and writes seed_path and instance_id.
 type stepCreateSeed struct {
 	Hostname      string
-	User          seedUser
+	User          cidata.User
 	Password      string
 	PublicKey     func() string
 	UserData      string
@@ -29,7 +32,6 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 	ui := state.Get("ui").(packersdk.Ui)
 	user := s.User
 	user.PublicKey = s.PublicKey()
-	user.Hostname = s.Hostname
 	if s.Password != "" {
 		hash, err := hashPassword(s.Password)
 		if err != nil {
@@ -38,21 +40,18 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 		packersdk.LogSecretFilter.Set(hash)
 		user.PasswordHash = hash
 	}
-	userData, err := mergeUserData(s.UserData, user)
+	if s.Hostname != "" {
+		user.Bootcmd = buildAccessBootcmd(user.Name, s.Hostname, user.PasswordHash != "")
+	}
+	userData, err := cidata.MergeUserData(s.UserData, user)
 	if err != nil {
 		return halt(state, fmt.Errorf("building cloud-init user-data: %w", err))
 	}
 	instanceID := "packer-" + uuid.TimeOrderedUUID()
 	state.Put("instance_id", instanceID)
-	files := map[string]string{
-		"meta-data": metaData(instanceID, s.Hostname),
-		"user-data": userData,
-	}
-	if s.NetworkConfig != "" {
-		files["network-config"] = s.NetworkConfig
-	}
+	seed := cidata.Seed{InstanceID: instanceID, Hostname: s.Hostname, UserData: userData, NetworkConfig: s.NetworkConfig}
 	path := filepath.Join(state.Get("work_dir").(string), "seed.iso")
-	if err := writeSeedISO(path, files); err != nil {
+	if err := seed.Write(path); err != nil {
 		return halt(state, fmt.Errorf("writing the cloud-init seed: %w", err))
 	}
 	ui.Say("Created the cloud-init NoCloud seed")
@@ -61,16 +60,6 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 }
 
 func (s *stepCreateSeed) Cleanup(multistep.StateBag) {}
-
-// writeSeedISO writes the seed's files into an ISO9660 volume labelled
-// "cidata" (iso_writer.go).
-func writeSeedISO(path string, files map[string]string) error {
-	var entries []isoFile
-	for name, content := range files {
-		entries = append(entries, isoFile{Name: name, Content: []byte(content)})
-	}
-	return writeISO(path, "cidata", entries)
-}
 
 // halt records err for Packer and stops the build.
 // halt ends a step with err: every step that fails writes the state key

@@ -9,6 +9,9 @@ import (
 
 	"github.com/diskfs/go-diskfs"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"gopkg.in/yaml.v3"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
 )
 
 // readISO returns the volume label and files of an ISO image.
@@ -47,7 +50,7 @@ func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
 	state.Put("work_dir", t.TempDir())
 	step := &stepCreateSeed{
 		Hostname:      "packer-base",
-		User:          seedUser{Name: "builder", FastBoot: true},
+		User:          cidata.User{Name: "builder", FastBoot: true},
 		PublicKey:     func() string { return "ssh-ed25519 AAAAC3Nza packer_123" },
 		UserData:      "#cloud-config\npackages: [nginx]\n",
 		NetworkConfig: "version: 2\nethernets: {}\n",
@@ -78,12 +81,44 @@ func TestStepCreateSeed_eachBuildGetsANewInstanceID(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		state, _ := testState(t)
 		state.Put("work_dir", t.TempDir())
-		step := &stepCreateSeed{Hostname: "h", User: seedUser{Name: "u"}, PublicKey: func() string { return "k" }}
+		step := &stepCreateSeed{Hostname: "h", User: cidata.User{Name: "u"}, PublicKey: func() string { return "k" }}
 		step.Run(context.Background(), state)
 		_, files := readISO(t, state.Get("seed_path").(string))
 		ids[files["meta-data"]] = true
 	}
 	if len(ids) != 2 {
 		t.Fatal("two builds got the same instance-id: cloud-init would not treat the boot as a first boot")
+	}
+}
+
+// The password reaches the guest only as a hash; password SSH logins are
+// enabled by the builder's bootcmd (which it can take back), not by
+// cloud-init's ssh_pwauth (which rewrites sshd_config for good).
+func TestStepCreateSeed_passwordGoesAsAHashWithTheBuildAccessBootcmd(t *testing.T) {
+	hash, err := hashPassword("s3cret")
+	if err != nil || !strings.HasPrefix(hash, "$6$") || strings.Contains(hash, "s3cret") {
+		t.Fatalf("hash %q err %v", hash, err)
+	}
+	state, _ := testState(t)
+	state.Put("work_dir", t.TempDir())
+	step := &stepCreateSeed{Hostname: "packer-base", User: cidata.User{Name: "packer"}, Password: "s3cret", PublicKey: func() string { return "k" }}
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	_, files := readISO(t, state.Get("seed_path").(string))
+	ud := files["user-data"]
+	if strings.Contains(ud, "s3cret") {
+		t.Fatal("the plain-text password is in the user-data")
+	}
+	var m map[string]interface{}
+	if err := yaml.Unmarshal([]byte(ud), &m); err != nil {
+		t.Fatal(err)
+	}
+	user := m["users"].([]interface{})[0].(map[string]interface{})
+	if h, _ := user["hashed_passwd"].(string); !strings.HasPrefix(h, "$6$") || user["lock_passwd"] != false || m["ssh_pwauth"] != nil {
+		t.Fatalf("password login not configured as expected: %v", m)
+	}
+	if bootcmd := m["bootcmd"].([]interface{}); len(bootcmd) != 1 || !strings.Contains(bootcmd[0].(string), "PasswordAuthentication yes") {
+		t.Fatalf("bootcmd does not enable password authentication: %v", m["bootcmd"])
 	}
 }

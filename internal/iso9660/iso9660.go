@@ -1,4 +1,7 @@
-package kvm
+// Package iso9660 writes ISO9660 images (with Rock Ridge and Joliet names)
+// in Go, for the cloud-init seed and the cd_files CD: no xorriso or
+// genisoimage is needed on the host.
+package iso9660
 
 import (
 	"fmt"
@@ -12,25 +15,27 @@ import (
 	"github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/disk"
 	"github.com/diskfs/go-diskfs/filesystem"
-	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+	diskiso "github.com/diskfs/go-diskfs/filesystem/iso9660"
 )
 
-// isoFile is one file of an ISO9660 volume: its slash-separated path in
-// the volume, and its content or the host file it is copied from.
-type isoFile struct {
-	Name    string
+// File is one file of an ISO9660 volume.
+type File struct {
+	// Name is the file's slash-separated path in the volume.
+	Name string
+	// Content is the file's data, unless Source is set.
 	Content []byte
-	Source  string
+	// Source is the host file the data is copied from.
+	Source string
 }
 
 // isoOverhead covers the volume descriptors, path tables and directory
 // records of a small volume.
 const isoOverhead = 1 << 20
 
-// writeISO writes files into a new ISO9660 image at path with Rock Ridge
-// and Joliet names (so names keep their case and dashes on every guest),
-// in Go: no xorriso or genisoimage is needed on the host.
-func writeISO(dest, label string, files []isoFile) error {
+// Write writes files into a new ISO9660 image at dest, labelled label,
+// with Rock Ridge and Joliet names (so names keep their case and dashes on
+// every guest), in Go: no xorriso or genisoimage is needed on the host.
+func Write(dest, label string, files []File) error {
 	workspace, err := os.MkdirTemp(filepath.Dir(dest), ".iso-")
 	if err != nil {
 		return err
@@ -60,18 +65,18 @@ func writeISO(dest, label string, files []isoFile) error {
 		return err
 	}
 	for _, f := range files {
-		if err := addISOFile(fs, f); err != nil {
+		if err := addFile(fs, f); err != nil {
 			return fmt.Errorf("adding %s: %w", f.Name, err)
 		}
 	}
-	iso, ok := fs.(*iso9660.FileSystem)
+	iso, ok := fs.(*diskiso.FileSystem)
 	if !ok {
 		return fmt.Errorf("unexpected filesystem type %T", fs)
 	}
-	return iso.Finalize(iso9660.FinalizeOptions{RockRidge: true, Joliet: true, VolumeIdentifier: label})
+	return iso.Finalize(diskiso.FinalizeOptions{RockRidge: true, Joliet: true, VolumeIdentifier: label})
 }
 
-func addISOFile(fs filesystem.FileSystem, f isoFile) error {
+func addFile(fs filesystem.FileSystem, f File) error {
 	name := "/" + strings.TrimLeft(path.Clean("/"+f.Name), "/")
 	if dir := path.Dir(name); dir != "/" {
 		if err := fs.Mkdir(dir); err != nil {
@@ -95,19 +100,20 @@ func addISOFile(fs filesystem.FileSystem, f isoFile) error {
 	return err
 }
 
-// cdFiles lists what cd_files and cd_content put on the CD, as the SDK's
-// CD step does: a file goes to the root under its own name; a directory
-// keeps its name, or with a trailing slash gives only its contents; a
-// cd_content key is the path of a file with that content.
-func cdFiles(paths []string, content map[string]string) ([]isoFile, error) {
-	var files []isoFile
+// FilesFrom lists what host paths and named contents put on a volume, as
+// the Packer SDK's CD step does with cd_files and cd_content: a file goes
+// to the root under its own name; a directory keeps its name, or with a
+// trailing slash gives only its contents; a content key is the path of a
+// file with that content.
+func FilesFrom(paths []string, content map[string]string) ([]File, error) {
+	var files []File
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
 		if !info.IsDir() {
-			files = append(files, isoFile{Name: filepath.Base(p), Source: p})
+			files = append(files, File{Name: filepath.Base(p), Source: p})
 			continue
 		}
 		prefix := filepath.Base(p)
@@ -122,7 +128,7 @@ func cdFiles(paths []string, content map[string]string) ([]isoFile, error) {
 			if err != nil {
 				return err
 			}
-			files = append(files, isoFile{Name: path.Join(prefix, filepath.ToSlash(rel)), Source: walked})
+			files = append(files, File{Name: path.Join(prefix, filepath.ToSlash(rel)), Source: walked})
 			return nil
 		})
 		if err != nil {
@@ -135,7 +141,7 @@ func cdFiles(paths []string, content map[string]string) ([]isoFile, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		files = append(files, isoFile{Name: filepath.ToSlash(name), Content: []byte(content[name])})
+		files = append(files, File{Name: filepath.ToSlash(name), Content: []byte(content[name])})
 	}
 	return files, nil
 }

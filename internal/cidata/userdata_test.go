@@ -1,4 +1,4 @@
-package kvm
+package cidata
 
 import (
 	"io"
@@ -24,7 +24,7 @@ func decodeCloudConfig(t *testing.T, doc string) map[string]interface{} {
 
 func TestMergeUserData_cloudConfigListsAppendAndScalarsFollowTheUser(t *testing.T) {
 	user := "#cloud-config\nusers:\n  - name: ops\npackages: [nginx]\nssh_genkeytypes: [rsa]\n"
-	out, err := mergeUserData(user, seedUser{Name: "packer", PublicKey: "ssh-ed25519 AAAA k", FastBoot: true})
+	out, err := MergeUserData(user, User{Name: "packer", PublicKey: "ssh-ed25519 AAAA k", FastBoot: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestMergeUserData_cloudConfigListsAppendAndScalarsFollowTheUser(t *testing.
 }
 
 func TestMergeUserData_fastBootOffKeepsStockHostKeys(t *testing.T) {
-	out, _ := mergeUserData("", seedUser{Name: "packer"})
+	out, _ := MergeUserData("", User{Name: "packer"})
 	m := decodeCloudConfig(t, out)
 	for _, key := range []string{"ssh_genkeytypes", "locale"} {
 		if _, set := m[key]; set {
@@ -58,30 +58,35 @@ func TestMergeUserData_fastBootOffKeepsStockHostKeys(t *testing.T) {
 }
 
 // The password reaches the guest only as a hash; password SSH logins are
-// enabled by the builder's bootcmd (which it can take back), not by
+// enabled by the caller's bootcmd (which it can take back), not by
 // cloud-init's ssh_pwauth (which rewrites sshd_config for good).
-func TestMergeUserData_passwordGoesAsAHash(t *testing.T) {
-	hash, err := hashPassword("s3cret")
-	if err != nil || !strings.HasPrefix(hash, "$6$") || strings.Contains(hash, "s3cret") {
-		t.Fatalf("hash %q err %v", hash, err)
-	}
-	out, _ := mergeUserData("", seedUser{Name: "packer", PasswordHash: hash, Hostname: "packer-base"})
-	if strings.Contains(out, "s3cret") {
-		t.Fatal("the plain-text password is in the user-data")
+func TestMergeUserData_passwordGoesAsAHashAndTheBootcmdAsGiven(t *testing.T) {
+	const hash = "$6$salt$hashed"
+	const bootcmd = "printf 'PasswordAuthentication yes\\n' >> /etc/ssh/sshd_config"
+	out, err := MergeUserData("", User{Name: "packer", PasswordHash: hash, Bootcmd: bootcmd})
+	if err != nil {
+		t.Fatal(err)
 	}
 	m := decodeCloudConfig(t, out)
 	user := m["users"].([]interface{})[0].(map[string]interface{})
 	if user["hashed_passwd"] != hash || user["lock_passwd"] != false || m["ssh_pwauth"] != nil {
 		t.Fatalf("password login not configured as expected: %v", m)
 	}
-	if bootcmd := m["bootcmd"].([]interface{}); len(bootcmd) != 1 || !strings.Contains(bootcmd[0].(string), "PasswordAuthentication yes") {
-		t.Fatalf("bootcmd does not enable password authentication: %v", m["bootcmd"])
+	if got := m["bootcmd"].([]interface{}); len(got) != 1 || got[0] != bootcmd {
+		t.Fatalf("bootcmd %v, want the caller's", m["bootcmd"])
+	}
+}
+
+func TestMergeUserData_noBootcmdWithoutOne(t *testing.T) {
+	out, _ := MergeUserData("", User{Name: "packer", PasswordHash: "$6$x"})
+	if _, set := decodeCloudConfig(t, out)["bootcmd"]; set {
+		t.Fatal("a bootcmd was sent that the caller did not give")
 	}
 }
 
 func TestMergeUserData_scriptsGoBesideAsMultipart(t *testing.T) {
 	script := "#!/bin/sh\necho hi > /tmp/hi\n"
-	out, err := mergeUserData(script, seedUser{Name: "packer"})
+	out, err := MergeUserData(script, User{Name: "packer"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,5 +114,15 @@ func TestMergeUserData_scriptsGoBesideAsMultipart(t *testing.T) {
 	}
 	if contents[1] != script {
 		t.Fatalf("script changed: %q", contents[1])
+	}
+}
+
+// Found by FuzzMergeUserData: a null or scalar users (or bootcmd) replaced
+// the builder's list, and with it the build user.
+func TestMergeUserData_usersAndBootcmdMustBeLists(t *testing.T) {
+	for _, doc := range []string{"#cloud-config\nusers:", "#cloud-config\nusers: ops\n", "#cloud-config\nbootcmd: echo hi\n"} {
+		if _, err := MergeUserData(doc, User{Name: "packer", Bootcmd: "true"}); err == nil || !strings.Contains(err.Error(), "must be a list") {
+			t.Errorf("%q: error %v, want a list required", doc, err)
+		}
 	}
 }

@@ -1,4 +1,8 @@
-package kvm
+// Package cidata builds the cloud-init NoCloud seed of a build: the
+// builder's own cloud-config (the build user, its key and password hash)
+// merged with the user's user-data, the meta-data, and the "cidata"
+// volume that carries them (written with internal/iso9660).
+package cidata
 
 import (
 	"bytes"
@@ -11,25 +15,27 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// seedUser is what the builder's own user-data needs to know to let the
+// User is what the builder's own user-data needs to know to let the
 // build in over SSH.
-type seedUser struct {
+type User struct {
 	Name      string
 	PublicKey string
 	// PasswordHash is the crypt(3) hash of ssh_password: the plain text
 	// never reaches the guest.
 	PasswordHash string
-	// Hostname is the build VM's hostname, made to resolve in the guest.
-	Hostname string
 	// FastBoot limits the build boot's host keys to ed25519.
 	FastBoot bool
+	// Bootcmd, when set, is the shell command of the builder's bootcmd:
+	// the caller's record of what it takes back after the build (see the
+	// builder's build access), run before cloud-init creates users.
+	Bootcmd string
 }
 
 // builderCloudConfig is the #cloud-config the builder always sends: the
-// build user with the temporary key and passwordless sudo, and a bootcmd
-// that makes the build hostname resolve and records what
-// stepRevokeBuildAccess restores.
-func builderCloudConfig(u seedUser) map[string]interface{} {
+// build user with the temporary key and passwordless sudo, and the
+// caller's bootcmd (which makes the build hostname resolve and records
+// what the builder restores after the build).
+func builderCloudConfig(u User) map[string]interface{} {
 	user := map[string]interface{}{
 		"name":  u.Name,
 		"sudo":  "ALL=(ALL) NOPASSWD:ALL",
@@ -44,8 +50,8 @@ func builderCloudConfig(u seedUser) map[string]interface{} {
 		user["lock_passwd"] = false
 		user["hashed_passwd"] = u.PasswordHash
 	}
-	if u.Hostname != "" {
-		cfg["bootcmd"] = []interface{}{buildAccessBootcmd(u.Name, u.Hostname, u.PasswordHash != "")}
+	if u.Bootcmd != "" {
+		cfg["bootcmd"] = []interface{}{u.Bootcmd}
 	}
 	if u.FastBoot {
 		cfg["ssh_genkeytypes"] = []interface{}{"ed25519"}
@@ -60,11 +66,11 @@ func builderCloudConfig(u seedUser) map[string]interface{} {
 	return cfg
 }
 
-// mergeUserData combines the builder's cloud-config with the user's own
+// MergeUserData combines the builder's cloud-config with the user's own
 // user-data. A #cloud-config document is merged key by key so that one
 // document reaches cloud-init; any other format (scripts, boothooks,
 // includes, MIME) is sent beside ours as a multipart message.
-func mergeUserData(userData string, u seedUser) (string, error) {
+func MergeUserData(userData string, u User) (string, error) {
 	ours := builderCloudConfig(u)
 	trimmed := strings.TrimLeft(userData, " \t\r\n")
 	switch {
@@ -78,6 +84,9 @@ func mergeUserData(userData string, u seedUser) (string, error) {
 		if theirs == nil && strings.TrimSpace(strings.TrimPrefix(trimmed, "#cloud-config")) != "" {
 			return "", errors.New("#cloud-config must be a YAML mapping of cloud-init keys")
 		}
+		if err := checkListKeys(theirs); err != nil {
+			return "", err
+		}
 		return renderCloudConfig(mergeMaps(ours, theirs))
 	}
 	contentType, err := partContentType(trimmed)
@@ -89,6 +98,21 @@ func mergeUserData(userData string, u seedUser) (string, error) {
 		return "", err
 	}
 	return multipartUserData([][2]string{{"text/cloud-config", own}, {contentType, userData}})
+}
+
+// checkListKeys refuses a users or bootcmd that is not a list: these lists
+// carry the build's access, and the user's value is appended to ours (a
+// null or a scalar would replace the build user or the build-access
+// bootcmd).
+func checkListKeys(theirs map[string]interface{}) error {
+	for _, key := range []string{"users", "bootcmd"} {
+		if v, set := theirs[key]; set {
+			if _, ok := v.([]interface{}); !ok {
+				return fmt.Errorf("#cloud-config %s must be a list (the builder adds its own entry to it)", key)
+			}
+		}
+	}
+	return nil
 }
 
 // partContentType maps cloud-init's user-data markers to MIME types.
@@ -163,13 +187,9 @@ func renderCloudConfig(cfg map[string]interface{}) (string, error) {
 	return "#cloud-config\n" + string(body), nil
 }
 
-func validateYAML(doc string) error {
+// ValidateYAML reports whether doc (such as a network-config) parses as
+// YAML.
+func ValidateYAML(doc string) error {
 	var v interface{}
 	return yaml.Unmarshal([]byte(doc), &v)
-}
-
-// metaData is the NoCloud meta-data: a fresh instance-id makes cloud-init
-// treat every build boot as a first boot, even from an image it has seen.
-func metaData(instanceID, hostname string) string {
-	return fmt.Sprintf("instance-id: %s\nlocal-hostname: %s\n", instanceID, hostname)
 }
