@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
 )
 
@@ -296,7 +297,7 @@ func TestAccHardware_qemuAcceptsEveryDeviceChoice(t *testing.T) {
 				AdditionalDisks: []string{filepath.Join(dir, "d1.qcow2")}}
 			if h.SecureBoot {
 				vars := filepath.Join(dir, "vars.fd")
-				if err := copyFile("/usr/share/OVMF/OVMF_VARS_4M.ms.fd", vars); err != nil {
+				if err := fileutil.CopyFile("/usr/share/OVMF/OVMF_VARS_4M.ms.fd", vars, 0o600); err != nil {
 					t.Fatal(err)
 				}
 				m.EFICode, m.EFIVars = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", vars

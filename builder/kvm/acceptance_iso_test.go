@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
 )
 
@@ -121,7 +122,7 @@ build {
 
 func mustFileSHA256(t *testing.T, path string) string {
 	t.Helper()
-	sum, err := fileSHA256(path)
+	sum, _, err := fileutil.SHA256(path)
 	if err != nil {
 		t.Fatal(err)
 	}

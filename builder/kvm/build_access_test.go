@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // fakeGuest is a guest tree as a Debian cloud image has it before the
@@ -128,11 +130,11 @@ func TestBuildAccess_bootcmdThenRevokeLeavesNoBuildAccess(t *testing.T) {
 	}
 	for _, gone := range []string{"etc/sudoers.d/90-cloud-init-users", "var/lib/cloud/instances/packer-iid/user-data.txt",
 		"var/lib/cloud/instances/packer-iid/obj.pkl", "var/lib/cloud/instances/packer-iid/cloud-config.txt", "var/lib/cloud/data/previous-hostname"} {
-		if exists(filepath.Join(root, gone)) {
+		if fileutil.Exists(filepath.Join(root, gone)) {
 			t.Errorf("%s is still there", gone)
 		}
 	}
-	if !exists(filepath.Join(root, "var/lib/cloud/instances/packer-iid/datasource")) {
+	if !fileutil.Exists(filepath.Join(root, "var/lib/cloud/instances/packer-iid/datasource")) {
 		t.Error("cloud-init files without build data were removed")
 	}
 }
@@ -188,7 +190,7 @@ func TestBuildAccess_keepRemovesOnlyTheKey(t *testing.T) {
 	if !strings.Contains(out, "temporary SSH key") || strings.Contains(read(t, root, "home/packer/.ssh/authorized_keys"), "packer_123") {
 		t.Fatalf("key kept: %s", out)
 	}
-	if !exists(filepath.Join(root, "etc/sudoers.d/90-cloud-init-users")) || !strings.Contains(read(t, root, "etc/ssh/sshd_config"), "PasswordAuthentication yes") {
+	if !fileutil.Exists(filepath.Join(root, "etc/sudoers.d/90-cloud-init-users")) || !strings.Contains(read(t, root, "etc/ssh/sshd_config"), "PasswordAuthentication yes") {
 		t.Fatal("keep_build_access did not keep the access")
 	}
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
+	"github.com/kvmforge/packer-plugin-kvm/internal/outputdir"
 )
 
 // generatedDataNames are the values the builder publishes as `build.<Name>`
@@ -51,7 +52,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if err != nil {
 		return nil, err
 	}
-	claim, err := claimOutputDir(c.OutputDir, c.defaultOutputDir, os.Getenv("PACKER_RUN_UUID"))
+	claim, err := outputdir.Acquire(c.OutputDir, c.defaultOutputDir, os.Getenv("PACKER_RUN_UUID"))
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +279,7 @@ func sourceImageID(configured, path string) (string, error) {
 	if kind, value, _ := strings.Cut(configured, ":"); strings.EqualFold(kind, "sha256") {
 		return strings.ToLower(value), nil
 	}
-	sum, _, err := qemuimg.FileSHA256(path)
+	sum, _, err := fileutil.SHA256(path)
 	return sum, err
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // stepOutputDir prepares the output directory, which the build has already
-// locked (claimOutputDir): no other build can be using it. So the hidden
+// locked (outputdir.Acquire): no other build can be using it. So the hidden
 // work directory or temporary image of a build that was killed (SIGKILL,
 // power loss) is a leftover and is removed with a message, instead of
 // making the directory look taken. A directory with other content needs

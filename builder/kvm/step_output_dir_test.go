@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 func entryNames(t *testing.T, dir string) []string {
@@ -86,10 +88,10 @@ func TestStepOutputDir_cleanupAfterFailure(t *testing.T) {
 		state.Put(multistep.StateCancelled, true)
 		step.Cleanup(state)
 	}
-	if exists(created) {
+	if fileutil.Exists(created) {
 		t.Error("a directory the build created survived its cancellation")
 	}
-	if names := entryNames(t, existing); !exists(existing) || len(names) != 0 {
-		t.Errorf("a directory that existed before must be emptied, not removed: exists %v, holds %v", exists(existing), names)
+	if names := entryNames(t, existing); !fileutil.Exists(existing) || len(names) != 0 {
+		t.Errorf("a directory that existed before must be emptied, not removed: exists %v, holds %v", fileutil.Exists(existing), names)
 	}
 }

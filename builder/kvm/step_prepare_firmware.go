@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 )
 
@@ -92,7 +93,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		varsName = "efivars.qcow2"
 	}
 	varsCopy := filepath.Join(state.Get("work_dir").(string), varsName)
-	if err := copyFile(fw.Vars.Filename, varsCopy); err != nil {
+	if err := fileutil.CopyFile(fw.Vars.Filename, varsCopy, 0o600); err != nil {
 		return halt(state, fmt.Errorf("copying the UEFI variables file: %w", err))
 	}
 	flashCode, err := s.padFirmware(state, fw.Code, firmware.FlashFile{Filename: varsCopy, Format: fw.Vars.Format})
@@ -227,21 +228,4 @@ func flashFormat(path string) string {
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

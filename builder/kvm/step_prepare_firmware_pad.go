@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 )
 
@@ -38,7 +39,7 @@ func (s *stepPrepareFirmware) padFirmware(state multistep.StateBag, code, varsCo
 		return code.Filename, nil
 	}
 	padded := filepath.Join(state.Get("work_dir").(string), "efi-code.fd")
-	if err := copyFile(code.Filename, padded); err != nil {
+	if err := fileutil.CopyFile(code.Filename, padded, 0o600); err != nil {
 		return "", fmt.Errorf("copying the UEFI code file: %w", err)
 	}
 	if err := os.Truncate(padded, s.PadTo); err != nil {

@@ -11,7 +11,6 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // stepSnapshot turns the build's overlay into the output image: flattened
@@ -118,7 +117,7 @@ func syncAndHash(path string) (string, int64, error) {
 	defer f.Close()
 	synced := make(chan error, 1)
 	go func() { synced <- f.Sync() }()
-	sum, n, hashErr := qemuimg.FileSHA256(path)
+	sum, n, hashErr := fileutil.SHA256(path)
 	if err := <-synced; err != nil {
 		return "", 0, err
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // stepWarmRestore runs just before QEMU starts when warm_start is on. It
@@ -117,7 +119,7 @@ func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.Sta
 		dst *string
 	}{{"efi_code", &in.EFICode}, {"efi_vars", &in.EFIVars}} {
 		if path := stateString(state, f.key); path != "" {
-			if *f.dst, err = fileSHA256(path); err != nil {
+			if *f.dst, _, err = fileutil.SHA256(path); err != nil {
 				return in, err
 			}
 		}
@@ -133,7 +135,7 @@ func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.Sta
 func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, e *warmEntry) error {
 	driver := state.Get("driver").(Driver)
 	overlay := state.Get("overlay_path").(string)
-	if _, err := copyAndHash(e.path(warmDiskFile), overlay, 0o644); err != nil {
+	if _, err := fileutil.CopyAndSHA256(e.path(warmDiskFile), overlay, 0o644); err != nil {
 		return fmt.Errorf("copying the disk layer: %w", err)
 	}
 	source, err := filepath.Abs(state.Get("source_image_path").(string))
@@ -147,7 +149,7 @@ func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.Sta
 		if _, ok := e.Manifest.Files[warmVarsFile]; !ok {
 			return fmt.Errorf("the entry has no UEFI variables")
 		}
-		if _, err := copyAndHash(e.path(warmVarsFile), vars, 0o600); err != nil {
+		if _, err := fileutil.CopyAndSHA256(e.path(warmVarsFile), vars, 0o600); err != nil {
 			return fmt.Errorf("copying the UEFI variables: %w", err)
 		}
 	}

@@ -99,17 +99,17 @@ func (s *stepWarmSave) save(ctx context.Context, state multistep.StateBag, root,
 	// The frozen layer is now a read-only backing file of the running VM,
 	// so it is copied while the guest runs.
 	var sum string
-	if files[warmDiskFile], err = copyAndHash(frozen, filepath.Join(tmp, warmDiskFile), 0o600); err != nil {
+	if files[warmDiskFile], err = fileutil.CopyAndSHA256(frozen, filepath.Join(tmp, warmDiskFile), 0o600); err != nil {
 		return "", fmt.Errorf("copying the disk layer: %w", err)
 	}
-	if sum, err = fileSHA256(filepath.Join(tmp, warmStateFile)); err != nil {
+	if sum, _, err = fileutil.SHA256(filepath.Join(tmp, warmStateFile)); err != nil {
 		return "", err
 	}
 	files[warmStateFile] = sum
 	if err := os.WriteFile(filepath.Join(tmp, warmKeyFile), s.Comm.SSHPrivateKey, 0o600); err != nil {
 		return "", err
 	}
-	if files[warmKeyFile], err = fileSHA256(filepath.Join(tmp, warmKeyFile)); err != nil {
+	if files[warmKeyFile], _, err = fileutil.SHA256(filepath.Join(tmp, warmKeyFile)); err != nil {
 		return "", err
 	}
 	instanceID, _ := state.Get("instance_id").(string)
@@ -171,7 +171,7 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 		return fmt.Errorf("saving the VM state: %w", err)
 	}
 	if vars := stateString(state, "efi_vars"); vars != "" {
-		sum, err := copyAndHash(vars, filepath.Join(tmp, warmVarsFile), 0o600)
+		sum, err := fileutil.CopyAndSHA256(vars, filepath.Join(tmp, warmVarsFile), 0o600)
 		if err != nil {
 			return fmt.Errorf("copying the UEFI variables: %w", err)
 		}

@@ -2,10 +2,8 @@ package kvm
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // vmActivity samples what a person watching an installer would see move,
@@ -101,16 +101,8 @@ func (a *vmActivity) sampleScreen(ctx context.Context) (string, error) {
 	if _, err := a.vm.Command(ctx, "screendump", map[string]interface{}{"filename": a.screenFile}); err != nil {
 		return "", err
 	}
-	f, err := os.Open(a.screenFile)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%x", h.Sum(nil)), nil
+	sum, _, err := fileutil.SHA256(a.screenFile)
+	return sum, err
 }
 
 func (a *vmActivity) cleanup() {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
 // A warm-start cache entry is a directory named by its key under the cache
@@ -106,7 +104,7 @@ func keyedDigest(secret []byte, s string) string {
 // (0700) and the key (32 random bytes, 0600) on first use. A key that is
 // not a regular file of 32 bytes that only its owner reads is refused.
 func warmCacheSecret(root string) ([]byte, error) {
-	if err := privateDir(root); err != nil {
+	if err := fileutil.PrivateDir(root); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(root, warmSecretFile)
@@ -219,7 +217,7 @@ func openWarmEntry(root, key string, inputs warmKeyInputs) (*warmEntry, error) {
 			return nil, fmt.Errorf("its manifest names a file outside the entry: %q", name)
 		}
 		privateFile(filepath.Join(dir, name))
-		sum, err := fileSHA256(filepath.Join(dir, name))
+		sum, _, err := fileutil.SHA256(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", name, err)
 		}
@@ -242,36 +240,6 @@ func privateFile(path string) {
 func (e *warmEntry) touch() {
 	now := time.Now()
 	_ = os.Chtimes(e.path(warmManifestFile), now, now)
-}
-
-// fileSHA256 is the hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
-	sum, _, err := qemuimg.FileSHA256(path)
-	return sum, err
-}
-
-// copyAndHash copies src to dst (mode perm) and returns the SHA-256 of what
-// it wrote.
-func copyAndHash(src, dst string, perm os.FileMode) (string, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
-		out.Close()
-		return "", err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), out.Close()
 }
 
 // newWarmEntryDir makes the temporary directory an entry is written in.

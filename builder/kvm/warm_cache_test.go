@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 func testInputs() warmKeyInputs {
@@ -51,7 +53,7 @@ func writeTestEntry(t *testing.T, root string, in warmKeyInputs, files map[strin
 		if err := os.WriteFile(filepath.Join(tmp, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sums[name], _ = fileSHA256(filepath.Join(tmp, name))
+		sums[name], _, _ = fileutil.SHA256(filepath.Join(tmp, name))
 	}
 	dir, err := commitWarmEntry(root, tmp, in.Key(), warmManifest{Version: warmManifestVer, Inputs: in, Files: sums, InstanceID: "iid", KeyComment: "packer_old", BootSeconds: 30})
 	if err != nil {

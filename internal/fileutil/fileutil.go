@@ -1,5 +1,6 @@
 // Package fileutil holds the small file helpers the components share:
-// atomic writes, removal of an artifact's files, and human-readable sizes.
+// atomic writes, copies, SHA-256 sums, private directories, removal of an
+// artifact's files, and human-readable sizes.
 package fileutil
 
 import (

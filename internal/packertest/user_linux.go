@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // User is an ordinary account made for one test: no supplementary groups
@@ -71,7 +73,7 @@ func (e *Env) NewUser(t *testing.T) *User {
 	u.packer = filepath.Join(bin, "packer")
 	plugin := filepath.Join(bin, "packer-plugin-kvm")
 	for src, dst := range map[string]string{e.Packer: u.packer, e.Plugin: plugin} {
-		if err := copyFile(src, dst, 0o755); err != nil {
+		if err := fileutil.CopyFile(src, dst, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		u.chown(t, dst)
@@ -263,23 +265,6 @@ func (u *User) remove(t *testing.T) {
 		t.Errorf("userdel --remove %s: %v\n%s", u.Name, err, out)
 	}
 	os.RemoveAll(u.Home)
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // String names the user for messages.

@@ -3,8 +3,6 @@ package qemuimg
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -124,18 +122,5 @@ func TestSplitOnCR_separatesRedrawnProgress(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "0.00,51.20,100.00" {
 		t.Errorf("got %v", got)
-	}
-}
-
-func TestFileSHA256(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	os.WriteFile(path, []byte("hello\n"), 0o644)
-	sum, n, err := FileSHA256(path)
-	want := sha256.Sum256([]byte("hello\n"))
-	if err != nil || sum != hex.EncodeToString(want[:]) || n != 6 {
-		t.Errorf("got %s %d %v", sum, n, err)
-	}
-	if _, _, err := FileSHA256(path + ".missing"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("error %v, want not exist", err)
 	}
 }

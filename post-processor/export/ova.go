@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // OVAOptions describe the virtual machine of an `ova` target. Unset
@@ -285,7 +285,7 @@ func (e *exporter) describeDisk(ctx context.Context, vmdk string, d *ovfDescript
 		return "", err
 	}
 	d.Capacity, d.DiskFileSize = info.VirtualSize, st.Size()
-	sum, _, err := qemuimg.FileSHA256(vmdk)
+	sum, _, err := fileutil.SHA256(vmdk)
 	return sum, err
 }
 

@@ -268,7 +268,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
 	ui.Say(fmt.Sprintf("Export took %s", time.Since(start).Round(10*time.Millisecond)))
-	sourceSum, _, _ := qemuimg.FileSHA256(input)
+	sourceSum, _, _ := fileutil.SHA256(input)
 	return &Artifact{
 		Outputs:       outputs,
 		ChecksumFile:  checksumFile,

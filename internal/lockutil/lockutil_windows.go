@@ -1,4 +1,4 @@
-package kvm
+package lockutil
 
 import (
 	"errors"
@@ -8,39 +8,20 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// errLocked: another process holds the lock.
-var errLocked = errors.New("locked by another process")
-
-// tryLockFile takes an exclusive LockFileEx lock on f's first byte without
+// TryLock takes an exclusive LockFileEx lock on f's first byte without
 // waiting. Windows releases it when the process ends.
-func tryLockFile(f *os.File) error {
+func TryLock(f *os.File) error {
 	err := windows.LockFileEx(windows.Handle(f.Fd()),
 		windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, new(windows.Overlapped))
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
-		return errLocked
+		return ErrLocked
 	}
 	return err
 }
 
-// privateDir creates dir in the user's profile, which only the user and
-// administrators can write, and refuses a link in its place.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("%s is not a directory (a link?): remove it", dir)
-	}
-	return nil
-}
-
-// openLockFile opens (creating) the lock file at path and refuses a
+// OpenFile opens (creating) the lock file at path and refuses a
 // symbolic link or anything but a regular file in its place.
-func openLockFile(path string) (*os.File, error) {
+func OpenFile(path string) (*os.File, error) {
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("the lock file %s is not a regular file (a link?): remove it", path)
 	}

@@ -1,4 +1,4 @@
-package qemuimg
+package fileutil
 
 import (
 	"crypto/sha256"
@@ -7,9 +7,9 @@ import (
 	"os"
 )
 
-// FileSHA256 returns the SHA-256 of the file at path in lower-case hex,
-// the form of every image ID, and how many bytes it read.
-func FileSHA256(path string) (string, int64, error) {
+// SHA256 returns the SHA-256 of the file at path in lower-case hex, the
+// form of every image ID and checksum file, and how many bytes it read.
+func SHA256(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err

@@ -1,4 +1,7 @@
-package kvm
+// Package outputdir claims a build's output directory: an exclusive lock
+// (internal/lockutil), held for the whole build, that no other build of
+// the user's can take at the same time.
+package outputdir
 
 import (
 	"crypto/sha256"
@@ -9,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/lockutil"
 )
 
-// outputClaim is a build's hold on its output directory: an exclusive
+// Claim is a build's hold on its output directory: an exclusive
 // flock(2) on a lock file, held from the start of the build to its end.
 // The kernel drops the lock when the build's process dies, even by
 // SIGKILL, so a lock that can be taken proves that no build is running
@@ -28,8 +34,9 @@ import (
 // same directory is not seen (its files are not writable to the first
 // anyway, short of root). The file is opened without following a link and
 // must be a regular file of the building user's with one link
-// (openLockFile).
-type outputClaim struct {
+// (lockutil.OpenFile).
+type Claim struct {
+	// Dir is the claimed directory.
 	Dir string
 	// Suffix is what was appended to a default directory ("" or "-<n>").
 	Suffix string
@@ -39,13 +46,13 @@ type outputClaim struct {
 // maxDefaultVariants bounds the search for a free default directory.
 const maxDefaultVariants = 100
 
-// claimOutputDir locks dir. With pickFree (the user left output_directory
+// Acquire locks dir. With pickFree (the user left output_directory
 // unset), a directory that another running build holds, or that another
 // build of the same Packer run already wrote, is skipped for the next
 // free dir-<n>: several sources renamed with `name` share their label, the
 // only name a builder is given. Without pickFree such a directory is an
 // error that names it.
-func claimOutputDir(dir string, pickFree bool, runID string) (*outputClaim, error) {
+func Acquire(dir string, pickFree bool, runID string) (*Claim, error) {
 	for n := 1; n <= maxDefaultVariants; n++ {
 		suffix := ""
 		if n > 1 {
@@ -53,7 +60,7 @@ func claimOutputDir(dir string, pickFree bool, runID string) (*outputClaim, erro
 		}
 		candidate := dir + suffix
 		lock, lastRun, err := lockOutputDir(candidate)
-		if errors.Is(err, errLocked) {
+		if errors.Is(err, lockutil.ErrLocked) {
 			if !pickFree {
 				return nil, fmt.Errorf("output_directory %s is in use by another running build (it holds %s): wait for it to finish or set another output_directory", dir, lockPath(dir))
 			}
@@ -62,7 +69,7 @@ func claimOutputDir(dir string, pickFree bool, runID string) (*outputClaim, erro
 		if err != nil {
 			return nil, fmt.Errorf("locking output_directory %s: %w", candidate, err)
 		}
-		if pickFree && runID != "" && lastRun == runID && exists(candidate) {
+		if pickFree && runID != "" && lastRun == runID && fileutil.Exists(candidate) {
 			lock.Close()
 			continue
 		}
@@ -70,13 +77,13 @@ func claimOutputDir(dir string, pickFree bool, runID string) (*outputClaim, erro
 			lock.Close()
 			return nil, fmt.Errorf("locking output_directory %s: %w", candidate, err)
 		}
-		return &outputClaim{Dir: candidate, Suffix: suffix, lock: lock}, nil
+		return &Claim{Dir: candidate, Suffix: suffix, lock: lock}, nil
 	}
 	return nil, fmt.Errorf("no free default output directory from %s to %s-%d: set output_directory", dir, dir, maxDefaultVariants)
 }
 
 // Release unlocks the directory.
-func (c *outputClaim) Release() {
+func (c *Claim) Release() {
 	if c != nil && c.lock != nil {
 		c.lock.Close()
 		c.lock = nil
@@ -133,14 +140,14 @@ func lockOutputDir(dir string) (*os.File, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if err := privateDir(root); err != nil {
+	if err := fileutil.PrivateDir(root); err != nil {
 		return nil, "", err
 	}
-	f, err := openLockFile(lockPath(dir))
+	f, err := lockutil.OpenFile(lockPath(dir))
 	if err != nil {
 		return nil, "", err
 	}
-	if err := tryLockFile(f); err != nil {
+	if err := lockutil.TryLock(f); err != nil {
 		f.Close()
 		return nil, "", err
 	}
@@ -161,9 +168,4 @@ func recordRun(f *os.File, runID, dir string) error {
 	}
 	_, err := f.WriteAt([]byte(runID+"\n"+resolvedDir(dir)+"\n"), 0)
 	return err
-}
-
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
 }

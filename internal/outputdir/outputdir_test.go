@@ -1,4 +1,4 @@
-package kvm
+package outputdir
 
 import (
 	"os"
@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // privateLocks gives the test its own lock root (the user's cache).
@@ -23,33 +25,33 @@ func privateLocks(t *testing.T) string {
 	return root
 }
 
-func TestClaimOutputDir_aSecondBuildOnTheSameDirectoryFailsClearly(t *testing.T) {
+func TestAcquire_aSecondBuildOnTheSameDirectoryFailsClearly(t *testing.T) {
 	privateLocks(t)
 	dir := filepath.Join(t.TempDir(), "out")
-	first, err := claimOutputDir(dir, false, "run-1")
+	first, err := Acquire(dir, false, "run-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := claimOutputDir(dir, false, "run-2"); err == nil || !strings.Contains(err.Error(), "in use by another running build") {
+	if _, err := Acquire(dir, false, "run-2"); err == nil || !strings.Contains(err.Error(), "in use by another running build") {
 		t.Fatalf("second claim: %v", err)
 	}
 	first.Release()
-	again, err := claimOutputDir(dir, false, "run-2")
+	again, err := Acquire(dir, false, "run-2")
 	if err != nil || again.Dir != dir {
 		t.Fatalf("claim after release: %v %v", again, err)
 	}
 	again.Release()
 }
 
-func TestClaimOutputDir_defaultsMoveAsideForASiblingOfTheSameRun(t *testing.T) {
+func TestAcquire_defaultsMoveAsideForASiblingOfTheSameRun(t *testing.T) {
 	privateLocks(t)
 	base := filepath.Join(t.TempDir(), "output-base")
 	// Parallel siblings: the first holds output-base.
-	first, err := claimOutputDir(base, true, "run-1")
+	first, err := Acquire(base, true, "run-1")
 	if err != nil || first.Dir != base || first.Suffix != "" {
 		t.Fatalf("first: %+v %v", first, err)
 	}
-	second, err := claimOutputDir(base, true, "run-1")
+	second, err := Acquire(base, true, "run-1")
 	if err != nil || second.Dir != base+"-2" || second.Suffix != "-2" {
 		t.Fatalf("second: %+v %v", second, err)
 	}
@@ -58,13 +60,13 @@ func TestClaimOutputDir_defaultsMoveAsideForASiblingOfTheSameRun(t *testing.T) {
 	second.Release()
 	// A sibling that runs after the first finished (-parallel-builds=1)
 	// must not take, or with -force delete, its output.
-	third, err := claimOutputDir(base, true, "run-1")
+	third, err := Acquire(base, true, "run-1")
 	if err != nil || third.Dir != base+"-2" {
 		t.Fatalf("sequential sibling: %+v %v", third, err)
 	}
 	third.Release()
 	// The next run reuses the plain name.
-	next, err := claimOutputDir(base, true, "run-2")
+	next, err := Acquire(base, true, "run-2")
 	if err != nil || next.Dir != base {
 		t.Fatalf("next run: %+v %v", next, err)
 	}
@@ -73,11 +75,11 @@ func TestClaimOutputDir_defaultsMoveAsideForASiblingOfTheSameRun(t *testing.T) {
 
 // A build killed with SIGKILL holds its lock no longer: the directory can
 // be claimed, which is what tells its work directory is a leftover.
-func TestClaimOutputDir_aKilledHolderReleasesTheDirectory(t *testing.T) {
+func TestAcquire_aKilledHolderReleasesTheDirectory(t *testing.T) {
 	if _, err := exec.LookPath("flock"); err != nil {
 		t.Skip("flock(1) not installed")
 	}
-	if err := privateDir(privateLocks(t)); err != nil {
+	if err := fileutil.PrivateDir(privateLocks(t)); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "out")
@@ -89,7 +91,7 @@ func TestClaimOutputDir_aKilledHolderReleasesTheDirectory(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := claimOutputDir(dir, false, "")
+		c, err := Acquire(dir, false, "")
 		if err != nil {
 			break
 		}
@@ -105,7 +107,7 @@ func TestClaimOutputDir_aKilledHolderReleasesTheDirectory(t *testing.T) {
 	// child may still hold its inherited copy for a moment after the kill.
 	deadline = time.Now().Add(5 * time.Second)
 	for {
-		c, err := claimOutputDir(dir, false, "")
+		c, err := Acquire(dir, false, "")
 		if err == nil {
 			c.Release()
 			return
@@ -120,11 +122,11 @@ func TestClaimOutputDir_aKilledHolderReleasesTheDirectory(t *testing.T) {
 // Issue 20 item 3: the lock sits in the user's cache, not beside the
 // output directory (in the user's repository), and two spellings of one
 // directory share it.
-func TestClaimOutputDir_leavesNothingBesideTheOutputDirectory(t *testing.T) {
+func TestAcquire_leavesNothingBesideTheOutputDirectory(t *testing.T) {
 	root := privateLocks(t)
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out")
-	c, err := claimOutputDir(dir, false, "run-1")
+	c, err := Acquire(dir, false, "run-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestClaimOutputDir_leavesNothingBesideTheOutputDirectory(t *testing.T) {
 	if err := os.Symlink(parent, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := claimOutputDir(filepath.Join(link, "out"), false, "run-2"); err == nil || !strings.Contains(err.Error(), "in use by another running build") {
+	if _, err := Acquire(filepath.Join(link, "out"), false, "run-2"); err == nil || !strings.Contains(err.Error(), "in use by another running build") {
 		t.Errorf("the same directory through a symbolic link: %v, want it locked", err)
 	}
 }
@@ -154,9 +156,9 @@ func TestClaimOutputDir_leavesNothingBesideTheOutputDirectory(t *testing.T) {
 // Issue 20 item 3: a symbolic link, a hard link, another user's file or
 // a FIFO planted as the lock file is refused; the file it points to is
 // not touched.
-func TestClaimOutputDir_refusesAPlantedLockFile(t *testing.T) {
+func TestAcquire_refusesAPlantedLockFile(t *testing.T) {
 	root := privateLocks(t)
-	if err := privateDir(root); err != nil {
+	if err := fileutil.PrivateDir(root); err != nil {
 		t.Fatal(err)
 	}
 	victim := filepath.Join(t.TempDir(), "passwd")
@@ -186,7 +188,7 @@ func TestClaimOutputDir_refusesAPlantedLockFile(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				c, err := claimOutputDir(dir, false, "run-1")
+				c, err := Acquire(dir, false, "run-1")
 				c.Release()
 				done <- err
 			}()
@@ -213,7 +215,7 @@ func TestClaimOutputDir_refusesAPlantedLockFile(t *testing.T) {
 	if err := os.Symlink(other, root2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := claimOutputDir(filepath.Join(t.TempDir(), "out"), false, "run-1"); err == nil || !strings.Contains(err.Error(), "not a directory") {
+	if _, err := Acquire(filepath.Join(t.TempDir(), "out"), false, "run-1"); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("lock root as a link: %v", err)
 	}
 	if entries, _ := os.ReadDir(other); len(entries) != 0 {
