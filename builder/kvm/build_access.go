@@ -36,7 +36,7 @@ func hashPassword(password string) (string, error) {
 	return crypt.SHA512.New().Generate([]byte(password), nil)
 }
 
-// sudoRule is the rule builderCloudConfig grants.
+// sudoRule is the rule the builder's cloud-config (internal/cidata) grants.
 func sudoRule(user string) string { return user + " ALL=(ALL) NOPASSWD:ALL" }
 
 // buildAccessBootcmd is the shell command of the builder's bootcmd.

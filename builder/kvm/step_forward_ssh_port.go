@@ -15,7 +15,7 @@ import (
 // processes sharing the cache) never pick the same one. The file stays:
 // the SDK's Close does not get to delete it once the socket is closed,
 // which is as it should be (deleting a lock file lets two builds lock
-// two inodes of one port, see output_claim.go).
+// two inodes of one port, see internal/outputdir).
 //
 // It reads ui and writes ssh_host_port.
 type stepForwardSSHPort struct {
