@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
@@ -22,12 +23,12 @@ import (
 type stepCheckInstallerMedia struct{}
 
 func (s *stepCheckInstallerMedia) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	iso, err := filepath.Abs(state.Get("source_image_path").(string))
 	if err != nil {
 		return halt(state, err)
 	}
-	_, err = qemuimg.SelfContained(ctx, driverInspector{driver}, iso, "")
+	_, err = qemuimg.SelfContained(ctx, qemu.Inspector{Driver: driver}, iso, "")
 	var notSelfContained *qemuimg.NotSelfContainedError
 	if errors.As(err, &notSelfContained) {
 		return halt(state, fmt.Errorf("the ISO (iso_url) is refused: installer media must be self-contained: %w", err))
