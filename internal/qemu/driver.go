@@ -1,3 +1,9 @@
+// Package qemu is the plugin's QEMU layer: the guest architectures and
+// their firmware, the VM's devices and command line (Spec, Media, Args),
+// the choice of accelerator and the verdicts remembered about it, the KVM
+// probe, and the driver that runs qemu-img and QEMU with its QMP monitor
+// (Driver, VM). It knows nothing of Packer's steps: the builder hands it
+// plain values.
 package qemu
 
 import (

@@ -19,6 +19,12 @@ import (
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
+// Compile-time checks: a changed signature fails the build here.
+var (
+	_ Driver = (*QemuDriver)(nil)
+	_ VM     = (*qemuVM)(nil)
+)
+
 // QemuDriver runs the real qemu-system and qemu-img binaries.
 type QemuDriver struct {
 	QemuBinary    string

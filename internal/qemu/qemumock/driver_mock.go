@@ -1,3 +1,6 @@
+// Package qemumock is a stand-in for QEMU (qemu.Driver and qemu.VM) that
+// records what steps do and answers what tests tell it, so that steps are
+// unit-tested without QEMU. Only tests import it.
 package qemumock
 
 import (
@@ -8,6 +11,12 @@ import (
 	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+)
+
+// Compile-time checks: the mocks stand in for the real driver and VM.
+var (
+	_ qemu.Driver = (*DriverMock)(nil)
+	_ qemu.VM     = (*VMMock)(nil)
 )
 
 // DriverMock records the calls steps make and returns canned answers, so
@@ -44,6 +53,7 @@ type DriverMock struct {
 	QemuVersionText string
 }
 
+// ImageInfo records the call and returns ImageInfoResult and ImageInfoErr.
 func (d *DriverMock) ImageInfo(ctx context.Context, path, format string) (*qemu.ImageInfo, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -51,6 +61,7 @@ func (d *DriverMock) ImageInfo(ctx context.Context, path, format string) (*qemu.
 	return d.ImageInfoResult, d.ImageInfoErr
 }
 
+// CheckImage records the call and returns CheckImageErr.
 func (d *DriverMock) CheckImage(ctx context.Context, path, format string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -58,6 +69,7 @@ func (d *DriverMock) CheckImage(ctx context.Context, path, format string) error 
 	return d.CheckImageErr
 }
 
+// CreateOverlay records the call and writes a stand-in overlay at path.
 func (d *DriverMock) CreateOverlay(ctx context.Context, backing, format, path string, size int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -68,6 +80,7 @@ func (d *DriverMock) CreateOverlay(ctx context.Context, backing, format, path st
 	return os.WriteFile(path, []byte("overlay"), 0o644)
 }
 
+// CreateDisk records the call and writes a stand-in disk at path.
 func (d *DriverMock) CreateDisk(ctx context.Context, path string, size int64) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -78,6 +91,7 @@ func (d *DriverMock) CreateDisk(ctx context.Context, path string, size int64) er
 	return os.WriteFile(path, []byte("blank"), 0o644)
 }
 
+// Convert records the call and writes ConvertContent to dst.
 func (d *DriverMock) Convert(ctx context.Context, src, dst, format, compression string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -90,6 +104,7 @@ func (d *DriverMock) Convert(ctx context.Context, src, dst, format, compression 
 	return os.WriteFile(dst, d.ConvertContent, 0o644)
 }
 
+// ProbeKVM counts the call and returns ProbeKVMErr.
 func (d *DriverMock) ProbeKVM(ctx context.Context, machine, cpu string, timeout time.Duration) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -97,6 +112,7 @@ func (d *DriverMock) ProbeKVM(ctx context.Context, machine, cpu string, timeout 
 	return d.ProbeKVMErr
 }
 
+// Start records args and returns VM (a new VMMock when nil) or StartErr.
 func (d *DriverMock) Start(args []string, qmpSocket string) (qemu.VM, error) {
 	d.StartArgs = args
 	if d.StartErr != nil {
@@ -146,11 +162,15 @@ func (v *VMMock) SetScreen(screen []byte) {
 	v.Screen = screen
 }
 
+// NewVMMock is a running VM whose status is "running".
 func NewVMMock() *VMMock {
 	return &VMMock{exited: make(chan struct{}), events: make(chan qemu.VMEvent, 16), StatusText: "running"}
 }
 
-func (v *VMMock) Exited() <-chan struct{}     { return v.exited }
+// Exited implements qemu.VM.
+func (v *VMMock) Exited() <-chan struct{} { return v.exited }
+
+// Events implements qemu.VM.
 func (v *VMMock) Events() <-chan qemu.VMEvent { return v.events }
 
 // Emit delivers a QMP event, as QEMU would while it runs.
@@ -163,8 +183,11 @@ func (v *VMMock) Emit(name string, data map[string]interface{}) {
 		v.events <- qemu.VMEvent{Name: name, Data: data}
 	}
 }
+
+// ExitError is ExitErr.
 func (v *VMMock) ExitError() error { return v.ExitErr }
 
+// Status is StatusText while the VM runs.
 func (v *VMMock) Status(ctx context.Context) (string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -176,12 +199,14 @@ func (v *VMMock) Status(ctx context.Context) (string, error) {
 	}
 }
 
+// SetStatus changes the run state Status reports.
 func (v *VMMock) SetStatus(s string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.StatusText = s
 }
 
+// PowerDown counts the call; with PowerDownExits the VM ends.
 func (v *VMMock) PowerDown(ctx context.Context) error {
 	v.mu.Lock()
 	v.PowerDownCalls++
@@ -193,6 +218,7 @@ func (v *VMMock) PowerDown(ctx context.Context) error {
 	return nil
 }
 
+// Stop counts the call and ends the VM.
 func (v *VMMock) Stop() error {
 	v.mu.Lock()
 	v.StopCalls++

@@ -8,6 +8,7 @@ import (
 	"strings"
 )
 
+// Rebase records the call; it fails when path does not exist.
 func (d *DriverMock) Rebase(ctx context.Context, path, backing, format string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -16,6 +17,7 @@ func (d *DriverMock) Rebase(ctx context.Context, path, backing, format string) e
 	return err
 }
 
+// QemuVersion is QemuVersionText, or QEMU 7.2.0's when empty.
 func (d *DriverMock) QemuVersion(ctx context.Context) (string, error) {
 	if d.QemuVersionText == "" {
 		return "QEMU emulator version 7.2.0", nil
@@ -23,6 +25,8 @@ func (d *DriverMock) QemuVersion(ctx context.Context) (string, error) {
 	return d.QemuVersionText, nil
 }
 
+// Command records the call and answers it from CommandReplies and
+// CommandErrs; a migrate or screendump writes its file, as QEMU would.
 func (v *VMMock) Command(ctx context.Context, name string, args interface{}) (json.RawMessage, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
