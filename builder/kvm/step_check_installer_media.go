@@ -15,7 +15,7 @@ import (
 // stepCheckInstallerMedia refuses an iso_url that is not self-contained:
 // a file qemu-img reads as a disk image naming another file (a qcow2 with
 // a backing file, a VMDK descriptor, ...). QEMU is given the ISO as raw
-// data (installer_media.go), so it would never open that file; the check
+// data (qemu.InstallerMedia), so it would never open that file; the check
 // says so before the build instead of booting an installer that is no
 // ISO.
 //

@@ -19,7 +19,7 @@ import (
 // Linux host whose /dev/kvm opens but cannot run a guest (nested or
 // paravirtualized hosts, common on CI) would otherwise abort, pause, or
 // crawl until ssh_timeout; a short probe finds that out in about a second.
-// Under `auto` the verdict is remembered per host (accelerator_verdict.go),
+// Under `auto` the verdict is remembered per host (qemu.VerdictStore),
 // so the next build skips the probe, and a build that KVM failed anyway is
 // restarted under TCG by the builder (accelerator_fallback.go) with Avoid
 // set.
