@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // hypervisorFailureSigns are what QEMU and the VM watch say when the
@@ -69,12 +71,12 @@ func firstLineOf(msg string) string {
 
 // rememberKVMFailed stores that KVM cannot run guests on this host, so
 // the next build goes straight to TCG; it says where, and how to undo it.
-func rememberKVMFailed(ui packersdk.Ui, store *verdictStore, state multistep.StateBag, reason error) {
-	host, ok := state.Get("accelerator_host").(hostIdentity)
+func rememberKVMFailed(ui packersdk.Ui, store *qemu.VerdictStore, state multistep.StateBag, reason error) {
+	host, ok := state.Get("accelerator_host").(qemu.HostIdentity)
 	if store == nil || !ok {
 		return
 	}
-	path, err := store.Save(acceleratorVerdict{Accelerator: "tcg", Reason: reason.Error(), Decided: time.Now().UTC(), Host: host})
+	path, err := store.Save(qemu.AcceleratorVerdict{Accelerator: "tcg", Reason: reason.Error(), Decided: time.Now().UTC(), Host: host})
 	if err != nil {
 		ui.Error(fmt.Sprintf("Warning: %s", err))
 		return
@@ -85,8 +87,8 @@ func rememberKVMFailed(ui packersdk.Ui, store *verdictStore, state multistep.Sta
 // rememberKVMWorked stores that KVM ran a guest to SSH on this host, so
 // the next build skips the probe. Nothing is stored for other outcomes or
 // when a verdict already says so.
-func rememberKVMWorked(store *verdictStore, state multistep.StateBag) {
-	host, ok := state.Get("accelerator_host").(hostIdentity)
+func rememberKVMWorked(store *qemu.VerdictStore, state multistep.StateBag) {
+	host, ok := state.Get("accelerator_host").(qemu.HostIdentity)
 	if store == nil || !ok || stateString(state, "accelerator") != "kvm" {
 		return
 	}
@@ -96,5 +98,5 @@ func rememberKVMWorked(store *verdictStore, state multistep.StateBag) {
 	if v, ok := store.Load(host); ok && v.Accelerator == "kvm" {
 		return
 	}
-	_, _ = store.Save(acceleratorVerdict{Accelerator: "kvm", Decided: time.Now().UTC(), Host: host})
+	_, _ = store.Save(qemu.AcceleratorVerdict{Accelerator: "kvm", Decided: time.Now().UTC(), Host: host})
 }

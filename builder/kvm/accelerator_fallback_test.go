@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 func TestKVMFailedBeforeSSH(t *testing.T) {
@@ -50,9 +52,9 @@ func TestKVMFailedBeforeSSH(t *testing.T) {
 }
 
 func TestRememberKVM_storesFailureAndSuccessForTheProbedHost(t *testing.T) {
-	store := &verdictStore{Dir: t.TempDir()}
+	store := &qemu.VerdictStore{Dir: t.TempDir()}
 	state, _ := testState(t)
-	host := testHost("host")
+	host := qemu.HostIdentity{OS: "linux", Kernel: "6.1.0-13-amd64", QEMU: "QEMU emulator version 7.2.0", CPU: "AMD EPYC", Machine: "q35", CPUModel: "host"}
 	state.Put("accelerator_host", host)
 	state.Put("accelerator", "kvm")
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // buildAccelerator is the accelerator a build ended up on: the last
@@ -35,13 +36,13 @@ func buildAccelerator(output string) string {
 //     probe runs, and the build goes to TCG from the start.
 func TestAccBuilder_kvmFailureBeforeSSHRestartsUnderTCG(t *testing.T) {
 	env := packertest.Setup(t)
-	store := &verdictStore{Dir: filepath.Join(env.CacheDir, "kvm-accelerator")}
+	store := &qemu.VerdictStore{Dir: filepath.Join(env.CacheDir, "kvm-accelerator")}
 	version, err := realDriver(t).QemuVersion(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := currentHost(version, "q35", "qemu64")
-	if _, err := store.Save(acceleratorVerdict{Accelerator: "kvm", Decided: time.Now().UTC(), Host: host}); err != nil {
+	host := qemu.CurrentHost(version, "q35", "qemu64")
+	if _, err := store.Save(qemu.AcceleratorVerdict{Accelerator: "kvm", Decided: time.Now().UTC(), Host: host}); err != nil {
 		t.Fatal(err)
 	}
 	before := tempEntries()
@@ -69,7 +70,7 @@ build {
 				t.Log(line)
 			}
 		}
-		mustContain(t, res.Output, "KVM stopped the guest before it reached SSH", "lost", "Remembered in "+store.path(host))
+		mustContain(t, res.Output, "KVM stopped the guest before it reached SSH", "lost", "Remembered in "+store.Path(host))
 		if accel != "tcg" || strings.Count(res.Output, "Accelerator: ") != 2 {
 			t.Errorf("after the restart the build ran on %q with %d Accelerator lines, want tcg and two", accel, strings.Count(res.Output, "Accelerator: "))
 		}

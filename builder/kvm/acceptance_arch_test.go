@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // An arm64 image built on this host, whatever its architecture, as issue 10
@@ -50,8 +51,8 @@ build {
 		t.Fatal("the arm64 build failed")
 	}
 	t.Logf("arm64 build took %s; boot to SSH %s", res.Duration.Round(time.Second), bootToSSH(res.Output))
-	if hostArch() != "aarch64" {
-		mustContain(t, res.Output, "Accelerator: tcg (an aarch64 guest on an "+hostArch()+" host is emulated)")
+	if qemu.HostArch() != "aarch64" {
+		mustContain(t, res.Output, "Accelerator: tcg (an aarch64 guest on an "+qemu.HostArch()+" host is emulated)")
 	}
 	mustContain(t, res.Output, "UEFI firmware: ", "GUEST-ARCH=aarch64", "BOOTED-UEFI", "GENERATED-ARCH=aarch64")
 

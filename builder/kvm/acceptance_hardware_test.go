@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // secureBootImage is the Secure Boot variant of the test image
@@ -281,18 +282,18 @@ func TestAccHardware_qemuAcceptsEveryDeviceChoice(t *testing.T) {
 	}
 	seed := filepath.Join(dir, "seed.img")
 	os.WriteFile(seed, make([]byte, 1<<20), 0o644)
-	cases := map[string]hardware{}
+	cases := map[string]qemu.Hardware{}
 	for _, iface := range []string{"virtio-blk", "virtio-scsi", "nvme", "sata"} {
-		cases[iface] = hardware{MachineType: "q35", DiskInterface: iface}
+		cases[iface] = qemu.Hardware{MachineType: "q35", DiskInterface: iface}
 	}
-	cases["ide on pc, rtl8139"] = hardware{MachineType: "pc", DiskInterface: "ide", NetDevice: "rtl8139"}
+	cases["ide on pc, rtl8139"] = qemu.Hardware{MachineType: "pc", DiskInterface: "ide", NetDevice: "rtl8139"}
 	for _, nic := range []string{"e1000", "e1000e", "vmxnet3"} {
-		cases[nic] = hardware{MachineType: "q35", NetDevice: nic, MACAddress: "52:54:00:12:34:56"}
+		cases[nic] = qemu.Hardware{MachineType: "q35", NetDevice: nic, MACAddress: "52:54:00:12:34:56"}
 	}
-	cases["secure boot"] = hardware{MachineType: "q35", SecureBoot: true}
+	cases["secure boot"] = qemu.Hardware{MachineType: "q35", SecureBoot: true}
 	for name, h := range cases {
 		t.Run(name, func(t *testing.T) {
-			m := bootMedia{Accelerator: "tcg", Overlay: filepath.Join(dir, "disk.qcow2"), Seed: seed, SSHHostPort: 45022,
+			m := qemu.Media{Accelerator: "tcg", Overlay: filepath.Join(dir, "disk.qcow2"), Seed: seed, SSHHostPort: 45022,
 				QMPSocket: filepath.Join(dir, "qmp.sock"), SerialLog: filepath.Join(dir, "serial.log"), VNCDisplay: -1,
 				AdditionalDisks: []string{filepath.Join(dir, "d1.qcow2")}}
 			if h.SecureBoot {
@@ -302,7 +303,7 @@ func TestAccHardware_qemuAcceptsEveryDeviceChoice(t *testing.T) {
 				}
 				m.EFICode, m.EFIVars = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", vars
 			}
-			args := append(qemuArgs(vmSpec{Name: "devices", MachineType: h.MachineType, CPUs: 1, MemoryMiB: 256, Hardware: h}, m), "-S")
+			args := append(qemu.Args(qemu.Spec{Name: "devices", MachineType: h.MachineType, CPUs: 1, MemoryMiB: 256, Hardware: h}, m), "-S")
 			cmd := exec.Command("qemu-system-x86_64", args...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr

@@ -19,6 +19,7 @@ import (
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 	"github.com/kvmforge/packer-plugin-kvm/internal/outputdir"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // generatedDataNames are the values the builder publishes as `build.<Name>`
@@ -48,7 +49,7 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	c := &b.config
-	driver, err := NewQemuDriver(c.QemuBinary, c.QemuImgBinary)
+	driver, err := qemu.NewQemuDriver(c.QemuBinary, c.QemuImgBinary)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ type buildRun struct {
 // Cleanup has run when it returns, so a second run starts from nothing
 // but the downloaded source. avoidKVM, when set, is why KVM failed the
 // run before: the accelerator step then chooses TCG.
-func (b *Builder) runSteps(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook, driver Driver, verdicts *verdictStore, avoidKVM error) buildRun {
+func (b *Builder) runSteps(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook, driver qemu.Driver, verdicts *qemu.VerdictStore, avoidKVM error) buildRun {
 	c := &b.config
 	state := new(multistep.BasicStateBag)
 	state.Put("config", c)
@@ -153,15 +154,15 @@ func cleansUpOnError(mode string) bool { return mode == "" || mode == "cleanup" 
 
 // acceleratorVerdicts is where the builder remembers what KVM did on this
 // host: kvm-accelerator/ in Packer's cache (nil when there is none).
-func acceleratorVerdicts() *verdictStore {
+func acceleratorVerdicts() *qemu.VerdictStore {
 	dir, err := packersdk.CachePath("kvm-accelerator")
 	if err != nil {
 		return nil
 	}
-	return &verdictStore{Dir: dir}
+	return &qemu.VerdictStore{Dir: dir}
 }
 
-func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error), verdicts *verdictStore, avoidKVM error) []multistep.Step {
+func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error), verdicts *qemu.VerdictStore, avoidKVM error) []multistep.Step {
 	c := &b.config
 	hostname := "packer-" + sanitizeHostname(c.PackerBuildName)
 	keyComment := ""
@@ -211,7 +212,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			Arch: c.arch.Name, MachineType: c.MachineType, DescriptorDirs: firmware.DefaultDirs()},
 		&stepStartTPM{Enabled: c.TPM, Binary: c.SwtpmBinary},
 		b.warmRestore(hostname, revoke),
-		&stepRunVM{Spec: vmSpec{
+		&stepRunVM{Spec: qemu.Spec{
 			Name: "packer-" + c.PackerBuildName, MachineType: c.MachineType, CPUModel: c.CPUModel,
 			CPUs: c.CPUs, MemoryMiB: c.Memory, VNC: c.VNC, SerialLogFile: c.SerialLogFile, QemuArgs: c.QemuArgs,
 			Hardware: c.hardware(), Arch: c.arch.Name,

@@ -4,6 +4,7 @@
 package kvm
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // Config is the configuration of the `kvm` builder. The field comments are
@@ -298,7 +300,10 @@ type Config struct {
 	userDataFromFile bool
 
 	// arch is the guest architecture's spec (config_arch.go).
-	arch archSpec
+	arch qemu.Arch
+	// hostOS is the GOOS accelerators are checked against (this host's
+	// when empty), so tests can check other hosts' choices.
+	hostOS string
 }
 
 // Accepted values of the enumerated options, in the order the docs list them.
@@ -470,7 +475,7 @@ func (c *Config) validateOutput() []error {
 func (c *Config) validateMachine() []error {
 	var errs []error
 	errs = appendIfErr(errs, oneOf("accelerator", c.Accelerator, validAccelerators))
-	errs = appendIfErr(errs, acceleratorHostError(c.Accelerator, hostOS))
+	errs = appendIfErr(errs, qemu.AcceleratorHostError(c.Accelerator, cmp.Or(c.hostOS, runtime.GOOS)))
 	errs = appendIfErr(errs, oneOf("firmware", c.Firmware, validFirmwares))
 	if c.Memory < minMemoryMiB || c.Memory > maxMemoryMiB {
 		errs = append(errs, fmt.Errorf("memory %d is out of range: give MiB between %d and %d", c.Memory, minMemoryMiB, maxMemoryMiB))

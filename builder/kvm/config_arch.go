@@ -3,15 +3,17 @@ package kvm
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // applyArchDefaults settles the guest architecture and the defaults that
 // follow from it. An unknown or unsupported value keeps the host's defaults,
 // and validateArch reports it.
 func (c *Config) applyArchDefaults() {
-	spec, err := lookupArch(c.Arch)
+	spec, err := qemu.LookupArch(c.Arch)
 	if err != nil || isUnknown(c.Arch) {
-		spec = archByName(hostArch())
+		spec = qemu.ArchByName(qemu.HostArch())
 	} else {
 		c.Arch = spec.Name
 	}
@@ -31,22 +33,22 @@ func (c *Config) validateArch() []error {
 	if isUnknown(c.Arch) {
 		return nil
 	}
-	if _, err := lookupArch(c.Arch); err != nil {
+	if _, err := qemu.LookupArch(c.Arch); err != nil {
 		if c.Arch == "" {
-			err = fmt.Errorf("this host's architecture (%s) is not supported: set arch to x86_64 or aarch64, which run emulated", hostArch())
+			err = fmt.Errorf("this host's architecture (%s) is not supported: set arch to x86_64 or aarch64, which run emulated", qemu.HostArch())
 		}
 		return []error{err}
 	}
 	var errs []error
-	spec, host := c.arch, hostArch()
+	spec, host := c.arch, qemu.HostArch()
 	if spec.UEFIOnly && c.Firmware == "bios" {
 		errs = append(errs, fmt.Errorf("firmware \"bios\" does not exist for arch %q: %s guests boot UEFI; remove firmware or set it to \"uefi\"", c.Arch, spec.Name))
 	}
-	if !isUnknown(c.MachineType) && !spec.hasMachine(c.MachineType) {
+	if !isUnknown(c.MachineType) && !spec.HasMachine(c.MachineType) {
 		name, _, _ := strings.Cut(c.MachineType, ",")
 		errs = append(errs, fmt.Errorf("machine_type %q is not a machine of arch %q: use %q (the default for %s) or leave machine_type unset", name, spec.Name, spec.Machine, spec.Name))
 	}
-	if !spec.kvmCanRun(host) {
+	if !spec.KVMCanRun(host) {
 		if c.Accelerator == "kvm" {
 			errs = append(errs, fmt.Errorf("accelerator \"kvm\" cannot run an %s guest on this %s host: KVM only runs guests of the host's own architecture; use accelerator \"auto\" or \"tcg\", which emulate it", spec.Name, host))
 		}

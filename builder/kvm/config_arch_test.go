@@ -3,11 +3,13 @@ package kvm
 import (
 	"strings"
 	"testing"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // foreignArch is an architecture KVM cannot run on this host.
 func foreignArch() string {
-	if hostArch() == "aarch64" {
+	if qemu.HostArch() == "aarch64" {
 		return "x86_64"
 	}
 	return "aarch64"
@@ -41,8 +43,8 @@ func TestConfigArch_defaultIsTheHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Arch != hostArch() || c.QemuBinary != defaultQemuBinary() {
-		t.Fatalf("arch %q qemu_binary %q, want the host's %q and %q", c.Arch, c.QemuBinary, hostArch(), defaultQemuBinary())
+	if c.Arch != qemu.HostArch() || c.QemuBinary != defaultQemuBinary() {
+		t.Fatalf("arch %q qemu_binary %q, want the host's %q and %q", c.Arch, c.QemuBinary, qemu.HostArch(), defaultQemuBinary())
 	}
 }
 
@@ -67,7 +69,7 @@ func TestConfigArch_invalidCombinationsAreRefused(t *testing.T) {
 		{"bios on aarch64", map[string]interface{}{"arch": "aarch64", "firmware": "bios"}, []string{`firmware "bios"`, "aarch64 guests boot UEFI"}},
 		{"q35 on aarch64", map[string]interface{}{"arch": "aarch64", "machine_type": "q35"}, []string{`machine_type "q35"`, `arch "aarch64"`, `"virt,gic-version=max,highmem=on"`}},
 		{"virt on x86_64", map[string]interface{}{"arch": "x86_64", "machine_type": "virt,highmem=on"}, []string{`machine_type "virt"`, `use "q35"`}},
-		{"kvm for a foreign guest", map[string]interface{}{"arch": foreign, "accelerator": "kvm"}, []string{`accelerator "kvm" cannot run an ` + foreign + " guest on this " + hostArch() + " host", `"tcg"`}},
+		{"kvm for a foreign guest", map[string]interface{}{"arch": foreign, "accelerator": "kvm"}, []string{`accelerator "kvm" cannot run an ` + foreign + " guest on this " + qemu.HostArch() + " host", `"tcg"`}},
 		{"host cpu for a foreign guest", map[string]interface{}{"arch": foreign, "cpu_model": "host"}, []string{`cpu_model "host" needs KVM`}},
 	}
 	for _, tc := range cases {
@@ -86,7 +88,7 @@ func TestConfigArch_invalidCombinationsAreRefused(t *testing.T) {
 }
 
 func TestConfigArch_sameArchAcceptsKVM(t *testing.T) {
-	if _, _, err := prepare(t, map[string]interface{}{"arch": hostArch(), "accelerator": "kvm", "cpu_model": "host"}); err != nil {
+	if _, _, err := prepare(t, map[string]interface{}{"arch": qemu.HostArch(), "accelerator": "kvm", "cpu_model": "host"}); err != nil {
 		t.Fatalf("KVM for the host's own architecture refused: %v", err)
 	}
 }

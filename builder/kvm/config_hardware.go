@@ -9,6 +9,8 @@ import (
 	"net"
 	"regexp"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // AdditionalDisk is an extra empty data disk of the build VM.
@@ -35,24 +37,6 @@ var (
 
 var diskLabelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// machineFamily tells the QEMU machine types apart by what they can hold:
-// "q35" (ICH9 chipset: SMM for Secure Boot, TPM CRB, no IDE bus), "pc"
-// (i440FX: IDE, TPM TIS), "virt" (arm64 and riscv: TPM TIS on the system
-// bus) or "" for anything else. Options after the type (`virt,highmem=on`)
-// do not change the family.
-func machineFamily(machine string) string {
-	machine, _, _ = strings.Cut(machine, ",")
-	switch {
-	case machine == "q35" || strings.HasPrefix(machine, "pc-q35"):
-		return "q35"
-	case machine == "pc" || strings.HasPrefix(machine, "pc-i440fx"):
-		return "pc"
-	case machine == "virt" || strings.HasPrefix(machine, "virt-"):
-		return "virt"
-	}
-	return ""
-}
-
 func (c *Config) applyHardwareDefaults() {
 	setDefault(&c.SwtpmBinary, "swtpm")
 	setDefault(&c.DiskInterface, "virtio-blk")
@@ -78,7 +62,7 @@ func (c *Config) validateHardware() []error {
 	if c.DiskDetectZeroes == "unmap" && c.DiskDiscard == "ignore" {
 		errs = append(errs, errors.New(`disk_detect_zeroes "unmap" needs disk_discard "unmap": set disk_detect_zeroes to "on" or "off", or remove disk_discard`))
 	}
-	family := machineFamily(c.MachineType)
+	family := qemu.MachineFamily(c.MachineType)
 	if c.DiskInterface == "ide" && family != "pc" && !isUnknown(c.MachineType) {
 		errs = append(errs, fmt.Errorf(`disk_interface "ide" needs an i440FX machine: machine %q has no IDE bus; set machine_type = "pc" or use disk_interface "sata"`, c.MachineType))
 	}
@@ -107,7 +91,7 @@ func (c *Config) validateSecureBoot(family string) []error {
 
 func (c *Config) validateAdditionalDisks() []error {
 	var errs []error
-	if limit := maxDisksPerInterface[c.DiskInterface]; limit > 0 && 1+len(c.AdditionalDisks) > limit {
+	if limit := qemu.MaxDisksPerInterface[c.DiskInterface]; limit > 0 && 1+len(c.AdditionalDisks) > limit {
 		errs = append(errs, fmt.Errorf("additional_disks: disk_interface %q holds %d disks, the build's own included; give at most %d additional disks or use \"virtio-scsi\"", c.DiskInterface, limit, limit-1))
 	}
 	seen := map[string]string{} // label by its lower-case form
@@ -163,8 +147,8 @@ func validateMAC(mac string) error {
 }
 
 // hardware is the VM's device choice for the QEMU command line.
-func (c *Config) hardware() hardware {
-	return hardware{
+func (c *Config) hardware() qemu.Hardware {
+	return qemu.Hardware{
 		MachineType:      c.MachineType,
 		DiskInterface:    c.DiskInterface,
 		DiskCache:        c.DiskCache,

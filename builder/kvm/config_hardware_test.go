@@ -3,6 +3,8 @@ package kvm
 import (
 	"strings"
 	"testing"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 func TestConfigHardware_defaultsKeepTheTrimFriendlyVirtioVM(t *testing.T) {
@@ -11,7 +13,7 @@ func TestConfigHardware_defaultsKeepTheTrimFriendlyVirtioVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := c.hardware()
-	want := hardware{MachineType: "q35", DiskInterface: "virtio-blk", DiskCache: "writeback", DiskDiscard: "unmap", DiskDetectZeroes: "unmap", NetDevice: "virtio-net"}
+	want := qemu.Hardware{MachineType: "q35", DiskInterface: "virtio-blk", DiskCache: "writeback", DiskDiscard: "unmap", DiskDetectZeroes: "unmap", NetDevice: "virtio-net"}
 	if h != want {
 		t.Fatalf("default hardware %+v, want %+v", h, want)
 	}

@@ -11,11 +11,6 @@ var (
 	_ packersdk.Builder  = (*Builder)(nil)
 	_ packersdk.Artifact = (*Artifact)(nil)
 
-	_ Driver = (*QemuDriver)(nil)
-	_ Driver = (*DriverMock)(nil)
-	_ VM     = (*qemuVM)(nil)
-	_ VM     = (*VMMock)(nil)
-
 	_ multistep.Step = (*stepOutputDir)(nil)
 	_ multistep.Step = (*stepPrepareWorkDir)(nil)
 	_ multistep.Step = (*stepDownloadSource)(nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // pendingImage is an additional disk's image written under a temporary
@@ -22,7 +23,7 @@ type pendingImage struct {
 // name in the output directory. The step renames them into place, with
 // their checksum files, only once the main image is written too, so a
 // failure leaves no image set with a disk missing.
-func (s *stepSnapshot) writeAdditionalDisks(ctx context.Context, state multistep.StateBag, driver Driver) ([]pendingImage, error) {
+func (s *stepSnapshot) writeAdditionalDisks(ctx context.Context, state multistep.StateBag, driver qemu.Driver) ([]pendingImage, error) {
 	paths, _ := state.Get("additional_disk_paths").([]string)
 	var pending []pendingImage
 	for i, src := range paths {

@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepChooseAccelerator settles the accelerator before the real boot:
@@ -16,7 +19,7 @@ import (
 // Linux host whose /dev/kvm opens but cannot run a guest (nested or
 // paravirtualized hosts, common on CI) would otherwise abort, pause, or
 // crawl until ssh_timeout; a short probe finds that out in about a second.
-// Under `auto` the verdict is remembered per host (accelerator_verdict.go),
+// Under `auto` the verdict is remembered per host (qemu.VerdictStore),
 // so the next build skips the probe, and a build that KVM failed anyway is
 // restarted under TCG by the builder (accelerator_fallback.go) with Avoid
 // set.
@@ -31,13 +34,13 @@ type stepChooseAccelerator struct {
 	// HostOS is the host's GOOS; empty means this host's.
 	HostOS string
 	// ProbeNative tells whether HVF or WHPX is available; nil means
-	// probeHostAccelerator.
+	// ProbeHostAccelerator.
 	ProbeNative func(accel string) error
 	// Arch is the guest's architecture and HostArch the host's (the
 	// running machine's when empty): a foreign guest is never probed.
 	Arch, HostArch string
 	// Verdicts remembers what KVM did on this host (nil: always probe).
-	Verdicts *verdictStore
+	Verdicts *qemu.VerdictStore
 	// Avoid is why KVM already failed this build: `auto` then goes
 	// straight to TCG.
 	Avoid error
@@ -48,7 +51,7 @@ type stepChooseAccelerator struct {
 
 func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 
 	if decided, action := s.settleForeignGuest(state); decided {
 		return action
@@ -66,10 +69,10 @@ func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBa
 		case s.ProbeNative != nil:
 			return s.ProbeNative(accel)
 		default:
-			return probeHostAccelerator(accel)
+			return qemu.ProbeHostAccelerator(accel)
 		}
 	}
-	accel, fallback, err := selectAccelerator(s.Mode, cmp.Or(s.HostOS, hostOS), probe)
+	accel, fallback, err := qemu.SelectAccelerator(s.Mode, cmp.Or(s.HostOS, runtime.GOOS), probe)
 	switch {
 	case ctx.Err() != nil:
 		return halt(state, ctx.Err())
@@ -96,7 +99,7 @@ func (s *stepChooseAccelerator) cpuModel() string { return cmp.Or(s.CPUModel, "h
 // and a failure is remembered. A success is remembered only once a guest
 // has reached SSH (rememberKVMWorked): the probe alone does not prove that.
 // It returns where a remembered success came from, for the UI.
-func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multistep.StateBag, driver Driver) (string, error) {
+func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multistep.StateBag, driver qemu.Driver) (string, error) {
 	if s.Avoid != nil {
 		return "", s.Avoid
 	}
@@ -104,10 +107,10 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 		return "", driver.ProbeKVM(ctx, s.MachineType, s.cpuModel(), s.ProbeTimeout)
 	}
 	version, _ := driver.QemuVersion(ctx)
-	host := currentHost(version, s.MachineType, s.cpuModel())
+	host := qemu.CurrentHost(version, s.MachineType, s.cpuModel())
 	state.Put("accelerator_host", host)
 	if v, ok := s.Verdicts.Load(host); ok {
-		path := s.Verdicts.path(host)
+		path := s.Verdicts.Path(host)
 		if v.Accelerator != "kvm" {
 			return "", fmt.Errorf("%s (remembered from %s in %s: delete that file to probe again)", v.Reason, v.Decided.Format(time.DateOnly), path)
 		}
@@ -119,8 +122,8 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 	}
 	err := driver.ProbeKVM(ctx, s.MachineType, s.cpuModel(), s.ProbeTimeout)
 	// A device this user may not open says nothing about the host's KVM.
-	if err != nil && ctx.Err() == nil && !isKVMDeviceError(err) {
-		if _, serr := s.Verdicts.Save(acceleratorVerdict{Accelerator: "tcg", Reason: err.Error(), Decided: time.Now().UTC(), Host: host}); serr != nil {
+	if err != nil && ctx.Err() == nil && !qemu.IsKVMDeviceError(err) {
+		if _, serr := s.Verdicts.Save(qemu.AcceleratorVerdict{Accelerator: "tcg", Reason: err.Error(), Decided: time.Now().UTC(), Host: host}); serr != nil {
 			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("Warning: %s", serr))
 		}
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // settleForeignGuest decides the accelerator without a probe when the
@@ -14,7 +16,7 @@ import (
 // reports whether it decided (and, on a halt, why in the state's error).
 // It writes accelerator.
 func (s *stepChooseAccelerator) settleForeignGuest(state multistep.StateBag) (decided bool, action multistep.StepAction) {
-	host := cmp.Or(s.HostArch, hostArch())
+	host := cmp.Or(s.HostArch, qemu.HostArch())
 	guest := cmp.Or(s.Arch, host)
 	if guest == host {
 		return false, multistep.ActionContinue

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 func TestStepChooseAccelerator(t *testing.T) {
@@ -122,11 +124,11 @@ func TestStepChooseAccelerator_verdicts(t *testing.T) {
 			driver.ProbeKVMErr = tc.probeErr
 			out := new(bytes.Buffer)
 			state.Put("ui", &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: out, ErrorWriter: out})
-			store := &verdictStore{Dir: t.TempDir()}
+			store := &qemu.VerdictStore{Dir: t.TempDir()}
 			version, _ := driver.QemuVersion(context.Background())
-			host := currentHost(version, "q35", "host")
+			host := qemu.CurrentHost(version, "q35", "host")
 			if tc.remembered != "" {
-				if _, err := store.Save(acceleratorVerdict{Accelerator: tc.remembered, Reason: "failed to set MSR 0x10a", Host: host}); err != nil {
+				if _, err := store.Save(qemu.AcceleratorVerdict{Accelerator: tc.remembered, Reason: "failed to set MSR 0x10a", Host: host}); err != nil {
 					t.Fatal(err)
 				}
 			}

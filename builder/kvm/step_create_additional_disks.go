@@ -9,6 +9,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepCreateAdditionalDisks creates the build's extra data disks, empty
@@ -22,7 +23,7 @@ type stepCreateAdditionalDisks struct {
 }
 
 func (s *stepCreateAdditionalDisks) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 	workDir := state.Get("work_dir").(string)
 	paths := []string{}

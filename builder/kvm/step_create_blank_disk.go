@@ -9,6 +9,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepCreateBlankDisk creates the empty qcow2 disk an installer build
@@ -22,7 +23,7 @@ type stepCreateBlankDisk struct {
 }
 
 func (s *stepCreateBlankDisk) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 	if s.Size <= 0 {
 		return halt(state, fmt.Errorf("disk_size is required for an installer build: the size of the blank disk"))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 )
 
@@ -31,7 +32,7 @@ type stepCreateOverlay struct {
 }
 
 func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 	source, err := filepath.Abs(state.Get("source_image_path").(string))
 	if err != nil {
@@ -40,7 +41,7 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 
 	// The format is probed once, here; every later use names it
 	// (check -f, the overlay's -F), so the source is never read as another.
-	info, err := qemuimg.SelfContained(ctx, driverInspector{driver}, source, "")
+	info, err := qemuimg.SelfContained(ctx, qemu.Inspector{Driver: driver}, source, "")
 	var notSelfContained *qemuimg.NotSelfContainedError
 	if errors.As(err, &notSelfContained) {
 		return halt(state, fmt.Errorf("the source image is refused: source images must be self-contained: %w", err))

@@ -12,9 +12,11 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
-func overlayState(t *testing.T, sourceContent []byte) (*multistep.BasicStateBag, *DriverMock) {
+func overlayState(t *testing.T, sourceContent []byte) (*multistep.BasicStateBag, *qemumock.DriverMock) {
 	state, driver := testState(t)
 	dir := t.TempDir()
 	source := filepath.Join(dir, "source.img")
@@ -28,7 +30,7 @@ func overlayState(t *testing.T, sourceContent []byte) (*multistep.BasicStateBag,
 
 func TestStepCreateOverlay_backsTheSourceWithItsDetectedFormat(t *testing.T) {
 	state, driver := overlayState(t, []byte("qcow2 data"))
-	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 2 << 30}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "qcow2", VirtualSize: 2 << 30}
 	step := &stepCreateOverlay{DiskSize: 4 << 30}
 
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
@@ -48,7 +50,7 @@ func TestStepCreateOverlay_backsTheSourceWithItsDetectedFormat(t *testing.T) {
 
 func TestStepCreateOverlay_keepsTheSourceSizeWhenDiskSizeIsUnset(t *testing.T) {
 	state, driver := overlayState(t, []byte("qcow2 data"))
-	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 3 << 30}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "qcow2", VirtualSize: 3 << 30}
 	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
@@ -59,7 +61,7 @@ func TestStepCreateOverlay_keepsTheSourceSizeWhenDiskSizeIsUnset(t *testing.T) {
 
 func TestStepCreateOverlay_refusesToShrink(t *testing.T) {
 	state, driver := overlayState(t, []byte("qcow2 data"))
-	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 4 << 30}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "qcow2", VirtualSize: 4 << 30}
 	action := (&stepCreateOverlay{DiskSize: 1 << 30}).Run(context.Background(), state)
 	if action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "disk_size") {
 		t.Fatalf("want a disk_size error, got %v", stateErr(state))
@@ -71,7 +73,7 @@ func TestStepCreateOverlay_refusesToShrink(t *testing.T) {
 
 func TestStepCreateOverlay_refusesRawDataThatIsNoDisk(t *testing.T) {
 	state, driver := overlayState(t, []byte("<html>404 Not Found</html>"))
-	driver.ImageInfoResult = &ImageInfo{Format: "raw", VirtualSize: 26}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "raw", VirtualSize: 26}
 	action := (&stepCreateOverlay{}).Run(context.Background(), state)
 	if action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "not a disk image") {
 		t.Fatalf("want a not-a-disk-image error, got %v", stateErr(state))
@@ -82,7 +84,7 @@ func TestStepCreateOverlay_acceptsARawDiskWithAPartitionTable(t *testing.T) {
 	sector := make([]byte, 1024)
 	sector[510], sector[511] = 0x55, 0xAA
 	state, driver := overlayState(t, sector)
-	driver.ImageInfoResult = &ImageInfo{Format: "raw", VirtualSize: 1024}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "raw", VirtualSize: 1024}
 	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
@@ -102,7 +104,7 @@ func TestStepCreateOverlay_reportsWhatQemuImgSaid(t *testing.T) {
 
 func TestStepCreateOverlay_refusesAQcow2ThatQemuImgCheckFindsDamaged(t *testing.T) {
 	state, driver := overlayState(t, []byte("qcow2 data"))
-	driver.ImageInfoResult = &ImageInfo{Format: "qcow2", VirtualSize: 2 << 30}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "qcow2", VirtualSize: 2 << 30}
 	driver.CheckImageErr = errors.New("qemu-img check found 5379 corruptions and 0 check errors (exit 2)")
 	action := (&stepCreateOverlay{}).Run(context.Background(), state)
 	err := stateErr(state)
@@ -160,7 +162,7 @@ func TestStepCreateOverlay_refusesATruncatedRawDisk(t *testing.T) {
 	state, driver := testState(t)
 	state.Put("source_image_path", disk)
 	state.Put("work_dir", t.TempDir())
-	driver.ImageInfoResult = &ImageInfo{Format: "raw", VirtualSize: 4 << 20}
+	driver.ImageInfoResult = &qemu.ImageInfo{Format: "raw", VirtualSize: 4 << 20}
 	action := (&stepCreateOverlay{}).Run(context.Background(), state)
 	if err := stateErr(state); action != multistep.ActionHalt || !strings.Contains(err.Error(), "is damaged") {
 		t.Fatalf("want a damaged-source error, got %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // ovmfSecureBootCandidates are OVMF's Secure Boot builds (SMM required)
@@ -153,7 +154,7 @@ func (s *stepPrepareFirmware) locate() (efiFirmware, error) {
 // OVMF hint.
 func (s *stepPrepareFirmware) installHint() string {
 	if s.Packages == "" {
-		return ovmfInstallHint
+		return qemu.OVMFInstallHint
 	}
 	return "install " + s.Packages
 }
@@ -161,15 +162,15 @@ func (s *stepPrepareFirmware) installHint() string {
 // fromDescriptors completes fw with the descriptors' choice.
 func (s *stepPrepareFirmware) fromDescriptors(fw efiFirmware, catalog *firmware.Catalog) (efiFirmware, error) {
 	sel, err := catalog.Select(firmware.Query{
-		Arch:       cmp.Or(s.Arch, archX8664.Name),
-		Machine:    cmp.Or(s.MachineType, archX8664.Machine),
+		Arch:       cmp.Or(s.Arch, qemu.ArchX8664.Name),
+		Machine:    cmp.Or(s.MachineType, qemu.ArchX8664.Machine),
 		SecureBoot: s.SecureBoot,
 	})
 	if err != nil {
 		what, fix := `firmware = "uefi"`, s.installHint()
 		if s.SecureBoot {
 			what = "secure_boot = true"
-			if cmp.Or(s.Arch, archX8664.Name) == archX8664.Name {
+			if cmp.Or(s.Arch, qemu.ArchX8664.Name) == qemu.ArchX8664.Name {
 				fix = secureBootInstallHint
 			}
 		}

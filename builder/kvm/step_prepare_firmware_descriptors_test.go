@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // The descriptor fixture sets of internal/firmware (its testdata/README.md
@@ -89,8 +90,8 @@ func TestStepPrepareFirmware_qcow2FirmwareKeepsItsFormat(t *testing.T) {
 		t.Fatalf("efi_vars %s, formats %v/%v", vars, state.Get("efi_code_format"), state.Get("efi_vars_format"))
 	}
 
-	step := descriptorStep(fedoraRoot, "aarch64", archAArch64.Machine)
-	step.PadTo = archAArch64.FirmwareSize
+	step := descriptorStep(fedoraRoot, "aarch64", qemu.ArchAArch64.Machine)
+	step.PadTo = qemu.ArchAArch64.FirmwareSize
 	state, action = runFirmwareStep(t, step)
 	if action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
@@ -150,7 +151,7 @@ func TestStepPrepareFirmware_maskedDescriptorsDoNotFallBack(t *testing.T) {
 
 func TestStepPrepareFirmware_noMatchingDescriptorSaysWhatAndHow(t *testing.T) {
 	step := descriptorStep(ubuntuRoot, "x86_64", "microvm")
-	step.Packages = archX8664.FirmwarePackages
+	step.Packages = qemu.ArchX8664.FirmwarePackages
 	state, action := runFirmwareStep(t, step)
 	if action != multistep.ActionHalt {
 		t.Fatal("no error")
@@ -213,34 +214,13 @@ func TestStepPrepareFirmware_installedAAVMFDescriptor(t *testing.T) {
 	if !fileExists(filepath.Join(firmware.DistroDir, "60-edk2-aarch64.json")) {
 		t.Skip("qemu-efi-aarch64 is not installed")
 	}
-	step := &stepPrepareFirmware{Firmware: "uefi", Arch: "aarch64", MachineType: archAArch64.Machine,
-		PadTo: archAArch64.FirmwareSize, DescriptorDirs: []string{firmware.DistroDir}}
+	step := &stepPrepareFirmware{Firmware: "uefi", Arch: "aarch64", MachineType: qemu.ArchAArch64.Machine,
+		PadTo: qemu.ArchAArch64.FirmwareSize, DescriptorDirs: []string{firmware.DistroDir}}
 	state, action := runFirmwareStep(t, step)
 	if action != multistep.ActionContinue || state.Get("efi_code") != "/usr/share/AAVMF/AAVMF_CODE.fd" {
 		t.Fatalf("efi_code %v (err %v)", state.Get("efi_code"), stateErr(state))
 	}
 	if fileSize(state.Get("efi_vars").(string)) != 64<<20 {
 		t.Fatal("the variables copy is not a full flash bank")
-	}
-}
-
-func TestQemuArgs_firmwareFormatsAndSMM(t *testing.T) {
-	m := testMedia()
-	m.EFICode, m.EFIVars = "/usr/share/edk2/ovmf/OVMF_CODE_4M.secboot.qcow2", "/o/efivars.qcow2"
-	m.EFIFormats = [2]string{"qcow2", "qcow2"}
-	m.EFISMM, m.EFISecure = true, true
-	cmdline := strings.Join(qemuArgs(testSpec(), m), " ")
-	for _, want := range []string{
-		"if=pflash,format=qcow2,unit=0,readonly=on,file=/usr/share/edk2/ovmf/OVMF_CODE_4M.secboot.qcow2",
-		"if=pflash,format=qcow2,unit=1,file=/o/efivars.qcow2",
-		"-machine smm=on", "-global driver=cfi.pflash01,property=secure,value=on",
-	} {
-		if !strings.Contains(cmdline, want) {
-			t.Errorf("command line lacks %q:\n%s", want, cmdline)
-		}
-	}
-	m.EFISecure = false
-	if cmdline := strings.Join(qemuArgs(testSpec(), m), " "); !strings.Contains(cmdline, "-machine smm=on") || strings.Contains(cmdline, "cfi.pflash01") {
-		t.Errorf("SMM without secure vars:\n%s", cmdline)
 	}
 }

@@ -47,3 +47,12 @@ func (s *stepPrepareFirmware) padFirmware(state multistep.StateBag, code, varsCo
 	}
 	return padded, nil
 }
+
+// fileSize is a file's size, 0 when it cannot be read.
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // Homebrew's edk2-aarch64-code.fd is shorter than the `virt` board's 64 MiB
@@ -68,7 +70,7 @@ func TestStepPrepareFirmware_oversizedFirmwareIsRefused(t *testing.T) {
 
 func TestStepPrepareFirmware_missingAAVMFNamesItsPackages(t *testing.T) {
 	state, _ := testState(t)
-	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: [][2]string{{"/nonexistent/CODE.fd", "/nonexistent/VARS.fd"}}, Packages: archAArch64.FirmwarePackages}
+	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: [][2]string{{"/nonexistent/CODE.fd", "/nonexistent/VARS.fd"}}, Packages: qemu.ArchAArch64.FirmwarePackages}
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "qemu-efi-aarch64 (Debian, Ubuntu)") {
 		t.Fatalf("error %v", stateErr(state))
 	}
@@ -81,7 +83,7 @@ func TestArchAArch64_findsDebianAAVMF(t *testing.T) {
 	}
 	state, _ := testState(t)
 	state.Put("work_dir", t.TempDir())
-	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: archAArch64.Firmware, PadTo: archAArch64.FirmwareSize}
+	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: qemu.ArchAArch64.Firmware, PadTo: qemu.ArchAArch64.FirmwareSize}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || state.Get("efi_code") != "/usr/share/AAVMF/AAVMF_CODE.fd" {
 		t.Fatalf("efi_code %v (err %v)", state.Get("efi_code"), stateErr(state))
 	}

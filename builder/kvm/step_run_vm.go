@@ -1,36 +1,18 @@
 package kvm
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-)
 
-// vmSpec is everything the QEMU command line is made of.
-type vmSpec struct {
-	Name          string
-	MachineType   string
-	CPUModel      string
-	CPUs          int
-	MemoryMiB     int
-	VNC           bool
-	SerialLogFile string
-	QemuArgs      [][]string
-	Hardware      hardware
-	// CDROMInterface is set for installer builds only: their source
-	// (source_image_path) is an ISO attached as a CD-ROM (installer_media.go).
-	CDROMInterface string
-	// Arch is the guest architecture (arch.go); "" is x86_64.
-	Arch string
-}
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+)
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
 // network whose SSH forward binds 127.0.0.1 only, a QMP socket and the
@@ -42,7 +24,7 @@ type vmSpec struct {
 // efi_vars_format, efi_smm, efi_secure_vars, additional_disk_paths and
 // tpm_socket when set), and writes serial_log, vm and vm_watch.
 type stepRunVM struct {
-	Spec vmSpec
+	Spec qemu.Spec
 	// OutputDir is named when the guest stops because its filesystem is full.
 	OutputDir string
 	// Abort ends the build with the watch's error.
@@ -50,14 +32,14 @@ type stepRunVM struct {
 	// WatchInterval is how often the watch polls the run state (1s if 0).
 	WatchInterval time.Duration
 
-	vm      VM
+	vm      qemu.VM
 	watch   *vmWatch
 	qmpDir  string
 	vncPort *net.Listener
 }
 
 func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 
 	// A unix socket path must stay under 108 bytes, so it lives in /tmp
@@ -91,7 +73,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		state.Put("vnc_password", vncPassword)
 	}
 
-	args := qemuArgs(s.Spec, bootMedia{
+	args := qemu.Args(s.Spec, qemu.Media{
 		Accelerator: state.Get("accelerator").(string),
 		Overlay:     state.Get("overlay_path").(string),
 		Seed:        stateString(state, "seed_path"),
@@ -163,78 +145,6 @@ func (s *stepRunVM) Cleanup(state multistep.StateBag) {
 	if s.qmpDir != "" {
 		os.RemoveAll(s.qmpDir)
 	}
-}
-
-// bootMedia are the per-run parts of the command line the steps before
-// this one produced.
-type bootMedia struct {
-	Accelerator      string
-	Overlay, Seed    string
-	SSHHostPort      int
-	QMPSocket        string
-	SerialLog        string
-	EFICode, EFIVars string
-	// EFIFormats are the code's and the variables' block formats ("" is
-	// raw).
-	EFIFormats [2]string
-	// EFISMM: the firmware requires SMM; EFISecure: its variables flash is
-	// to be writable from SMM only (stepPrepareFirmware).
-	EFISMM, EFISecure bool
-	VNCDisplay        int
-	AdditionalDisks   []string
-	TPMSocket         string
-	Installer         installerMedia
-}
-
-func qemuArgs(spec vmSpec, m bootMedia) []string {
-	cpu := spec.CPUModel
-	if cpu == "" {
-		cpu = archByName(spec.Arch).cpuFor(m.Accelerator)
-	}
-	args := []string{
-		"-name", spec.Name,
-		"-machine", spec.MachineType,
-		"-accel", m.Accelerator,
-		"-cpu", cpu,
-		"-smp", strconv.Itoa(spec.CPUs),
-		"-m", strconv.Itoa(spec.MemoryMiB) + "M",
-		"-nodefaults", "-no-user-config",
-		"-qmp", "unix:" + m.QMPSocket + ",server=on,wait=off",
-		"-chardev", "file,id=serial0,path=" + m.SerialLog,
-		"-serial", "chardev:serial0",
-	}
-	// discard=unmap (the default) lets fstrim in the guest shrink the final image.
-	args = append(args, diskArgs(spec.Hardware, append([]string{m.Overlay}, m.AdditionalDisks...))...)
-	if m.Seed != "" {
-		// The seed is a virtio disk: every cloud kernel has virtio-blk,
-		// while a SATA CD-ROM on q35 is invisible to many of them.
-		args = append(args,
-			"-drive", "file="+m.Seed+",if=none,id=seed,format=raw,readonly=on",
-			"-device", "virtio-blk-pci,drive=seed")
-	}
-	args = append(args, installerMediaArgs(m.Installer)...)
-	args = append(args, netArgs(spec.Hardware, m.SSHHostPort)...)
-	// Entropy for the guest's first-boot key generation.
-	args = append(args, "-device", "virtio-rng-pci")
-	if m.EFICode != "" {
-		args = append(args,
-			"-drive", "if=pflash,format="+cmp.Or(m.EFIFormats[0], "raw")+",unit=0,readonly=on,file="+m.EFICode,
-			"-drive", "if=pflash,format="+cmp.Or(m.EFIFormats[1], "raw")+",unit=1,file="+m.EFIVars)
-	}
-	args = append(args, smmArgs(spec.Hardware.SecureBoot || m.EFISMM, spec.Hardware.SecureBoot || m.EFISecure)...)
-	args = append(args, tpmArgs(spec.Hardware, m.TPMSocket)...)
-	if m.VNCDisplay >= 0 {
-		args = append(args, archByName(spec.Arch).VNCDisplay...)
-		// password=on: no client gets in before the build sets its
-		// random password over QMP (vnc_password.go).
-		args = append(args, "-display", "none", "-vnc", fmt.Sprintf("127.0.0.1:%d,password=on", m.VNCDisplay))
-	} else {
-		args = append(args, "-display", "none")
-	}
-	for _, extra := range spec.QemuArgs {
-		args = append(args, extra...)
-	}
-	return args
 }
 
 func stateBool(state multistep.StateBag, key string) bool {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepShutdown powers the guest off cleanly so its filesystems are
@@ -26,7 +28,7 @@ type stepShutdown struct {
 
 func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
-	vm := state.Get("vm").(VM)
+	vm := state.Get("vm").(qemu.VM)
 	if watch, ok := state.GetOk("vm_watch"); ok {
 		watch.(*vmWatch).ExpectShutdown()
 	}

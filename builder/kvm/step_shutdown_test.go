@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 func TestStepShutdown_waitsForTheGuestToPowerOff(t *testing.T) {
 	state, _ := testState(t)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	vm.PowerDownExits = true
 	state.Put("vm", vm)
 	if action := (&stepShutdown{Timeout: time.Second}).Run(context.Background(), state); action != multistep.ActionContinue {
@@ -28,7 +30,7 @@ func TestStepShutdown_waitsForTheGuestToPowerOff(t *testing.T) {
 // serial console's tail, rather than leaving an image that needs fsck.
 func TestStepShutdown_aGuestThatDoesNotPowerOffFailsTheBuild(t *testing.T) {
 	state, _ := testState(t)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	state.Put("vm", vm)
 	log := filepath.Join(t.TempDir(), "serial.log")
 	os.WriteFile(log, []byte("[  OK  ] Reached target Power-Off.\nA stop job is running for Hung Service (4min / no limit)\n"), 0o644)
@@ -48,7 +50,7 @@ func TestStepShutdown_aGuestThatDoesNotPowerOffFailsTheBuild(t *testing.T) {
 // force_shutdown_on_timeout keeps the old way: stop QEMU, carry on.
 func TestStepShutdown_forceStopsAGuestThatIgnoresThePowerDown(t *testing.T) {
 	state, _ := testState(t)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	state.Put("vm", vm)
 	start := time.Now()
 	if action := (&stepShutdown{Timeout: 200 * time.Millisecond, ForceOnTimeout: true}).Run(context.Background(), state); action != multistep.ActionContinue {
@@ -65,7 +67,7 @@ func TestStepShutdown_forceStopsAGuestThatIgnoresThePowerDown(t *testing.T) {
 // The VM watch is told the power-off is wanted, so it does not fail it.
 func TestStepShutdown_theWatchAcceptsThePowerOff(t *testing.T) {
 	state, _ := testState(t)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	vm.PowerDownExits = true
 	state.Put("vm", vm)
 	watch := startVMWatch(vm, "", "/out", 10*time.Millisecond, nil)
@@ -82,7 +84,7 @@ func TestStepShutdown_theWatchAcceptsThePowerOff(t *testing.T) {
 
 func TestStepShutdown_cancelHalts(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("vm", NewVMMock())
+	state.Put("vm", qemumock.NewVMMock())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if action := (&stepShutdown{Timeout: time.Minute}).Run(ctx, state); action != multistep.ActionHalt {

@@ -11,6 +11,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepSnapshot turns the build's overlay into the output image: flattened
@@ -40,7 +41,7 @@ type stepSnapshot struct {
 
 func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := state.Get("ui").(packersdk.Ui)
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	overlay := state.Get("overlay_path").(string)
 	final := filepath.Join(s.OutputDir, s.ImageName+"."+s.Format)
 

@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
-func snapshotState(t *testing.T) (*multistep.BasicStateBag, *DriverMock, string) {
+func snapshotState(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock, string) {
 	state, driver := testState(t)
 	out := t.TempDir()
 	work := filepath.Join(out, ".work")

@@ -1,19 +1,18 @@
 package kvm
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepStartTPM starts a software TPM 2.0 (swtpm) for the VM when Enabled:
@@ -30,8 +29,7 @@ type stepStartTPM struct {
 	// ReadyTimeout bounds the wait for the socket (5s if 0).
 	ReadyTimeout time.Duration
 
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	tpm       *qemu.Swtpm
 	socketDir string
 }
 
@@ -57,7 +55,8 @@ func (s *stepStartTPM) Run(ctx context.Context, state multistep.StateBag) multis
 		return halt(state, err)
 	}
 	socket := filepath.Join(s.socketDir, "swtpm.sock")
-	if err := s.start(binary, stateDir, socket); err != nil {
+	s.tpm = qemu.NewSwtpm(binary, stateDir, socket)
+	if err := s.tpm.Start(cmp.Or(s.ReadyTimeout, 5*time.Second)); err != nil {
 		return halt(state, err)
 	}
 	ui.Say("Started a software TPM 2.0 (swtpm)")
@@ -65,73 +64,17 @@ func (s *stepStartTPM) Run(ctx context.Context, state multistep.StateBag) multis
 	return multistep.ActionContinue
 }
 
-func (s *stepStartTPM) start(binary, stateDir, socket string) error {
-	var stderr bytes.Buffer
-	s.cmd = exec.Command(binary, "socket", "--tpm2",
-		"--tpmstate", "dir="+stateDir,
-		"--ctrl", "type=unixio,path="+socket,
-		"--log", "file="+filepath.Join(stateDir, "swtpm.log"),
-		"--terminate")
-	s.cmd.Stdout, s.cmd.Stderr = &stderr, &stderr
-	// Like QEMU: never outlive the plugin, whatever ends it.
-	s.cmd.SysProcAttr = dieWithParent()
-	if err := s.cmd.Start(); err != nil {
-		s.cmd = nil
-		return fmt.Errorf("starting swtpm: %w", err)
-	}
-	s.exited = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
-
-	timeout := s.ReadyTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		if _, err := os.Stat(socket); err == nil {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("swtpm exited at start: %s", strings.TrimSpace(stderr.String()))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("swtpm did not open its socket %s within %s", socket, timeout)
-		}
-	}
-}
-
 // Cleanup stops swtpm (QEMU, stopped before, has usually ended it already)
 // and removes its socket directory.
 func (s *stepStartTPM) Cleanup(state multistep.StateBag) {
-	if s.cmd != nil {
-		if err := s.stop(); err != nil {
+	if s.tpm != nil {
+		if err := s.tpm.Stop(); err != nil {
 			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("stopping swtpm: %s", err))
 		}
-		s.cmd = nil
+		s.tpm = nil
 	}
 	if s.socketDir != "" {
 		os.RemoveAll(s.socketDir)
 		s.socketDir = ""
 	}
-}
-
-func (s *stepStartTPM) stop() error {
-	select {
-	case <-s.exited:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(3 * time.Second):
-	}
-	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
-	}
-	<-s.exited
-	return nil
 }

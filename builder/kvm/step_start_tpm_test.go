@@ -60,7 +60,7 @@ func TestStepStartTPM_startsSwtpmAndCleanupStopsIt(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(work, "tpm")); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("TPM state directory: %v", err)
 	}
-	pid := step.cmd.Process.Pid
+	pid := step.tpm.Pid()
 	step.Cleanup(state)
 	if _, err := os.Stat(filepath.Dir(socket)); !os.IsNotExist(err) {
 		t.Fatalf("socket directory left: %v", err)
@@ -83,7 +83,7 @@ func TestStepStartTPM_stateDirectoryIsAbsolute(t *testing.T) {
 	step.Run(context.Background(), state)
 	defer step.Cleanup(state)
 	want, _ := filepath.Abs("output-x/.work/tpm")
-	if args := strings.Join(step.cmd.Args, " "); !strings.Contains(args, "--tpmstate dir="+want+" ") {
+	if args := strings.Join(step.tpm.Args(), " "); !strings.Contains(args, "--tpmstate dir="+want+" ") {
 		t.Fatalf("swtpm %s: want --tpmstate dir=%s", args, want)
 	}
 }

@@ -6,13 +6,16 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // testState is a state bag with a buffered UI and a mock driver.
-func testState(t *testing.T) (*multistep.BasicStateBag, *DriverMock) {
+func testState(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock) {
 	t.Helper()
 	state := new(multistep.BasicStateBag)
-	driver := &DriverMock{}
+	driver := &qemumock.DriverMock{}
 	state.Put("driver", driver)
 	state.Put("ui", &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)})
 	return state, driver
@@ -29,4 +32,15 @@ func stateErr(state multistep.StateBag) error {
 func uiOutput(state multistep.StateBag) string {
 	ui := state.Get("ui").(*packersdk.BasicUi)
 	return ui.Writer.(*bytes.Buffer).String() + ui.ErrorWriter.(*bytes.Buffer).String()
+}
+
+// realDriver is the QEMU driver of this host's emulator; the test is
+// skipped where QEMU is not installed.
+func realDriver(t *testing.T) *qemu.QemuDriver {
+	t.Helper()
+	d, err := qemu.NewQemuDriver(defaultQemuBinary(), "qemu-img")
+	if err != nil {
+		t.Skipf("QEMU is not installed (make deps): %v", err)
+	}
+	return d
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepWaitForSSH polls the forwarded port for sshd's banner. QEMU's
@@ -68,7 +70,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	defer tick.Stop()
 	progress := bootProgress{path: serialLog, lastChange: start}
 	if s.WatchActivity {
-		vm, _ := state.Get("vm").(VM)
+		vm, _ := state.Get("vm").(qemu.VM)
 		progress.activity = &vmActivity{vm: vm, screenFile: screenDumpPath(state)}
 		progress.activityEvery = s.ActivityInterval
 		if progress.activityEvery == 0 {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // fakePort listens on 127.0.0.1 and answers each connection with banner
@@ -36,9 +38,9 @@ func fakePort(t *testing.T, banner string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func sshWaitState(t *testing.T, port int) (*multistep.BasicStateBag, *VMMock) {
+func sshWaitState(t *testing.T, port int) (*multistep.BasicStateBag, *qemumock.VMMock) {
 	state, _ := testState(t)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	state.Put("vm", vm)
 	state.Put("ssh_host_port", port)
 	log := filepath.Join(t.TempDir(), "serial.log")

@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepWarmContinue runs right after QEMU starts on a resume. QEMU loads
@@ -26,7 +28,7 @@ func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) mu
 	if !ok {
 		return multistep.ActionContinue
 	}
-	vm := state.Get("vm").(VM)
+	vm := state.Get("vm").(qemu.VM)
 	timeout, interval := s.Timeout, s.PollInterval
 	if timeout == 0 {
 		timeout = 2 * time.Minute
@@ -65,7 +67,7 @@ func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) mu
 }
 
 // checkLoaded asks QEMU whether the incoming migration completed.
-func (s *stepWarmContinue) checkLoaded(ctx context.Context, vm VM) error {
+func (s *stepWarmContinue) checkLoaded(ctx context.Context, vm qemu.VM) error {
 	info, err := queryMigrate(ctx, vm)
 	if err != nil {
 		return err

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
-func continueState(t *testing.T, status, migrate string) (multistep.StateBag, *VMMock) {
+func continueState(t *testing.T, status, migrate string) (multistep.StateBag, *qemumock.VMMock) {
 	t.Helper()
 	state, _ := testState(t)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	vm.StatusText = status
 	vm.CommandReplies = map[string]string{"query-migrate": migrate}
 	state.Put("vm", vm)

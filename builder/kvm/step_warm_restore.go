@@ -12,6 +12,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepWarmRestore runs just before QEMU starts when warm_start is on. It
@@ -106,7 +107,7 @@ type warmTexts struct {
 // runtimeInputs completes the key inputs with the source's identity, the
 // accelerator chosen, the firmware files' content and QEMU's version.
 func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.StateBag) (warmKeyInputs, error) {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	in := s.Inputs
 	source, err := buildSourceImageID(state, s.SourceChecksum)
 	if err != nil {
@@ -133,7 +134,7 @@ func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.Sta
 // prepareResume puts the entry's disk, variables, key and instance-id in
 // place of the fresh build's, and tells QEMU to load the saved state.
 func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, e *warmEntry) error {
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(qemu.Driver)
 	overlay := state.Get("overlay_path").(string)
 	if _, err := fileutil.CopyAndSHA256(e.path(warmDiskFile), overlay, 0o644); err != nil {
 		return fmt.Errorf("copying the disk layer: %w", err)

@@ -11,10 +11,12 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // restoreFixture is a build about to start QEMU, with a cache directory.
-func restoreFixture(t *testing.T) (*stepWarmRestore, multistep.StateBag, *DriverMock, string) {
+func restoreFixture(t *testing.T) (*stepWarmRestore, multistep.StateBag, *qemumock.DriverMock, string) {
 	t.Helper()
 	state, driver := testState(t)
 	work, cache := t.TempDir(), t.TempDir()
@@ -128,7 +130,7 @@ func TestStepWarmRestore_aFailedResumeDiscardsTheEntry(t *testing.T) {
 	step, state, _, root := restoreFixture(t)
 	entry := savedEntryFor(t, step, state, root)
 	step.Run(context.Background(), state)
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	watch := startVMWatch(vm, "", "", 10e6, nil)
 	state.Put("vm_watch", watch)
 	vm.Exit(errors.New("load of migration failed"))

@@ -13,6 +13,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepWarmSave saves the booted VM into the warm-start cache once the guest
@@ -79,7 +80,7 @@ func (e *warmResumeError) Error() string {
 }
 
 func (s *stepWarmSave) save(ctx context.Context, state multistep.StateBag, root, key string, boot time.Duration) (string, error) {
-	vm := state.Get("vm").(VM)
+	vm := state.Get("vm").(qemu.VM)
 	tmp, err := newWarmEntryDir(root)
 	if err != nil {
 		return "", err
@@ -127,7 +128,7 @@ func (s *stepWarmSave) save(ctx context.Context, state multistep.StateBag, root,
 // freeze pauses the guest, moves its writes to a new overlay above the
 // current one, writes memory and device state to the entry, and copies the
 // UEFI variables, all while the guest is paused.
-func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm VM, tmp string, files map[string]string) error {
+func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm qemu.VM, tmp string, files map[string]string) error {
 	if _, err := vm.Command(ctx, "stop", nil); err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 		return err
 	}
 	top := filepath.Join(filepath.Dir(frozen), "disk-run.qcow2")
-	if err := state.Get("driver").(Driver).CreateOverlay(ctx, frozen, "qcow2", top, 0); err != nil {
+	if err := state.Get("driver").(qemu.Driver).CreateOverlay(ctx, frozen, "qcow2", top, 0); err != nil {
 		return fmt.Errorf("creating the overlay the VM continues on: %w", err)
 	}
 	if _, err := vm.Command(ctx, "blockdev-snapshot-sync", map[string]interface{}{
@@ -181,7 +182,7 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 }
 
 // waitMigration polls query-migrate until the migration ends.
-func (s *stepWarmSave) waitMigration(ctx context.Context, vm VM) error {
+func (s *stepWarmSave) waitMigration(ctx context.Context, vm qemu.VM) error {
 	interval := s.PollInterval
 	if interval == 0 {
 		interval = 100 * time.Millisecond
@@ -214,7 +215,7 @@ type migrationInfo struct {
 
 // queryMigrate asks QEMU how the current (outgoing or incoming) migration
 // stands.
-func queryMigrate(ctx context.Context, vm VM) (migrationInfo, error) {
+func queryMigrate(ctx context.Context, vm qemu.VM) (migrationInfo, error) {
 	var info migrationInfo
 	raw, err := vm.Command(ctx, "query-migrate", nil)
 	if err == nil {

@@ -12,16 +12,18 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // saveState is a cold warm-start build ready to save: a running VM, an
 // overlay and UEFI variables in the work directory.
-func saveState(t *testing.T) (multistep.StateBag, *VMMock, string) {
+func saveState(t *testing.T) (multistep.StateBag, *qemumock.VMMock, string) {
 	t.Helper()
 	state, _ := testState(t)
 	work := t.TempDir()
 	root := filepath.Join(t.TempDir(), "kvm-warm")
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	vm.CommandReplies = map[string]string{"query-migrate": `{"status":"completed"}`}
 	overlay := filepath.Join(work, "disk.qcow2")
 	os.WriteFile(overlay, []byte("frozen layer"), 0o644)
@@ -39,7 +41,7 @@ func saveState(t *testing.T) (multistep.StateBag, *VMMock, string) {
 
 func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
 	state, vm, root := saveState(t)
-	driver := state.Get("driver").(*DriverMock)
+	driver := state.Get("driver").(*qemumock.DriverMock)
 	step := &stepWarmSave{KeyComment: "packer_1", Comm: &communicator.Config{SSH: communicator.SSH{SSHPrivateKey: []byte("PRIVATE")}}}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))

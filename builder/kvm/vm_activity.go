@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // vmActivity samples what a person watching an installer would see move,
@@ -20,7 +21,7 @@ import (
 // as a blinking cursor makes, does not count) and the disks (the bytes and
 // operations of query-blockstats, the installer ISO's reads included).
 type vmActivity struct {
-	vm VM
+	vm qemu.VM
 	// screenFile is where QEMU writes the screendump; "" skips the screen.
 	screenFile string
 

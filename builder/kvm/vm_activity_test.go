@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // blockstats is a query-blockstats reply of an installer's VM: its disk
@@ -22,7 +24,7 @@ func blockstats(written int64, idleNs int64) string {
 // silentInstallerState is the state of an installer build whose installer
 // prints nothing on the serial console (Debian's netinst: no serial
 // console in its boot menu, SeaBIOS silent there) while it installs.
-func silentInstallerState(t *testing.T) (*multistep.BasicStateBag, *VMMock) {
+func silentInstallerState(t *testing.T) (*multistep.BasicStateBag, *qemumock.VMMock) {
 	t.Helper()
 	state, vm := sshWaitState(t, fakePort(t, ""))
 	os.WriteFile(state.Get("serial_log").(string), nil, 0o644)

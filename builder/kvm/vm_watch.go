@@ -7,6 +7,8 @@ import (
 	"log"
 	"sync"
 	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // vmWatch follows the VM from its start to its expected power-off and
@@ -21,7 +23,7 @@ import (
 // It listens to QMP events and also polls the run state, so a dropped
 // event only delays the report by one poll interval.
 type vmWatch struct {
-	vm        VM
+	vm        qemu.VM
 	serialLog string
 	// diskDir is where the build's writable disks live, named when the
 	// guest stops because that filesystem is full.
@@ -55,7 +57,7 @@ var stoppedStates = map[string]string{
 }
 
 // startVMWatch starts watching vm; Stop ends the watch.
-func startVMWatch(vm VM, serialLog, diskDir string, interval time.Duration, onFailure func(error)) *vmWatch {
+func startVMWatch(vm qemu.VM, serialLog, diskDir string, interval time.Duration, onFailure func(error)) *vmWatch {
 	w := &vmWatch{
 		vm: vm, serialLog: serialLog, diskDir: diskDir, interval: interval, onFailure: onFailure,
 		failed: make(chan struct{}), done: make(chan struct{}), ended: make(chan struct{}),
@@ -139,7 +141,7 @@ func (w *vmWatch) hasFailed() bool {
 
 // onExit reads the events QEMU sent just before it exited (they carry the
 // reason, such as a guest power-off) before blaming the exit itself.
-func (w *vmWatch) onExit(events <-chan VMEvent) {
+func (w *vmWatch) onExit(events <-chan qemu.VMEvent) {
 	deadline := time.After(time.Second)
 	for events != nil && !w.hasFailed() {
 		select {
@@ -163,7 +165,7 @@ func (w *vmWatch) onExit(events <-chan VMEvent) {
 	w.fail(fmt.Sprintf("QEMU exited during the build: %s", why))
 }
 
-func (w *vmWatch) onEvent(e VMEvent) {
+func (w *vmWatch) onEvent(e qemu.VMEvent) {
 	switch e.Name {
 	case "BLOCK_IO_ERROR":
 		w.onIOError(e.Data)

@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // watchedVM starts a watch on a mock VM with a serial log, and returns the
 // watch and the errors it passed to onFailure.
-func watchedVM(t *testing.T) (*VMMock, *vmWatch, chan error) {
+func watchedVM(t *testing.T) (*qemumock.VMMock, *vmWatch, chan error) {
 	t.Helper()
-	vm := NewVMMock()
+	vm := qemumock.NewVMMock()
 	log := filepath.Join(t.TempDir(), "serial.log")
 	os.WriteFile(log, []byte("[  OK  ] Started ssh.service\nprovisioning...\n"), 0o644)
 	reported := make(chan error, 4)
@@ -158,7 +160,7 @@ func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
 	state.Put("overlay_path", dir+"/disk.qcow2")
 	state.Put("seed_path", dir+"/seed.iso")
 	state.Put("ssh_host_port", 2999)
-	driver.VM = NewVMMock()
+	driver.VM = qemumock.NewVMMock()
 
 	ctx, abort := context.WithCancelCause(context.Background())
 	defer abort(nil)
@@ -196,7 +198,7 @@ func TestStepRunVM_cleanupAfterAHaltGivesTheWatchAMomentToReport(t *testing.T) {
 	state.Put("overlay_path", dir+"/disk.qcow2")
 	state.Put("seed_path", dir+"/seed.iso")
 	state.Put("ssh_host_port", 2999)
-	driver.VM = NewVMMock()
+	driver.VM = qemumock.NewVMMock()
 	var reported []error
 	step := &stepRunVM{Spec: testSpec(), OutputDir: dir, Abort: func(err error) { reported = append(reported, err) }, WatchInterval: 20 * time.Millisecond}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {

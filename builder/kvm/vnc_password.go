@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // vncPasswordLength is what VNC authentication uses of a password: it
@@ -36,7 +38,7 @@ func newVNCPassword() (string, error) {
 
 // setVNCPassword gives QEMU's VNC server (started with password=on, which
 // refuses every client until a password is set) the build's password.
-func setVNCPassword(ctx context.Context, vm VM, password string) error {
+func setVNCPassword(ctx context.Context, vm qemu.VM, password string) error {
 	_, err := vm.Command(ctx, "set_password", map[string]interface{}{"protocol": "vnc", "password": password})
 	if err != nil {
 		return fmt.Errorf("setting the VNC display's password: %w", err)

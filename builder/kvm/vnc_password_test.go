@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // vncServer is a VNC server that, like QEMU's with password=on, offers
@@ -215,7 +217,7 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 func TestStepRunVM_failsWhenTheVNCPasswordCannotBeSet(t *testing.T) {
 	t.Setenv("PACKER_CACHE_DIR", t.TempDir())
 	state, driver, step := vncRunVMStep(t)
-	driver.VM = NewVMMock()
+	driver.VM = qemumock.NewVMMock()
 	driver.VM.CommandErrs = map[string]error{"set_password": errors.New("Could not set password")}
 	defer step.Cleanup(state)
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "VNC display's password") {
@@ -224,7 +226,7 @@ func TestStepRunVM_failsWhenTheVNCPasswordCannotBeSet(t *testing.T) {
 }
 
 // vncRunVMStep is a run-VM step with VNC on, and the state it reads.
-func vncRunVMStep(t *testing.T) (*multistep.BasicStateBag, *DriverMock, *stepRunVM) {
+func vncRunVMStep(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock, *stepRunVM) {
 	t.Helper()
 	state, driver := testState(t)
 	dir := t.TempDir()

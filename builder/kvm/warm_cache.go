@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // A warm-start cache entry is a directory named by its key under the cache
@@ -58,28 +59,28 @@ const (
 // warmKeyInputs is everything that makes one booted guest differ from
 // another. Two builds resume from the same entry only when all are equal.
 type warmKeyInputs struct {
-	Source        string   `json:"source"`
-	SeedHostname  string   `json:"seed_hostname"`
-	SeedUser      string   `json:"seed_user"`
-	SeedFastBoot  bool     `json:"seed_fast_boot"`
-	SeedPassword  string   `json:"seed_password_hmac,omitempty"`
-	UserData      string   `json:"user_data_hmac"`
-	NetworkConfig string   `json:"network_config_hmac"`
-	Accelerator   string   `json:"accelerator"`
-	Machine       string   `json:"machine"`
-	CPU           string   `json:"cpu"`
-	CPUs          int      `json:"cpus"`
-	MemoryMiB     int      `json:"memory_mib"`
-	Firmware      string   `json:"firmware"`
-	EFICode       string   `json:"efi_code_sha256,omitempty"`
-	EFIVars       string   `json:"efi_vars_sha256,omitempty"`
-	DiskSize      int64    `json:"disk_size"`
-	Hardware      hardware `json:"hardware"`
-	Arch          string   `json:"arch"`
-	VNC           bool     `json:"vnc"`
-	QemuArgs      []string `json:"qemu_args,omitempty"`
-	QemuVersion   string   `json:"qemu_version"`
-	PluginVersion string   `json:"plugin_version"`
+	Source        string        `json:"source"`
+	SeedHostname  string        `json:"seed_hostname"`
+	SeedUser      string        `json:"seed_user"`
+	SeedFastBoot  bool          `json:"seed_fast_boot"`
+	SeedPassword  string        `json:"seed_password_hmac,omitempty"`
+	UserData      string        `json:"user_data_hmac"`
+	NetworkConfig string        `json:"network_config_hmac"`
+	Accelerator   string        `json:"accelerator"`
+	Machine       string        `json:"machine"`
+	CPU           string        `json:"cpu"`
+	CPUs          int           `json:"cpus"`
+	MemoryMiB     int           `json:"memory_mib"`
+	Firmware      string        `json:"firmware"`
+	EFICode       string        `json:"efi_code_sha256,omitempty"`
+	EFIVars       string        `json:"efi_vars_sha256,omitempty"`
+	DiskSize      int64         `json:"disk_size"`
+	Hardware      qemu.Hardware `json:"hardware"`
+	Arch          string        `json:"arch"`
+	VNC           bool          `json:"vnc"`
+	QemuArgs      []string      `json:"qemu_args,omitempty"`
+	QemuVersion   string        `json:"qemu_version"`
+	PluginVersion string        `json:"plugin_version"`
 }
 
 // Key is the SHA-256 of the inputs' canonical JSON.

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 func testInputs() warmKeyInputs {
@@ -182,7 +183,7 @@ func TestConfig_warmStartRefusesWhatTheSavedStateCannotHold(t *testing.T) {
 }
 
 func TestWarmKey_hardwareChangesTheKey(t *testing.T) {
-	a := warmKeyInputs{Source: "s", Hardware: hardware{DiskInterface: "virtio-blk"}}
+	a := warmKeyInputs{Source: "s", Hardware: qemu.Hardware{DiskInterface: "virtio-blk"}}
 	b := a
 	b.Hardware.DiskInterface = "nvme"
 	if a.Key() == b.Key() {

@@ -1,4 +1,0 @@
-package kvm
-
-// kvmPermissionHint has no advice on Windows, which has no /dev/kvm.
-func kvmPermissionHint(string) string { return "" }

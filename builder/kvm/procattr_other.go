@@ -1,9 +1,0 @@
-//go:build !linux
-
-package kvm
-
-import "syscall"
-
-// dieWithParent: only Linux has a parent-death signal; elsewhere QEMU is
-// stopped by the build's cleanup and the VM watch alone.
-func dieWithParent() *syscall.SysProcAttr { return nil }
