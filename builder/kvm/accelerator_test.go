@@ -77,7 +77,7 @@ func TestQemuArgs_perHostAccelerator(t *testing.T) {
 			if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 				t.Fatalf("halted: %v", stateErr(state))
 			}
-			cmdline := strings.Join(qemuArgs(testSpec(), bootMedia{Accelerator: state.Get("accelerator").(string)}), " ")
+			cmdline := strings.Join(qemuArgs(testSpec(), bootMedia{Accelerator: keyAccelerator.Get(state)}), " ")
 			if !strings.Contains(cmdline, tc.want) {
 				t.Errorf("command line lacks %q:\n%s", tc.want, cmdline)
 			}

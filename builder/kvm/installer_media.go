@@ -1,6 +1,10 @@
 package kvm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+)
 
 // installerMedia are the installer build's removable media: the ISO, the
 // cd_files CD and the floppy (empty when absent).
@@ -48,21 +52,14 @@ func installerMediaArgs(m installerMedia) []string {
 
 // installerMediaFromState collects the media the installer steps wrote;
 // a cloud-image build (no cdromInterface) has none.
-func installerMediaFromState(cdromInterface string, state interface {
-	GetOk(string) (interface{}, bool)
-}) installerMedia {
+func installerMediaFromState(cdromInterface string, state multistep.StateBag) installerMedia {
 	if cdromInterface == "" {
 		return installerMedia{}
 	}
-	get := func(key string) string {
-		v, _ := state.GetOk(key)
-		s, _ := v.(string)
-		return s
-	}
 	return installerMedia{
 		Interface: cdromInterface,
-		ISO:       get("source_image_path"),
-		CD:        get("cd_path"),
-		Floppy:    get("floppy_path"),
+		ISO:       keySourceImagePath.Get(state),
+		CD:        keyCDPath.Get(state),
+		Floppy:    keyFloppyPath.Get(state),
 	}
 }

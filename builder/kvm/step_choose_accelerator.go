@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
 // stepChooseAccelerator settles the accelerator before the real boot:
@@ -47,8 +46,8 @@ type stepChooseAccelerator struct {
 }
 
 func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
-	driver := state.Get("driver").(Driver)
+	ui := keyUI.Get(state)
+	driver := keyDriver.Get(state)
 
 	if decided, action := s.settleForeignGuest(state); decided {
 		return action
@@ -85,7 +84,7 @@ func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBa
 	default:
 		ui.Say(fmt.Sprintf("Accelerator: %s", accel))
 	}
-	state.Put("accelerator", accel)
+	keyAccelerator.Put(state, accel)
 	return multistep.ActionContinue
 }
 
@@ -105,7 +104,7 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 	}
 	version, _ := driver.QemuVersion(ctx)
 	host := currentHost(version, s.MachineType, s.cpuModel())
-	state.Put("accelerator_host", host)
+	keyAcceleratorHost.Put(state, host)
 	if v, ok := s.Verdicts.Load(host); ok {
 		path := s.Verdicts.path(host)
 		if v.Accelerator != "kvm" {
@@ -121,7 +120,7 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 	// A device this user may not open says nothing about the host's KVM.
 	if err != nil && ctx.Err() == nil && !isKVMDeviceError(err) {
 		if _, serr := s.Verdicts.Save(acceleratorVerdict{Accelerator: "tcg", Reason: err.Error(), Decided: time.Now().UTC(), Host: host}); serr != nil {
-			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("Warning: %s", serr))
+			keyUI.Get(state).Error(fmt.Sprintf("Warning: %s", serr))
 		}
 	}
 	return "", err

@@ -44,7 +44,7 @@ func readISO(t *testing.T, path string) (string, map[string]string) {
 
 func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	step := &stepCreateSeed{
 		Hostname:      "packer-base",
 		User:          seedUser{Name: "builder", FastBoot: true},
@@ -55,7 +55,7 @@ func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	label, files := readISO(t, state.Get("seed_path").(string))
+	label, files := readISO(t, keySeedPath.Get(state))
 	if !strings.EqualFold(label, "cidata") {
 		t.Fatalf("volume label %q, want cidata", label)
 	}
@@ -77,10 +77,10 @@ func TestStepCreateSeed_eachBuildGetsANewInstanceID(t *testing.T) {
 	ids := map[string]bool{}
 	for i := 0; i < 2; i++ {
 		state, _ := testState(t)
-		state.Put("work_dir", t.TempDir())
+		keyWorkDir.Put(state, t.TempDir())
 		step := &stepCreateSeed{Hostname: "h", User: seedUser{Name: "u"}, PublicKey: func() string { return "k" }}
 		step.Run(context.Background(), state)
-		_, files := readISO(t, state.Get("seed_path").(string))
+		_, files := readISO(t, keySeedPath.Get(state))
 		ids[files["meta-data"]] = true
 	}
 	if len(ids) != 2 {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 )
@@ -82,7 +81,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 	if s.Firmware != "uefi" {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	fw, err := s.locate()
 	if err != nil {
 		return halt(state, err)
@@ -91,7 +90,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 	if fw.Vars.Format == "qcow2" {
 		varsName = "efivars.qcow2"
 	}
-	varsCopy := filepath.Join(state.Get("work_dir").(string), varsName)
+	varsCopy := filepath.Join(keyWorkDir.Get(state), varsName)
 	if err := copyFile(fw.Vars.Filename, varsCopy); err != nil {
 		return halt(state, fmt.Errorf("copying the UEFI variables file: %w", err))
 	}
@@ -100,12 +99,12 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		return halt(state, err)
 	}
 	ui.Say(fw.describe(s.SecureBoot))
-	state.Put("efi_code", flashCode)
-	state.Put("efi_vars", varsCopy)
-	state.Put("efi_code_format", fw.Code.Format)
-	state.Put("efi_vars_format", fw.Vars.Format)
-	state.Put("efi_smm", fw.SMM)
-	state.Put("efi_secure_vars", fw.SecureVars)
+	keyEFICode.Put(state, flashCode)
+	keyEFIVars.Put(state, varsCopy)
+	keyEFICodeFormat.Put(state, fw.Code.Format)
+	keyEFIVarsFormat.Put(state, fw.Vars.Format)
+	keyEFISMM.Put(state, fw.SMM)
+	keyEFISecureVars.Put(state, fw.SecureVars)
 	return multistep.ActionContinue
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
 // stepWarmContinue runs right after QEMU starts on a resume. QEMU loads
@@ -22,11 +21,11 @@ type stepWarmContinue struct {
 }
 
 func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	entry, ok := state.Get("warm_entry").(*warmEntry)
-	if !ok {
+	entry := warmOf(state).Entry
+	if entry == nil {
 		return multistep.ActionContinue
 	}
-	vm := state.Get("vm").(VM)
+	vm := keyVM.Get(state)
 	timeout, interval := s.Timeout, s.PollInterval
 	if timeout == 0 {
 		timeout = 2 * time.Minute
@@ -53,7 +52,7 @@ func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) mu
 			if _, err := vm.Command(ctx, "cont", nil); err != nil {
 				return halt(state, fmt.Errorf("warm start: continuing the resumed VM (status %q): %w", status, err))
 			}
-			state.Get("ui").(packersdk.Ui).Say(fmt.Sprintf("warm start: the saved VM loaded in %s", time.Since(start).Round(100*time.Millisecond)))
+			keyUI.Get(state).Say(fmt.Sprintf("warm start: the saved VM loaded in %s", time.Since(start).Round(100*time.Millisecond)))
 			return multistep.ActionContinue
 		}
 		select {
