@@ -51,9 +51,10 @@ const (
 	// (steps get their part of the configuration as fields); Packer's
 	// builders conventionally keep it in the bag.
 	keyConfig stateKey[*Config] = "config"
-	// keyDriver runs qemu-img and QEMU. Read by the steps that create
-	// disks, probe the accelerator, check media, start and snapshot the VM
-	// and stepWarmRestore/stepWarmSave.
+	// keyDriver runs qemu-img and QEMU. Read by stepCheckInstallerMedia,
+	// stepCreateOverlay, stepCreateBlankDisk, stepCreateAdditionalDisks,
+	// stepChooseAccelerator, stepWarmRestore, stepRunVM, stepWarmSave and
+	// stepSnapshot.
 	keyDriver stateKey[Driver] = "driver"
 )
 
@@ -90,8 +91,10 @@ const (
 const (
 	// keyWorkDir is the build's scratch directory inside the output
 	// directory. stepPrepareWorkDir puts it (and removes the directory in
-	// Cleanup); the steps that write files read it, as does
-	// screenDumpPath.
+	// Cleanup); the steps that write files there read it:
+	// stepCreateOverlay, stepCreateBlankDisk, stepCreateAdditionalDisks,
+	// stepCreateSeed, stepCreateCD, stepPrepareFirmware, stepStartTPM,
+	// stepRunVM and stepWaitForSSH (screenDumpPath).
 	keyWorkDir stateKey[string] = "work_dir"
 	// keySourceImageFormat is the source image's format, as qemu-img sees
 	// it. stepCreateOverlay puts it; stepWarmRestore reads it to rebase a
@@ -179,7 +182,9 @@ const (
 	// tells it the power-off is expected, stepWarmRestore's Cleanup asks
 	// it why the VM ended.
 	keyVMWatch stateKey[*vmWatch] = "vm_watch"
-	// keyWarm is the warm start's run; see warmState.
+	// keyWarm is the warm start's run (warmState): stepWarmRestore puts
+	// it when warm_start is on; stepRunVM (warmQemuArgs),
+	// stepWarmContinue, stepWarmResumed and stepWarmSave read it.
 	keyWarm stateKey[*warmState] = "warm"
 )
 

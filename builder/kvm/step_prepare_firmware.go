@@ -38,9 +38,9 @@ const secureBootInstallHint = "install the ovmf package (apt-get install ovmf: O
 // distributions that ship none) falls back on Candidates, the host OS's
 // list in firmware_paths_*.go (SecureBootCandidates with SecureBoot).
 //
-// It reads ui and work_dir, and writes efi_code, efi_vars, their formats
-// efi_code_format and efi_vars_format ("raw" or "qcow2"), and efi_smm and
-// efi_secure_vars when the firmware requires SMM.
+// For UEFI it reads ui and work_dir, and writes efi_code, efi_vars, their
+// formats efi_code_format and efi_vars_format ("raw" or "qcow2"), efi_smm
+// (whether the firmware requires SMM) and efi_secure_vars (state.go).
 type stepPrepareFirmware struct {
 	Firmware             string
 	CodePath             string

@@ -36,10 +36,11 @@ type vmSpec struct {
 // serial console going to a log file, and starts the VM watch (vm_watch.go)
 // that calls Abort when the VM fails at any point of the build.
 //
-// It reads driver, ui, work_dir, accelerator, overlay_path, seed_path,
-// ssh_host_port, efi_code and efi_vars (and efi_code_format,
-// efi_vars_format, efi_smm, efi_secure_vars, additional_disk_paths and
-// tpm_socket when set), and writes serial_log, vm and vm_watch.
+// It reads driver, ui, work_dir, accelerator, overlay_path and
+// ssh_host_port (and seed_path, the efi_* values, additional_disk_paths,
+// tpm_socket, the installer's source_image_path, cd_path and floppy_path,
+// and the warm start's QEMU arguments when set), and writes serial_log,
+// vnc_port and vnc_password (with VNC), vm and vm_watch (state.go).
 type stepRunVM struct {
 	Spec vmSpec
 	// OutputDir is named when the guest stops because its filesystem is full.

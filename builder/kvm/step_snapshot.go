@@ -20,7 +20,8 @@ import (
 // in `sha256sum -c` format. The additional disks (additional_disk_paths)
 // are written the same way beside it (snapshot_additional_disks.go).
 //
-// It reads driver, ui, overlay_path and additional_disk_paths, and writes
+// It reads driver, ui, overlay_path, additional_disk_paths and, for an
+// overlay, source_image_path, and writes
 // image_path, image_checksum, checksum_path, additional_disk_images,
 // additional_disk_checksums and, for an overlay, image_backing_file (the
 // source image it stands on, which kvm-export accepts as its one backing

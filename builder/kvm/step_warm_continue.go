@@ -13,7 +13,7 @@ import (
 // migration carries that run state, so QEMU does not start it: this step
 // waits for the load to finish and continues the guest.
 //
-// It reads vm and warm_entry.
+// It reads ui, vm and the warm start's Entry (warmState, state.go).
 type stepWarmContinue struct {
 	// Timeout bounds the state's load (2m if 0).
 	Timeout      time.Duration

@@ -21,10 +21,11 @@ import (
 // state. A damaged entry is discarded and the build boots cold. On a cold
 // boot it only adds the vmgenid device, so both layouts match.
 //
-// It reads driver, ui, source_image_path, source_image_format,
-// accelerator, overlay_path, efi_code, efi_vars and vm_watch (in Cleanup),
-// and writes warm_key, warm_inputs, warm_root, warm_entry (on a resume),
-// warm_qemu_args, warm_started and instance_id (on a resume).
+// It reads driver, ui, source_image_path (or source_image_id),
+// source_image_format, accelerator, overlay_path, efi_code, efi_vars and,
+// in Cleanup, vm_watch and the warm start's Resumed; it writes the warm
+// start (warmState, state.go), source_image_id and, on a resume,
+// instance_id.
 type stepWarmRestore struct {
 	Enabled bool
 	// CacheDir is Packer's cache directory (packer.CachePath).
@@ -182,7 +183,8 @@ func (s *stepWarmRestore) Cleanup(state multistep.StateBag) {
 	os.RemoveAll(warm.Entry.Dir)
 }
 
-// warmQemuArgs are the arguments stepWarmRestore adds to QEMU's command line.
+// warmQemuArgs are the arguments stepWarmRestore adds to QEMU's command
+// line; none when warm start is off.
 func warmQemuArgs(state multistep.StateBag) []string {
 	return warmOf(state).QemuArgs
 }

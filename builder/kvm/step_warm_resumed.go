@@ -13,8 +13,8 @@ import (
 // guest's clock, which stood still while the VM was saved, to the host's
 // time before anything else runs in the guest, and reports the resume.
 //
-// It reads ui, communicator, warm_entry and warm_started, and writes
-// warm_resumed.
+// It reads ui, communicator and the warm start's Entry and Started, and
+// sets its Resumed (warmState, state.go).
 type stepWarmResumed struct {
 	User string
 	// Now is the host's clock (time.Now if nil).

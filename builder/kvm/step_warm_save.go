@@ -24,8 +24,8 @@ import (
 // copied into the entry, which is renamed into place. A failed save only
 // costs the cache entry: the build goes on.
 //
-// It reads ui, vm, work_dir, overlay_path, efi_vars, instance_id,
-// warm_root, warm_key, warm_inputs, warm_entry and warm_started, and
+// It reads ui, driver, vm, overlay_path, efi_vars, instance_id and the warm
+// start's Root, Key, Inputs, Entry and Started (warmState, state.go), and
 // writes overlay_path (the new top overlay).
 type stepWarmSave struct {
 	// KeyComment is the comment of the key the guest authorized.
