@@ -134,7 +134,7 @@ func runError(cause error, state multistep.StateBag) error {
 		return err
 	}
 	if err, ok := keyError.GetOk(state); ok {
-		return err.(error)
+		return err
 	}
 	if _, ok := state.GetOk(multistep.StateCancelled); ok {
 		return errBuildCancelled

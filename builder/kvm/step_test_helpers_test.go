@@ -19,10 +19,7 @@ func testState(t *testing.T) (*multistep.BasicStateBag, *DriverMock) {
 }
 
 func stateErr(state multistep.StateBag) error {
-	if err, ok := keyError.GetOk(state); ok {
-		return err.(error)
-	}
-	return nil
+	return keyError.Get(state)
 }
 
 // uiOutput is what the steps said on the test UI.
