@@ -50,10 +50,10 @@ func hypervisorFailure(err error) bool {
 // ended on a hypervisor error. Later failures are the guest's or the
 // template's, and running them again would only repeat them.
 func kvmFailedBeforeSSH(mode string, state multistep.StateBag, err error) error {
-	if mode != "auto" || err == nil || stateString(state, "accelerator") != "kvm" {
+	if mode != "auto" || err == nil || keyAccelerator.Get(state) != "kvm" {
 		return nil
 	}
-	if _, connected := state.GetOk("communicator"); connected {
+	if _, connected := keyCommunicator.GetOk(state); connected {
 		return nil
 	}
 	if !hypervisorFailure(err) {
@@ -72,7 +72,7 @@ func firstLineOf(msg string) string {
 // rememberKVMFailed stores that KVM cannot run guests on this host, so
 // the next build goes straight to TCG; it says where, and how to undo it.
 func rememberKVMFailed(ui packersdk.Ui, store *qemu.VerdictStore, state multistep.StateBag, reason error) {
-	host, ok := state.Get("accelerator_host").(qemu.HostIdentity)
+	host, ok := keyAcceleratorHost.GetOk(state)
 	if store == nil || !ok {
 		return
 	}
@@ -88,11 +88,11 @@ func rememberKVMFailed(ui packersdk.Ui, store *qemu.VerdictStore, state multiste
 // the next build skips the probe. Nothing is stored for other outcomes or
 // when a verdict already says so.
 func rememberKVMWorked(store *qemu.VerdictStore, state multistep.StateBag) {
-	host, ok := state.Get("accelerator_host").(qemu.HostIdentity)
-	if store == nil || !ok || stateString(state, "accelerator") != "kvm" {
+	host, ok := keyAcceleratorHost.GetOk(state)
+	if store == nil || !ok || keyAccelerator.Get(state) != "kvm" {
 		return
 	}
-	if _, connected := state.GetOk("communicator"); !connected {
+	if _, connected := keyCommunicator.GetOk(state); !connected {
 		return
 	}
 	if v, ok := store.Load(host); ok && v.Accelerator == "kvm" {

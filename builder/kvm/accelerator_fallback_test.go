@@ -36,9 +36,9 @@ func TestKVMFailedBeforeSSH(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			state := new(multistep.BasicStateBag)
-			state.Put("accelerator", tc.accel)
+			keyAccelerator.Put(state, tc.accel)
 			if tc.connected {
-				state.Put("communicator", "ssh")
+				keyCommunicator.Put(state, &packersdk.MockCommunicator{})
 			}
 			reason := kvmFailedBeforeSSH(tc.mode, state, tc.err)
 			if (reason != nil) != tc.restart {
@@ -55,19 +55,19 @@ func TestRememberKVM_storesFailureAndSuccessForTheProbedHost(t *testing.T) {
 	store := &qemu.VerdictStore{Dir: t.TempDir()}
 	state, _ := testState(t)
 	host := qemu.HostIdentity{OS: "linux", Kernel: "6.1.0-13-amd64", QEMU: "QEMU emulator version 7.2.0", CPU: "AMD EPYC", Machine: "q35", CPUModel: "host"}
-	state.Put("accelerator_host", host)
-	state.Put("accelerator", "kvm")
+	keyAcceleratorHost.Put(state, host)
+	keyAccelerator.Put(state, "kvm")
 
 	rememberKVMWorked(store, state)
 	if _, ok := store.Load(host); ok {
 		t.Fatal("remembered KVM as working before any guest reached SSH")
 	}
-	state.Put("communicator", "ssh")
+	keyCommunicator.Put(state, &packersdk.MockCommunicator{})
 	rememberKVMWorked(store, state)
 	if v, ok := store.Load(host); !ok || v.Accelerator != "kvm" {
 		t.Fatalf("after SSH under KVM: %+v %v, want kvm remembered", v, ok)
 	}
-	rememberKVMFailed(state.Get("ui").(packersdk.Ui), store, state, errors.New("KVM stopped the guest before it reached SSH: emulation failure"))
+	rememberKVMFailed(keyUI.Get(state), store, state, errors.New("KVM stopped the guest before it reached SSH: emulation failure"))
 	if v, ok := store.Load(host); !ok || v.Accelerator != "tcg" || !strings.Contains(v.Reason, "emulation failure") {
 		t.Fatalf("after a failure: %+v %v, want tcg with the reason", v, ok)
 	}

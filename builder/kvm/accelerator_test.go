@@ -26,7 +26,7 @@ func TestQemuArgs_perHostAccelerator(t *testing.T) {
 			if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 				t.Fatalf("halted: %v", stateErr(state))
 			}
-			cmdline := strings.Join(qemu.Args(testSpec(), qemu.Media{Accelerator: state.Get("accelerator").(string)}), " ")
+			cmdline := strings.Join(qemu.Args(testSpec(), qemu.Media{Accelerator: keyAccelerator.Get(state)}), " ")
 			if !strings.Contains(cmdline, tc.want) {
 				t.Errorf("command line lacks %q:\n%s", tc.want, cmdline)
 			}

@@ -135,7 +135,7 @@ func TestBuildSourceImageID_hashesTheSourceOnceABuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := new(multistep.BasicStateBag)
-	state.Put("source_image_path", source)
+	keySourceImagePath.Put(state, source)
 	first, err := buildSourceImageID(state, "none")
 	if err != nil {
 		t.Fatal(err)

@@ -96,10 +96,10 @@ type buildRun struct {
 func (b *Builder) runSteps(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook, driver qemu.Driver, verdicts *qemu.VerdictStore, avoidKVM error) buildRun {
 	c := &b.config
 	state := new(multistep.BasicStateBag)
-	state.Put("config", c)
-	state.Put("driver", driver)
-	state.Put("hook", hook)
-	state.Put("ui", ui)
+	keyConfig.Put(state, c)
+	keyDriver.Put(state, driver)
+	keyHook.Put(state, hook)
+	keyUI.Put(state, ui)
 
 	generated := &packerbuilderdata.GeneratedData{State: state}
 	for _, name := range generatedDataNames {
@@ -136,8 +136,8 @@ func runError(cause error, state multistep.StateBag) error {
 	if err := asVMFailure(cause); err != nil {
 		return err
 	}
-	if err, ok := state.GetOk("error"); ok {
-		return err.(error)
+	if err, ok := keyError.GetOk(state); ok {
+		return err
 	}
 	if _, ok := state.GetOk(multistep.StateCancelled); ok {
 		return errBuildCancelled
@@ -180,7 +180,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepDownloadSource{Download: &commonsteps.StepDownload{
 			Checksum:    c.SourceImageChecksum,
 			Description: "source image",
-			ResultKey:   "source_image_path",
+			ResultKey:   string(keySourceImagePath),
 			Url:         []string{c.SourceImageURL},
 		}, StallTimeout: c.downloadStallTimeout},
 		&stepOutputDir{Force: c.PackerForce, Path: c.OutputDir},
@@ -223,7 +223,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			Config:    &c.Comm,
 			Host:      func(multistep.StateBag) (string, error) { return "127.0.0.1", nil },
 			SSHConfig: c.Comm.SSHConfigFunc(),
-			SSHPort:   func(state multistep.StateBag) (int, error) { return state.Get("ssh_host_port").(int), nil },
+			SSHPort:   func(state multistep.StateBag) (int, error) { return keySSHHostPort.Get(state), nil },
 		},
 		&stepWarmResumed{User: c.Comm.SSHUsername},
 		&stepWaitCloudInit{Enabled: !c.WaitForCloudInit.False()},
@@ -242,25 +242,25 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 
 func (b *Builder) artifact(state multistep.StateBag, generated *packerbuilderdata.GeneratedData) (packersdk.Artifact, error) {
 	c := &b.config
-	path := state.Get("image_path").(string)
-	sum := state.Get("image_checksum").(string)
+	path := keyImagePath.Get(state)
+	sum := keyImageChecksum.Get(state)
 	generated.Put("ImagePath", path)
 	generated.Put("ImageChecksum", "sha256:"+sum)
 	sourceID, err := buildSourceImageID(state, c.SourceImageChecksum)
 	if err != nil {
 		return nil, err
 	}
-	disks := stateStrings(state, "additional_disk_images")
+	disks := keyAdditionalDiskImages.Get(state)
 	generated.Put("AdditionalDiskPaths", strings.Join(disks, ","))
-	data, _ := state.Get("generated_data").(map[string]interface{})
-	backing, _ := state.Get("image_backing_file").(string)
+	data := keyGeneratedData.Get(state)
+	backing := keyImageBackingFile.Get(state)
 	return &Artifact{
 		ImagePath:     path,
-		ChecksumPath:  state.Get("checksum_path").(string),
+		ChecksumPath:  keyChecksumPath.Get(state),
 		Checksum:      sum,
 		Format:        c.Format,
-		VirtualSize:   state.Get("disk_virtual_size").(int64),
-		Accelerator:   state.Get("accelerator").(string),
+		VirtualSize:   keyDiskVirtualSize.Get(state),
+		Accelerator:   keyAccelerator.Get(state),
 		Arch:          c.arch.Name,
 		SourceURL:     c.SourceImageURL,
 		SourceID:      sourceID,
@@ -289,12 +289,12 @@ func sourceImageID(configured, path string) (string, error) {
 // start keys its cache by it too, and hashing a large source twice would
 // cost a warm build a second or more.
 func buildSourceImageID(state multistep.StateBag, configured string) (string, error) {
-	if id, ok := state.GetOk("source_image_id"); ok {
-		return id.(string), nil
+	if id, ok := keySourceImageID.GetOk(state); ok {
+		return id, nil
 	}
-	id, err := sourceImageID(configured, state.Get("source_image_path").(string))
+	id, err := sourceImageID(configured, keySourceImagePath.Get(state))
 	if err == nil {
-		state.Put("source_image_id", id)
+		keySourceImageID.Put(state, id)
 	}
 	return id, err
 }

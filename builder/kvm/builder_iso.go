@@ -25,7 +25,7 @@ func (b *Builder) installerSteps(steps []multistep.Step) []multistep.Step {
 				Checksum:    c.ISOConfig.ISOChecksum,
 				Description: "ISO",
 				Extension:   c.ISOConfig.TargetExtension,
-				ResultKey:   "source_image_path",
+				ResultKey:   string(keySourceImagePath),
 				TargetPath:  c.ISOConfig.TargetPath,
 				Url:         c.ISOConfig.ISOUrls,
 			}

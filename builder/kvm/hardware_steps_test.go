@@ -15,7 +15,7 @@ import (
 func TestStepPrepareFirmware_secureBootUsesTheSecureBootBuildAndEnrolledKeys(t *testing.T) {
 	state, _ := testState(t)
 	fw, work := t.TempDir(), t.TempDir()
-	state.Put("work_dir", work)
+	keyWorkDir.Put(state, work)
 	plainCode, plainVars := filepath.Join(fw, "OVMF_CODE_4M.fd"), filepath.Join(fw, "OVMF_VARS_4M.fd")
 	sbCode, msVars := filepath.Join(fw, "OVMF_CODE_4M.secboot.fd"), filepath.Join(fw, "OVMF_VARS_4M.ms.fd")
 	for path, content := range map[string]string{plainCode: "code", plainVars: "vars", sbCode: "secboot code", msVars: "ms keys"} {
@@ -26,17 +26,17 @@ func TestStepPrepareFirmware_secureBootUsesTheSecureBootBuildAndEnrolledKeys(t *
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if state.Get("efi_code") != sbCode {
-		t.Fatalf("efi_code %v, want the Secure Boot build", state.Get("efi_code"))
+	if keyEFICode.Get(state) != sbCode {
+		t.Fatalf("efi_code %v, want the Secure Boot build", keyEFICode.Get(state))
 	}
-	if data, _ := os.ReadFile(state.Get("efi_vars").(string)); string(data) != "ms keys" {
+	if data, _ := os.ReadFile(keyEFIVars.Get(state)); string(data) != "ms keys" {
 		t.Fatalf("variables copy holds %q, want the enrolled template", data)
 	}
 }
 
 func TestStepPrepareFirmware_secureBootWithoutItsFirmwareSaysWhatToInstall(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	fw := t.TempDir()
 	code, vars := filepath.Join(fw, "OVMF_CODE.fd"), filepath.Join(fw, "OVMF_VARS.fd")
 	os.WriteFile(code, nil, 0o644)
@@ -55,12 +55,12 @@ func TestStepPrepareFirmware_secureBootWithoutItsFirmwareSaysWhatToInstall(t *te
 func TestStepCreateAdditionalDisks_createsEachDiskInTheWorkDir(t *testing.T) {
 	state, driver := testState(t)
 	work := t.TempDir()
-	state.Put("work_dir", work)
+	keyWorkDir.Put(state, work)
 	step := &stepCreateAdditionalDisks{Disks: []AdditionalDisk{{Label: "data", sizeBytes: 1 << 30}, {Label: "logs", sizeBytes: 64 << 20}}}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	paths := state.Get("additional_disk_paths").([]string)
+	paths := keyAdditionalDiskPaths.Get(state)
 	if len(paths) != 2 || len(driver.CreateDiskCalls) != 2 {
 		t.Fatalf("paths %v calls %v", paths, driver.CreateDiskCalls)
 	}
@@ -74,18 +74,18 @@ func TestStepCreateAdditionalDisks_createsEachDiskInTheWorkDir(t *testing.T) {
 
 func TestStepCreateAdditionalDisks_noneLeavesAnEmptyList(t *testing.T) {
 	state, driver := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	if action := (&stepCreateAdditionalDisks{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if paths := state.Get("additional_disk_paths").([]string); len(paths) != 0 || len(driver.CreateDiskCalls) != 0 {
+	if paths := keyAdditionalDiskPaths.Get(state); len(paths) != 0 || len(driver.CreateDiskCalls) != 0 {
 		t.Fatalf("paths %v", paths)
 	}
 }
 
 func TestStepCreateAdditionalDisks_aFailureNamesTheDisk(t *testing.T) {
 	state, driver := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	driver.CreateDiskErr = errors.New("No space left on device")
 	step := &stepCreateAdditionalDisks{Disks: []AdditionalDisk{{Label: "data", sizeBytes: 1 << 20}}}
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), `"data"`) {
@@ -94,14 +94,14 @@ func TestStepCreateAdditionalDisks_aFailureNamesTheDisk(t *testing.T) {
 }
 
 func extraDisks(t *testing.T, state multistep.StateBag, names ...string) {
-	work := filepath.Dir(state.Get("overlay_path").(string))
+	work := filepath.Dir(keyOverlayPath.Get(state))
 	var paths []string
 	for _, n := range names {
 		p := filepath.Join(work, n)
 		os.WriteFile(p, []byte("extra "+n), 0o644)
 		paths = append(paths, p)
 	}
-	state.Put("additional_disk_paths", paths)
+	keyAdditionalDiskPaths.Put(state, paths)
 }
 
 func TestStepSnapshot_writesEachAdditionalDiskBesideTheImage(t *testing.T) {
@@ -114,7 +114,7 @@ func TestStepSnapshot_writesEachAdditionalDiskBesideTheImage(t *testing.T) {
 		t.Fatal(stateErr(state))
 	}
 	want := []string{filepath.Join(out, "golden-data.qcow2"), filepath.Join(out, "golden-disk2.qcow2")}
-	if got := state.Get("additional_disk_images").([]string); strings.Join(got, " ") != strings.Join(want, " ") {
+	if got := keyAdditionalDiskImages.Get(state); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("additional_disk_images %v, want %v", got, want)
 	}
 	if len(driver.ConvertCalls) != 3 || driver.ConvertCalls[0][2] != "qcow2" || driver.ConvertCalls[0][3] != "zstd" {
@@ -234,7 +234,7 @@ func appendTo(t *testing.T, path, text string) {
 // the firmware gives up, with no boot_progress_timeout or ssh_timeout.
 func TestStepWaitForSSH_aRefusedBootLoaderFailsAtOnce(t *testing.T) {
 	state, _ := sshWaitState(t, fakePort(t, ""))
-	appendTo(t, state.Get("serial_log").(string),
+	appendTo(t, keySerialLog.Get(state),
 		"BdsDxe: failed to load Boot0001 \"UEFI Misc Device\" from PciRoot(0x0)/Pci(0x1,0x0): Access Denied\r\n"+
 			"BdsDxe: No bootable option or device was found.\r\nBdsDxe: Press any key to enter the Boot Manager Menu.\r\n")
 	step := &stepWaitForSSH{Timeout: time.Hour, ProgressTimeout: time.Hour, PollInterval: 20 * time.Millisecond, BannerTimeout: 10 * time.Millisecond}

@@ -1,24 +1,21 @@
 package kvm
 
-import "github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+import (
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+)
 
 // installerMediaFromState collects the media the installer steps wrote;
 // a cloud-image build (no cdromInterface) has none.
-func installerMediaFromState(cdromInterface string, state interface {
-	GetOk(string) (interface{}, bool)
-}) qemu.InstallerMedia {
+func installerMediaFromState(cdromInterface string, state multistep.StateBag) qemu.InstallerMedia {
 	if cdromInterface == "" {
 		return qemu.InstallerMedia{}
 	}
-	get := func(key string) string {
-		v, _ := state.GetOk(key)
-		s, _ := v.(string)
-		return s
-	}
 	return qemu.InstallerMedia{
 		Interface: cdromInterface,
-		ISO:       get("source_image_path"),
-		CD:        get("cd_path"),
-		Floppy:    get("floppy_path"),
+		ISO:       keySourceImagePath.Get(state),
+		CD:        keyCDPath.Get(state),
+		Floppy:    keyFloppyPath.Get(state),
 	}
 }

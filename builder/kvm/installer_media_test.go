@@ -12,12 +12,12 @@ import (
 func TestStepRunVM_attachesTheInstallerMediaAndPublishesVNC(t *testing.T) {
 	state, driver := testState(t)
 	dir := t.TempDir()
-	state.Put("work_dir", dir)
-	state.Put("accelerator", "tcg")
-	state.Put("overlay_path", dir+"/disk.qcow2")
-	state.Put("source_image_path", "/cache/installer.iso")
-	state.Put("cd_path", dir+"/cd.iso")
-	state.Put("ssh_host_port", 2999)
+	keyWorkDir.Put(state, dir)
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	keySourceImagePath.Put(state, "/cache/installer.iso")
+	keyCDPath.Put(state, dir+"/cd.iso")
+	keySSHHostPort.Put(state, 2999)
 	spec := testSpec()
 	spec.VNC, spec.CDROMInterface = true, "virtio-scsi"
 	step := &stepRunVM{Spec: spec}
@@ -31,8 +31,8 @@ func TestStepRunVM_attachesTheInstallerMediaAndPublishesVNC(t *testing.T) {
 			t.Errorf("command line lacks %q:\n%s", want, cmdline)
 		}
 	}
-	port, ok := state.Get("vnc_port").(int)
+	port, ok := keyVNCPort.GetOk(state)
 	if !ok || !strings.Contains(cmdline, fmt.Sprintf("-vnc 127.0.0.1:%d", port-5900)) {
-		t.Fatalf("vnc_port %v does not match the command line:\n%s", state.Get("vnc_port"), cmdline)
+		t.Fatalf("vnc_port %v does not match the command line:\n%s", keyVNCPort.Get(state), cmdline)
 	}
 }

@@ -36,7 +36,7 @@ func TestStepChooseAccelerator_deviceErrorIsNotRemembered(t *testing.T) {
 			if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 				t.Fatalf("halted: %v", stateErr(state))
 			}
-			if got := state.Get("accelerator"); got != "tcg" {
+			if got := keyAccelerator.Get(state); got != "tcg" {
 				t.Fatalf("accelerator %v, want tcg", got)
 			}
 			if out := uiOutput(state); !strings.Contains(out, "cannot open /dev/kvm: permission denied; join the group") {

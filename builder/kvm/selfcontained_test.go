@@ -21,9 +21,9 @@ func TestStepCreateOverlay_refusesASourceThatNamesOtherFiles(t *testing.T) {
 		t.Run(hostile.Name, func(t *testing.T) {
 			state, _ := testState(t)
 			work := t.TempDir()
-			state.Put("driver", driver)
-			state.Put("source_image_path", image)
-			state.Put("work_dir", work)
+			keyDriver.Put(state, driver)
+			keySourceImagePath.Put(state, image)
+			keyWorkDir.Put(state, work)
 			if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionHalt {
 				t.Fatal("a source naming a host file was accepted")
 			}
@@ -47,13 +47,13 @@ func TestStepCreateOverlay_acceptsASelfContainedSourceAndNamesItsFormat(t *testi
 	source := filepath.Join(dir, "source.qcow2")
 	hostileimage.QemuImg(t, "create", "-q", "-f", "qcow2", source, "64M")
 	state, _ := testState(t)
-	state.Put("driver", driver)
-	state.Put("source_image_path", source)
-	state.Put("work_dir", dir)
+	keyDriver.Put(state, driver)
+	keySourceImagePath.Put(state, source)
+	keyWorkDir.Put(state, dir)
 	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	info, err := driver.ImageInfo(context.Background(), state.Get("overlay_path").(string), "qcow2")
+	info, err := driver.ImageInfo(context.Background(), keyOverlayPath.Get(state), "qcow2")
 	if err != nil || info.FullBackingFile != source || info.BackingFormat != "qcow2" {
 		t.Fatalf("overlay %+v %v, want it on the source with the format named", info, err)
 	}
@@ -66,8 +66,8 @@ func TestStepCheckInstallerMedia_refusesAnISOThatNamesOtherFiles(t *testing.T) {
 	for _, hostile := range hostileimage.All(t, hostileimage.Secret(t)) {
 		want, image := hostile.Want, hostile.Path
 		state, _ := testState(t)
-		state.Put("driver", driver)
-		state.Put("source_image_path", image)
+		keyDriver.Put(state, driver)
+		keySourceImagePath.Put(state, image)
 		if action := (&stepCheckInstallerMedia{}).Run(context.Background(), state); action != multistep.ActionHalt {
 			t.Errorf("%s: a hostile ISO was accepted", want)
 			continue
@@ -81,8 +81,8 @@ func TestStepCheckInstallerMedia_refusesAnISOThatNamesOtherFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	state, _ := testState(t)
-	state.Put("driver", driver)
-	state.Put("source_image_path", iso)
+	keyDriver.Put(state, driver)
+	keySourceImagePath.Put(state, iso)
 	if action := (&stepCheckInstallerMedia{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("a plain ISO was refused: %v", stateErr(state))
 	}

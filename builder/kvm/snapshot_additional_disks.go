@@ -24,7 +24,7 @@ type pendingImage struct {
 // their checksum files, only once the main image is written too, so a
 // failure leaves no image set with a disk missing.
 func (s *stepSnapshot) writeAdditionalDisks(ctx context.Context, state multistep.StateBag, driver qemu.Driver) ([]pendingImage, error) {
-	paths, _ := state.Get("additional_disk_paths").([]string)
+	paths := keyAdditionalDiskPaths.Get(state)
 	var pending []pendingImage
 	for i, src := range paths {
 		label := fmt.Sprintf("disk%d", i+1)
@@ -74,7 +74,7 @@ func (s *stepSnapshot) commitAdditionalDisks(state multistep.StateBag, pending [
 		images, sums = append(images, p.final), append(sums, p.sum)
 	}
 	s.extraTmps = nil
-	state.Put("additional_disk_images", images)
-	state.Put("additional_disk_checksums", sums)
+	keyAdditionalDiskImages.Put(state, images)
+	keyAdditionalDiskChecksums.Put(state, sums)
 	return nil
 }

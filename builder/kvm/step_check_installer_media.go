@@ -23,8 +23,8 @@ import (
 type stepCheckInstallerMedia struct{}
 
 func (s *stepCheckInstallerMedia) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(qemu.Driver)
-	iso, err := filepath.Abs(state.Get("source_image_path").(string))
+	driver := keyDriver.Get(state)
+	iso, err := filepath.Abs(keySourceImagePath.Get(state))
 	if err != nil {
 		return halt(state, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
@@ -50,8 +49,8 @@ type stepChooseAccelerator struct {
 }
 
 func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
-	driver := state.Get("driver").(qemu.Driver)
+	ui := keyUI.Get(state)
+	driver := keyDriver.Get(state)
 
 	if decided, action := s.settleForeignGuest(state); decided {
 		return action
@@ -88,7 +87,7 @@ func (s *stepChooseAccelerator) Run(ctx context.Context, state multistep.StateBa
 	default:
 		ui.Say(fmt.Sprintf("Accelerator: %s", accel))
 	}
-	state.Put("accelerator", accel)
+	keyAccelerator.Put(state, accel)
 	return multistep.ActionContinue
 }
 
@@ -108,7 +107,7 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 	}
 	version, _ := driver.QemuVersion(ctx)
 	host := qemu.CurrentHost(version, s.MachineType, s.cpuModel())
-	state.Put("accelerator_host", host)
+	keyAcceleratorHost.Put(state, host)
 	if v, ok := s.Verdicts.Load(host); ok {
 		path := s.Verdicts.Path(host)
 		if v.Accelerator != "kvm" {
@@ -124,7 +123,7 @@ func (s *stepChooseAccelerator) probeKVMOnce(ctx context.Context, state multiste
 	// A device this user may not open says nothing about the host's KVM.
 	if err != nil && ctx.Err() == nil && !qemu.IsKVMDeviceError(err) {
 		if _, serr := s.Verdicts.Save(qemu.AcceleratorVerdict{Accelerator: "tcg", Reason: err.Error(), Decided: time.Now().UTC(), Host: host}); serr != nil {
-			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("Warning: %s", serr))
+			keyUI.Get(state).Error(fmt.Sprintf("Warning: %s", serr))
 		}
 	}
 	return "", err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
@@ -24,7 +23,7 @@ func (s *stepChooseAccelerator) settleForeignGuest(state multistep.StateBag) (de
 	if s.Mode == "kvm" {
 		return true, halt(state, fmt.Errorf("accelerator = \"kvm\" cannot run an %s guest on this %s host: KVM runs only the host's architecture; use accelerator = \"auto\" or \"tcg\"", guest, host))
 	}
-	state.Get("ui").(packersdk.Ui).Say(fmt.Sprintf("Accelerator: tcg (an %s guest on an %s host is emulated)", guest, host))
-	state.Put("accelerator", "tcg")
+	keyUI.Get(state).Say(fmt.Sprintf("Accelerator: tcg (an %s guest on an %s host is emulated)", guest, host))
+	keyAccelerator.Put(state, "tcg")
 	return true, multistep.ActionContinue
 }

@@ -46,8 +46,8 @@ func TestStepChooseAccelerator(t *testing.T) {
 				}
 				return
 			}
-			if action != multistep.ActionContinue || state.Get("accelerator") != tc.want {
-				t.Fatalf("accelerator %v (err %v), want %s", state.Get("accelerator"), stateErr(state), tc.want)
+			if action != multistep.ActionContinue || keyAccelerator.Get(state) != tc.want {
+				t.Fatalf("accelerator %v (err %v), want %s", keyAccelerator.Get(state), stateErr(state), tc.want)
 			}
 		})
 	}
@@ -72,8 +72,8 @@ func TestStepChooseAccelerator_foreignGuestIsEmulatedWithoutProbe(t *testing.T) 
 				}
 				return
 			}
-			if action != multistep.ActionContinue || state.Get("accelerator") != "tcg" {
-				t.Fatalf("accelerator %v (err %v), want tcg", state.Get("accelerator"), stateErr(state))
+			if action != multistep.ActionContinue || keyAccelerator.Get(state) != "tcg" {
+				t.Fatalf("accelerator %v (err %v), want tcg", keyAccelerator.Get(state), stateErr(state))
 			}
 		})
 	}
@@ -82,8 +82,8 @@ func TestStepChooseAccelerator_foreignGuestIsEmulatedWithoutProbe(t *testing.T) 
 func TestStepChooseAccelerator_sameArchStillProbes(t *testing.T) {
 	state, driver := testState(t)
 	step := &stepChooseAccelerator{Mode: "auto", MachineType: "virt", ProbeTimeout: time.Second, Arch: "aarch64", HostArch: "aarch64"}
-	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || driver.ProbeKVMCalls != 1 || state.Get("accelerator") != "kvm" {
-		t.Fatalf("action %v probes %d accelerator %v, want one probe choosing kvm", action, driver.ProbeKVMCalls, state.Get("accelerator"))
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || driver.ProbeKVMCalls != 1 || keyAccelerator.Get(state) != "kvm" {
+		t.Fatalf("action %v probes %d accelerator %v, want one probe choosing kvm", action, driver.ProbeKVMCalls, keyAccelerator.Get(state))
 	}
 }
 
@@ -123,7 +123,7 @@ func TestStepChooseAccelerator_verdicts(t *testing.T) {
 			state, driver := testState(t)
 			driver.ProbeKVMErr = tc.probeErr
 			out := new(bytes.Buffer)
-			state.Put("ui", &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: out, ErrorWriter: out})
+			keyUI.Put(state, &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: out, ErrorWriter: out})
 			store := &qemu.VerdictStore{Dir: t.TempDir()}
 			version, _ := driver.QemuVersion(context.Background())
 			host := qemu.CurrentHost(version, "q35", "host")
@@ -137,7 +137,7 @@ func TestStepChooseAccelerator_verdicts(t *testing.T) {
 			if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 				t.Fatalf("halted: %v", stateErr(state))
 			}
-			if got := state.Get("accelerator"); got != tc.want || driver.ProbeKVMCalls != tc.probes {
+			if got := keyAccelerator.Get(state); got != tc.want || driver.ProbeKVMCalls != tc.probes {
 				t.Fatalf("accelerator %v after %d probes, want %s after %d", got, driver.ProbeKVMCalls, tc.want, tc.probes)
 			}
 			stored := ""

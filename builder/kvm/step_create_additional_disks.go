@@ -6,10 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepCreateAdditionalDisks creates the build's extra data disks, empty
@@ -23,9 +21,9 @@ type stepCreateAdditionalDisks struct {
 }
 
 func (s *stepCreateAdditionalDisks) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(qemu.Driver)
-	ui := state.Get("ui").(packersdk.Ui)
-	workDir := state.Get("work_dir").(string)
+	driver := keyDriver.Get(state)
+	ui := keyUI.Get(state)
+	workDir := keyWorkDir.Get(state)
 	paths := []string{}
 	for i, d := range s.Disks {
 		path := filepath.Join(workDir, fmt.Sprintf("disk%d.qcow2", i+1))
@@ -35,15 +33,8 @@ func (s *stepCreateAdditionalDisks) Run(ctx context.Context, state multistep.Sta
 		ui.Say(fmt.Sprintf("Created additional disk %q (%s)", d.Label, fileutil.HumanBytes(d.sizeBytes)))
 		paths = append(paths, path)
 	}
-	state.Put("additional_disk_paths", paths)
+	keyAdditionalDiskPaths.Put(state, paths)
 	return multistep.ActionContinue
 }
 
 func (s *stepCreateAdditionalDisks) Cleanup(multistep.StateBag) {}
-
-// stateStrings reads a list from the state bag; nil when it is absent.
-func stateStrings(state multistep.StateBag, key string) []string {
-	v, _ := state.GetOk(key)
-	s, _ := v.([]string)
-	return s
-}

@@ -6,10 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepCreateBlankDisk creates the empty qcow2 disk an installer build
@@ -23,18 +21,18 @@ type stepCreateBlankDisk struct {
 }
 
 func (s *stepCreateBlankDisk) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(qemu.Driver)
-	ui := state.Get("ui").(packersdk.Ui)
+	driver := keyDriver.Get(state)
+	ui := keyUI.Get(state)
 	if s.Size <= 0 {
 		return halt(state, fmt.Errorf("disk_size is required for an installer build: the size of the blank disk"))
 	}
-	path := filepath.Join(state.Get("work_dir").(string), "disk.qcow2")
+	path := filepath.Join(keyWorkDir.Get(state), "disk.qcow2")
 	if err := driver.CreateDisk(ctx, path, s.Size); err != nil {
 		return halt(state, fmt.Errorf("creating the blank disk: %w", err))
 	}
 	ui.Say(fmt.Sprintf("Created a blank %s disk for the installer", fileutil.HumanBytes(s.Size)))
-	state.Put("overlay_path", path)
-	state.Put("disk_virtual_size", s.Size)
+	keyOverlayPath.Put(state, path)
+	keyDiskVirtualSize.Put(state, s.Size)
 	return multistep.ActionContinue
 }
 

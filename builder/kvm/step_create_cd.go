@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/iso9660"
 )
@@ -29,7 +28,7 @@ func (s *stepCreateCD) Run(ctx context.Context, state multistep.StateBag) multis
 	if len(s.Files) == 0 && len(s.Content) == 0 {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	files, err := iso9660.FilesFrom(s.Files, s.Content)
 	if err != nil {
 		return halt(state, fmt.Errorf("cd_files: %w", err))
@@ -38,12 +37,12 @@ func (s *stepCreateCD) Run(ctx context.Context, state multistep.StateBag) multis
 	if label == "" {
 		label = defaultCDLabel
 	}
-	path := filepath.Join(state.Get("work_dir").(string), "cd.iso")
+	path := filepath.Join(keyWorkDir.Get(state), "cd.iso")
 	if err := iso9660.Write(path, label, files); err != nil {
 		return halt(state, fmt.Errorf("writing the cd_files CD: %w", err))
 	}
 	ui.Say(fmt.Sprintf("Created the CD %q with %d file(s)", label, len(files)))
-	state.Put("cd_path", path)
+	keyCDPath.Put(state, path)
 	return multistep.ActionContinue
 }
 

@@ -41,7 +41,7 @@ func TestStepCreateCD_writesFilesDirectoriesAndContent(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "big.bin"), []byte(big), 0o644)
 
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	step := &stepCreateCD{
 		Files:   []string{filepath.Join(src, "preseed.cfg"), filepath.Join(src, "drivers"), filepath.Join(src, "big.bin")},
 		Content: map[string]string{"ks/user-data": "#cloud-config\n"},
@@ -50,7 +50,7 @@ func TestStepCreateCD_writesFilesDirectoriesAndContent(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	image := state.Get("cd_path").(string)
+	image := keyCDPath.Get(state)
 	label, _ := readISO(t, image)
 	if label != "OEMDRV" {
 		t.Fatalf("label %q, want OEMDRV (cd_label)", label)
@@ -71,29 +71,29 @@ func TestStepCreateCD_aTrailingSlashCopiesOnlyTheContents(t *testing.T) {
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "answer.txt"), []byte("42"), 0o644)
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	if action := (&stepCreateCD{Files: []string{src + "/"}}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	if got := readISOFile(t, state.Get("cd_path").(string), "/answer.txt"); got != "42" {
+	if got := readISOFile(t, keyCDPath.Get(state), "/answer.txt"); got != "42" {
 		t.Fatalf("answer.txt holds %q", got)
 	}
 }
 
 func TestStepCreateCD_nothingToWriteWritesNothing(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	if action := (&stepCreateCD{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	if _, ok := state.GetOk("cd_path"); ok {
+	if _, ok := keyCDPath.GetOk(state); ok {
 		t.Fatal("a CD was attached without cd_files or cd_content")
 	}
 }
 
 func TestStepCreateCD_aVanishedFileFailsNamingCDFiles(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	action := (&stepCreateCD{Files: []string{filepath.Join(t.TempDir(), "gone")}}).Run(context.Background(), state)
 	if action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "cd_files") {
 		t.Fatalf("want a cd_files error, got %v", stateErr(state))
@@ -102,14 +102,14 @@ func TestStepCreateCD_aVanishedFileFailsNamingCDFiles(t *testing.T) {
 
 func TestStepCreateBlankDisk_createsTheDiskOfDiskSize(t *testing.T) {
 	state, driver := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	if action := (&stepCreateBlankDisk{Size: 8 << 30}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
 	if len(driver.CreateDiskCalls) != 1 || driver.CreateDiskCalls[0][1] != int64(8<<30) {
 		t.Fatalf("CreateDisk calls %v, want one of 8 GiB", driver.CreateDiskCalls)
 	}
-	if state.Get("overlay_path") != driver.CreateDiskCalls[0][0] || state.Get("disk_virtual_size") != int64(8<<30) {
-		t.Fatalf("state not published: %v %v", state.Get("overlay_path"), state.Get("disk_virtual_size"))
+	if keyOverlayPath.Get(state) != driver.CreateDiskCalls[0][0] || keyDiskVirtualSize.Get(state) != int64(8<<30) {
+		t.Fatalf("state not published: %v %v", keyOverlayPath.Get(state), keyDiskVirtualSize.Get(state))
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
@@ -32,9 +31,9 @@ type stepCreateOverlay struct {
 }
 
 func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(qemu.Driver)
-	ui := state.Get("ui").(packersdk.Ui)
-	source, err := filepath.Abs(state.Get("source_image_path").(string))
+	driver := keyDriver.Get(state)
+	ui := keyUI.Get(state)
+	source, err := filepath.Abs(keySourceImagePath.Get(state))
 	if err != nil {
 		return halt(state, err)
 	}
@@ -63,7 +62,7 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 		return halt(state, fmt.Errorf("disk_size (%d bytes) is smaller than the source image (%d bytes): disks can only grow; remove disk_size or raise it", s.DiskSize, info.VirtualSize))
 	}
 
-	overlay := filepath.Join(state.Get("work_dir").(string), "disk.qcow2")
+	overlay := filepath.Join(keyWorkDir.Get(state), "disk.qcow2")
 	if err := driver.CreateOverlay(ctx, source, info.Format, overlay, s.DiskSize); err != nil {
 		return halt(state, fmt.Errorf("creating the overlay disk: %w", err))
 	}
@@ -72,9 +71,9 @@ func (s *stepCreateOverlay) Run(ctx context.Context, state multistep.StateBag) m
 		size = s.DiskSize
 	}
 	ui.Say(fmt.Sprintf("Created a %s overlay on the %s source image", fileutil.HumanBytes(size), info.Format))
-	state.Put("source_image_format", info.Format)
-	state.Put("disk_virtual_size", size)
-	state.Put("overlay_path", overlay)
+	keySourceImageFormat.Put(state, info.Format)
+	keyDiskVirtualSize.Put(state, size)
+	keyOverlayPath.Put(state, overlay)
 	return multistep.ActionContinue
 }
 

@@ -23,8 +23,8 @@ func overlayState(t *testing.T, sourceContent []byte) (*multistep.BasicStateBag,
 	if err := os.WriteFile(source, sourceContent, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	state.Put("source_image_path", source)
-	state.Put("work_dir", dir)
+	keySourceImagePath.Put(state, source)
+	keyWorkDir.Put(state, dir)
 	return state, driver
 }
 
@@ -43,8 +43,8 @@ func TestStepCreateOverlay_backsTheSourceWithItsDetectedFormat(t *testing.T) {
 	if !filepath.IsAbs(call[0].(string)) {
 		t.Fatalf("backing path %q must be absolute so the overlay works from any directory", call[0])
 	}
-	if state.Get("overlay_path") != call[2] || state.Get("disk_virtual_size") != int64(4<<30) {
-		t.Fatalf("state not published: %v %v", state.Get("overlay_path"), state.Get("disk_virtual_size"))
+	if keyOverlayPath.Get(state) != call[2] || keyDiskVirtualSize.Get(state) != int64(4<<30) {
+		t.Fatalf("state not published: %v %v", keyOverlayPath.Get(state), keyDiskVirtualSize.Get(state))
 	}
 }
 
@@ -54,7 +54,7 @@ func TestStepCreateOverlay_keepsTheSourceSizeWhenDiskSizeIsUnset(t *testing.T) {
 	if action := (&stepCreateOverlay{}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	if got := state.Get("disk_virtual_size"); got != int64(3<<30) {
+	if got := keyDiskVirtualSize.Get(state); got != int64(3<<30) {
 		t.Fatalf("virtual size %v, want the source's 3 GiB", got)
 	}
 }
@@ -160,8 +160,8 @@ func TestStepCreateOverlay_refusesATruncatedRawDisk(t *testing.T) {
 	disk := sfdiskImage(t, "gpt", 8<<20)
 	os.Truncate(disk, 4<<20)
 	state, driver := testState(t)
-	state.Put("source_image_path", disk)
-	state.Put("work_dir", t.TempDir())
+	keySourceImagePath.Put(state, disk)
+	keyWorkDir.Put(state, t.TempDir())
 	driver.ImageInfoResult = &qemu.ImageInfo{Format: "raw", VirtualSize: 4 << 20}
 	action := (&stepCreateOverlay{}).Run(context.Background(), state)
 	if err := stateErr(state); action != multistep.ActionHalt || !strings.Contains(err.Error(), "is damaged") {

@@ -29,7 +29,7 @@ type stepCreateSeed struct {
 }
 
 func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	user := s.User
 	user.PublicKey = s.PublicKey()
 	if s.Password != "" {
@@ -48,24 +48,15 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 		return halt(state, fmt.Errorf("building cloud-init user-data: %w", err))
 	}
 	instanceID := "packer-" + uuid.TimeOrderedUUID()
-	state.Put("instance_id", instanceID)
+	keyInstanceID.Put(state, instanceID)
 	seed := cidata.Seed{InstanceID: instanceID, Hostname: s.Hostname, UserData: userData, NetworkConfig: s.NetworkConfig}
-	path := filepath.Join(state.Get("work_dir").(string), "seed.iso")
+	path := filepath.Join(keyWorkDir.Get(state), "seed.iso")
 	if err := seed.Write(path); err != nil {
 		return halt(state, fmt.Errorf("writing the cloud-init seed: %w", err))
 	}
 	ui.Say("Created the cloud-init NoCloud seed")
-	state.Put("seed_path", path)
+	keySeedPath.Put(state, path)
 	return multistep.ActionContinue
 }
 
 func (s *stepCreateSeed) Cleanup(multistep.StateBag) {}
-
-// halt records err for Packer and stops the build.
-// halt ends a step with err: every step that fails writes the state key
-// error through here (and reads ui to show it).
-func halt(state multistep.StateBag, err error) multistep.StepAction {
-	state.Put("error", err)
-	state.Get("ui").(packersdk.Ui).Error(err.Error())
-	return multistep.ActionHalt
-}

@@ -47,7 +47,7 @@ func readISO(t *testing.T, path string) (string, map[string]string) {
 
 func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	step := &stepCreateSeed{
 		Hostname:      "packer-base",
 		User:          cidata.User{Name: "builder", FastBoot: true},
@@ -58,7 +58,7 @@ func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	label, files := readISO(t, state.Get("seed_path").(string))
+	label, files := readISO(t, keySeedPath.Get(state))
 	if !strings.EqualFold(label, "cidata") {
 		t.Fatalf("volume label %q, want cidata", label)
 	}
@@ -80,10 +80,10 @@ func TestStepCreateSeed_eachBuildGetsANewInstanceID(t *testing.T) {
 	ids := map[string]bool{}
 	for i := 0; i < 2; i++ {
 		state, _ := testState(t)
-		state.Put("work_dir", t.TempDir())
+		keyWorkDir.Put(state, t.TempDir())
 		step := &stepCreateSeed{Hostname: "h", User: cidata.User{Name: "u"}, PublicKey: func() string { return "k" }}
 		step.Run(context.Background(), state)
-		_, files := readISO(t, state.Get("seed_path").(string))
+		_, files := readISO(t, keySeedPath.Get(state))
 		ids[files["meta-data"]] = true
 	}
 	if len(ids) != 2 {
@@ -100,12 +100,12 @@ func TestStepCreateSeed_passwordGoesAsAHashWithTheBuildAccessBootcmd(t *testing.
 		t.Fatalf("hash %q err %v", hash, err)
 	}
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	step := &stepCreateSeed{Hostname: "packer-base", User: cidata.User{Name: "packer"}, Password: "s3cret", PublicKey: func() string { return "k" }}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	_, files := readISO(t, state.Get("seed_path").(string))
+	_, files := readISO(t, keySeedPath.Get(state))
 	ud := files["user-data"]
 	if strings.Contains(ud, "s3cret") {
 		t.Fatal("the plain-text password is in the user-data")

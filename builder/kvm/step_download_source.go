@@ -36,16 +36,16 @@ func (s *stepDownloadSource) Run(ctx context.Context, state multistep.StateBag) 
 	if s.StallTimeout <= 0 || !isHTTP(source) {
 		return s.Download.Run(ctx, state)
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	progress := &downloadProgress{last: time.Now(), armed: true}
 	stalled := make(chan struct{})
 	go progress.watch(ctx, s.StallTimeout, func() { close(stalled); cancel() })
 
-	state.Put("ui", &progressUi{Ui: ui, progress: progress})
+	keyUI.Put(state, &progressUi{Ui: ui, progress: progress})
 	action := s.Download.Run(ctx, state)
-	state.Put("ui", ui)
+	keyUI.Put(state, ui)
 
 	select {
 	case <-stalled:

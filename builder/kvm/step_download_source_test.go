@@ -50,7 +50,7 @@ func downloadState(t *testing.T) *multistep.BasicStateBag {
 	t.Helper()
 	t.Setenv("PACKER_CACHE_DIR", t.TempDir())
 	state, _ := testState(t)
-	state.Get("ui").(*packersdk.BasicUi).PB = &packersdk.NoopProgressTracker{}
+	keyUI.Get(state).(*packersdk.BasicUi).PB = &packersdk.NoopProgressTracker{}
 	return state
 }
 
@@ -58,7 +58,7 @@ func TestStepDownloadSource_aStalledDownloadFailsAndLeavesNoPartialFile(t *testi
 	srv := trickleServer(t, 1<<20, 4096, 8192, time.Millisecond)
 	state := downloadState(t)
 	step := &stepDownloadSource{
-		Download:     &commonsteps.StepDownload{Checksum: "none", Description: "source image", ResultKey: "source_image_path", Url: []string{srv.URL + "/image.qcow2"}},
+		Download:     &commonsteps.StepDownload{Checksum: "none", Description: "source image", ResultKey: string(keySourceImagePath), Url: []string{srv.URL + "/image.qcow2"}},
 		StallTimeout: 500 * time.Millisecond,
 	}
 	done := make(chan multistep.StepAction, 1)
@@ -76,7 +76,7 @@ func TestStepDownloadSource_aStalledDownloadFailsAndLeavesNoPartialFile(t *testi
 	if _, target, _ := step.Download.UseSourceToFindCacheTarget(step.Download.Url[0]); fileExists(target) {
 		t.Fatalf("the partial download %s was left in the cache", target)
 	}
-	if _, ok := state.Get("ui").(*progressUi); ok {
+	if _, ok := keyUI.Get(state).(*progressUi); ok {
 		t.Fatal("the wrapped UI was left in the state")
 	}
 }
@@ -89,13 +89,13 @@ func TestStepDownloadSource_aSlowButSteadyDownloadCompletes(t *testing.T) {
 	srv := trickleServer(t, 96<<10, 4096, 0, 100*time.Millisecond)
 	state := downloadState(t)
 	step := &stepDownloadSource{
-		Download:     &commonsteps.StepDownload{Checksum: "none", Description: "source image", ResultKey: "source_image_path", Url: []string{srv.URL + "/image.qcow2"}},
+		Download:     &commonsteps.StepDownload{Checksum: "none", Description: "source image", ResultKey: string(keySourceImagePath), Url: []string{srv.URL + "/image.qcow2"}},
 		StallTimeout: 1200 * time.Millisecond,
 	}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	fi, err := os.Stat(state.Get("source_image_path").(string))
+	fi, err := os.Stat(keySourceImagePath.Get(state))
 	if err != nil || fi.Size() != 96<<10 {
 		t.Fatalf("downloaded file: %v %v", fi, err)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
 // stepForwardSSHPort reserves a free host port on 127.0.0.1 for the guest's
@@ -24,7 +23,7 @@ type stepForwardSSHPort struct {
 }
 
 func (s *stepForwardSSHPort) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	l, err := net.ListenRangeConfig{Addr: "127.0.0.1", Min: s.MinPort, Max: s.MaxPort, Network: "tcp"}.Listen(ctx)
 	if err != nil {
 		return halt(state, fmt.Errorf("finding a free port for SSH between %d and %d: %w", s.MinPort, s.MaxPort, err))
@@ -33,7 +32,7 @@ func (s *stepForwardSSHPort) Run(ctx context.Context, state multistep.StateBag) 
 	_ = handOverPort(l)
 	s.listener = l
 	ui.Say(fmt.Sprintf("Forwarding 127.0.0.1:%d to the guest's SSH port", l.Port))
-	state.Put("ssh_host_port", l.Port)
+	keySSHHostPort.Put(state, l.Port)
 	return multistep.ActionContinue
 }
 

@@ -19,7 +19,7 @@ func TestStepForwardSSHPort_reservesDistinctLoopbackPorts(t *testing.T) {
 			t.Fatalf("halted: %v", stateErr(state))
 		}
 		steps = append(steps, step)
-		port := state.Get("ssh_host_port").(int)
+		port := keySSHHostPort.Get(state)
 		if port < 2222 || port >= 4444 || ports[port] {
 			t.Fatalf("port %d out of range or reused: %v", port, ports)
 		}

@@ -28,7 +28,7 @@ type stepOutputDir struct {
 }
 
 func (s *stepOutputDir) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	info, err := os.Lstat(s.Path)
 	switch {
 	case os.IsNotExist(err):
@@ -68,7 +68,7 @@ func (s *stepOutputDir) Cleanup(state multistep.StateBag) {
 	if !s.prepared || !cancelled && !halted {
 		return
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	ui.Say("Deleting output directory...")
 	remove := func() error { return emptyDir(s.Path) }
 	if s.created {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
@@ -41,9 +40,9 @@ const secureBootInstallHint = "install the ovmf package (apt-get install ovmf: O
 // distributions that ship none) falls back on Candidates, the host OS's
 // list in firmware_paths_*.go (SecureBootCandidates with SecureBoot).
 //
-// It reads ui and work_dir, and writes efi_code, efi_vars, their formats
-// efi_code_format and efi_vars_format ("raw" or "qcow2"), and efi_smm and
-// efi_secure_vars when the firmware requires SMM.
+// For UEFI it reads ui and work_dir, and writes efi_code, efi_vars, their
+// formats efi_code_format and efi_vars_format ("raw" or "qcow2"), efi_smm
+// (whether the firmware requires SMM) and efi_secure_vars (state.go).
 type stepPrepareFirmware struct {
 	Firmware             string
 	CodePath             string
@@ -84,7 +83,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 	if s.Firmware != "uefi" {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	fw, err := s.locate()
 	if err != nil {
 		return halt(state, err)
@@ -93,7 +92,7 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 	if fw.Vars.Format == "qcow2" {
 		varsName = "efivars.qcow2"
 	}
-	varsCopy := filepath.Join(state.Get("work_dir").(string), varsName)
+	varsCopy := filepath.Join(keyWorkDir.Get(state), varsName)
 	if err := fileutil.CopyFile(fw.Vars.Filename, varsCopy, 0o600); err != nil {
 		return halt(state, fmt.Errorf("copying the UEFI variables file: %w", err))
 	}
@@ -102,12 +101,12 @@ func (s *stepPrepareFirmware) Run(ctx context.Context, state multistep.StateBag)
 		return halt(state, err)
 	}
 	ui.Say(fw.describe(s.SecureBoot))
-	state.Put("efi_code", flashCode)
-	state.Put("efi_vars", varsCopy)
-	state.Put("efi_code_format", fw.Code.Format)
-	state.Put("efi_vars_format", fw.Vars.Format)
-	state.Put("efi_smm", fw.SMM)
-	state.Put("efi_secure_vars", fw.SecureVars)
+	keyEFICode.Put(state, flashCode)
+	keyEFIVars.Put(state, varsCopy)
+	keyEFICodeFormat.Put(state, fw.Code.Format)
+	keyEFIVarsFormat.Put(state, fw.Vars.Format)
+	keyEFISMM.Put(state, fw.SMM)
+	keyEFISecureVars.Put(state, fw.SecureVars)
 	return multistep.ActionContinue
 }
 

@@ -29,7 +29,7 @@ func descriptorStep(root, arch, machine string) *stepPrepareFirmware {
 func runFirmwareStep(t *testing.T, step *stepPrepareFirmware) (multistep.StateBag, multistep.StepAction) {
 	t.Helper()
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	return state, step.Run(context.Background(), state)
 }
 
@@ -40,12 +40,12 @@ func TestStepPrepareFirmware_descriptorChoosesThePlainBuild(t *testing.T) {
 	if action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if got, want := state.Get("efi_code"), filepath.Join(ubuntuRoot, "/usr/share/OVMF/OVMF_CODE_4M.fd"); got != want {
+	if got, want := keyEFICode.Get(state), filepath.Join(ubuntuRoot, "/usr/share/OVMF/OVMF_CODE_4M.fd"); got != want {
 		t.Fatalf("efi_code %v, want %s", got, want)
 	}
-	vars := state.Get("efi_vars").(string)
-	if filepath.Base(vars) != "efivars.fd" || state.Get("efi_code_format") != "raw" || state.Get("efi_vars_format") != "raw" || state.Get("efi_smm") != false {
-		t.Fatalf("efi_vars %s, formats %v/%v, smm %v", vars, state.Get("efi_code_format"), state.Get("efi_vars_format"), state.Get("efi_smm"))
+	vars := keyEFIVars.Get(state)
+	if filepath.Base(vars) != "efivars.fd" || keyEFICodeFormat.Get(state) != "raw" || keyEFIVarsFormat.Get(state) != "raw" || keyEFISMM.Get(state) != false {
+		t.Fatalf("efi_vars %s, formats %v/%v, smm %v", vars, keyEFICodeFormat.Get(state), keyEFIVarsFormat.Get(state), keyEFISMM.Get(state))
 	}
 	if data, _ := os.ReadFile(vars); !strings.Contains(string(data), "OVMF_VARS_4M.fd") {
 		t.Fatalf("the variables copy holds %q", data)
@@ -62,13 +62,13 @@ func TestStepPrepareFirmware_descriptorChoosesSecureBootWithEnrolledKeys(t *test
 	if action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if got, want := state.Get("efi_code"), filepath.Join(ubuntuRoot, "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"); got != want {
+	if got, want := keyEFICode.Get(state), filepath.Join(ubuntuRoot, "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"); got != want {
 		t.Fatalf("efi_code %v, want %s", got, want)
 	}
-	if data, _ := os.ReadFile(state.Get("efi_vars").(string)); !strings.Contains(string(data), "OVMF_VARS_4M.ms.fd") {
+	if data, _ := os.ReadFile(keyEFIVars.Get(state)); !strings.Contains(string(data), "OVMF_VARS_4M.ms.fd") {
 		t.Fatalf("the variables copy holds %q, want the enrolled keys", data)
 	}
-	if state.Get("efi_smm") != true || state.Get("efi_secure_vars") != true {
+	if keyEFISMM.Get(state) != true || keyEFISecureVars.Get(state) != true {
 		t.Fatal("the Secure Boot build's SMM requirement is not passed on")
 	}
 	if out := uiOutput(state); !strings.Contains(out, "UEFI firmware with Secure Boot") || !strings.Contains(out, "40-edk2-x86_64-secure-enrolled.json") {
@@ -83,11 +83,11 @@ func TestStepPrepareFirmware_qcow2FirmwareKeepsItsFormat(t *testing.T) {
 	if action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if got, want := state.Get("efi_code"), filepath.Join(fedoraRoot, "/usr/share/edk2/ovmf/OVMF_CODE_4M.qcow2"); got != want {
+	if got, want := keyEFICode.Get(state), filepath.Join(fedoraRoot, "/usr/share/edk2/ovmf/OVMF_CODE_4M.qcow2"); got != want {
 		t.Fatalf("efi_code %v, want %s", got, want)
 	}
-	if vars := state.Get("efi_vars").(string); filepath.Base(vars) != "efivars.qcow2" || state.Get("efi_code_format") != "qcow2" || state.Get("efi_vars_format") != "qcow2" {
-		t.Fatalf("efi_vars %s, formats %v/%v", vars, state.Get("efi_code_format"), state.Get("efi_vars_format"))
+	if vars := keyEFIVars.Get(state); filepath.Base(vars) != "efivars.qcow2" || keyEFICodeFormat.Get(state) != "qcow2" || keyEFIVarsFormat.Get(state) != "qcow2" {
+		t.Fatalf("efi_vars %s, formats %v/%v", vars, keyEFICodeFormat.Get(state), keyEFIVarsFormat.Get(state))
 	}
 
 	step := descriptorStep(fedoraRoot, "aarch64", qemu.ArchAArch64.Machine)
@@ -97,10 +97,10 @@ func TestStepPrepareFirmware_qcow2FirmwareKeepsItsFormat(t *testing.T) {
 		t.Fatal(stateErr(state))
 	}
 	code := filepath.Join(fedoraRoot, "/usr/share/edk2/aarch64/QEMU_EFI-silent-pflash.qcow2")
-	if state.Get("efi_code") != code {
-		t.Fatalf("efi_code %v, want the shared qcow2 file %s, unpadded", state.Get("efi_code"), code)
+	if keyEFICode.Get(state) != code {
+		t.Fatalf("efi_code %v, want the shared qcow2 file %s, unpadded", keyEFICode.Get(state), code)
 	}
-	vars := state.Get("efi_vars").(string)
+	vars := keyEFIVars.Get(state)
 	if want := fileSize(filepath.Join(fedoraRoot, "/usr/share/edk2/aarch64/vars-template-pflash.qcow2")); fileSize(vars) != want {
 		t.Fatalf("the qcow2 variables copy is %d bytes, want the template's %d (padding corrupts qcow2)", fileSize(vars), want)
 	}
@@ -115,16 +115,16 @@ func TestStepPrepareFirmware_descriptorsWinOverThePathLists(t *testing.T) {
 	step := descriptorStep(ubuntuRoot, "x86_64", "q35")
 	step.Candidates = [][2]string{{code, vars}}
 	state, action := runFirmwareStep(t, step)
-	if action != multistep.ActionContinue || state.Get("efi_code") == code {
-		t.Fatalf("efi_code %v (err %v), want the descriptor's", state.Get("efi_code"), stateErr(state))
+	if action != multistep.ActionContinue || keyEFICode.Get(state) == code {
+		t.Fatalf("efi_code %v (err %v), want the descriptor's", keyEFICode.Get(state), stateErr(state))
 	}
 
 	// Without descriptor files, the list is searched.
 	step = descriptorStep(t.TempDir(), "x86_64", "q35")
 	step.Candidates = [][2]string{{code, vars}}
 	state, action = runFirmwareStep(t, step)
-	if action != multistep.ActionContinue || state.Get("efi_code") != code {
-		t.Fatalf("efi_code %v (err %v), want the list's %s", state.Get("efi_code"), stateErr(state), code)
+	if action != multistep.ActionContinue || keyEFICode.Get(state) != code {
+		t.Fatalf("efi_code %v (err %v), want the list's %s", keyEFICode.Get(state), stateErr(state), code)
 	}
 	if out := uiOutput(state); strings.Contains(out, "QEMU firmware descriptor") {
 		t.Fatalf("UI names a descriptor:\n%s", out)
@@ -187,8 +187,8 @@ func TestStepPrepareFirmware_optionsWinOverDescriptors(t *testing.T) {
 	step := descriptorStep(ubuntuRoot, "x86_64", "q35")
 	step.CodePath, step.VarsPath = code, vars
 	state, action := runFirmwareStep(t, step)
-	if action != multistep.ActionContinue || state.Get("efi_code") != code || state.Get("efi_code_format") != "qcow2" || state.Get("efi_vars_format") != "raw" {
-		t.Fatalf("efi_code %v %v, vars format %v (err %v)", state.Get("efi_code"), state.Get("efi_code_format"), state.Get("efi_vars_format"), stateErr(state))
+	if action != multistep.ActionContinue || keyEFICode.Get(state) != code || keyEFICodeFormat.Get(state) != "qcow2" || keyEFIVarsFormat.Get(state) != "raw" {
+		t.Fatalf("efi_code %v %v, vars format %v (err %v)", keyEFICode.Get(state), keyEFICodeFormat.Get(state), keyEFIVarsFormat.Get(state), stateErr(state))
 	}
 	if strings.Contains(uiOutput(state), "QEMU firmware descriptor") {
 		t.Fatalf("UI names a descriptor:\n%s", uiOutput(state))
@@ -197,13 +197,13 @@ func TestStepPrepareFirmware_optionsWinOverDescriptors(t *testing.T) {
 	step = descriptorStep(ubuntuRoot, "x86_64", "q35")
 	step.SecureBoot, step.CodePath = true, code
 	state, action = runFirmwareStep(t, step)
-	if action != multistep.ActionContinue || state.Get("efi_code") != code {
-		t.Fatalf("efi_code %v (err %v)", state.Get("efi_code"), stateErr(state))
+	if action != multistep.ActionContinue || keyEFICode.Get(state) != code {
+		t.Fatalf("efi_code %v (err %v)", keyEFICode.Get(state), stateErr(state))
 	}
-	if data, _ := os.ReadFile(state.Get("efi_vars").(string)); !strings.Contains(string(data), "OVMF_VARS_4M.ms.fd") {
+	if data, _ := os.ReadFile(keyEFIVars.Get(state)); !strings.Contains(string(data), "OVMF_VARS_4M.ms.fd") {
 		t.Fatalf("the variables copy holds %q, want the descriptor's enrolled template", data)
 	}
-	if state.Get("efi_smm") == true {
+	if keyEFISMM.Get(state) == true {
 		t.Fatal("SMM taken from a descriptor whose code is not used")
 	}
 }
@@ -217,10 +217,10 @@ func TestStepPrepareFirmware_installedAAVMFDescriptor(t *testing.T) {
 	step := &stepPrepareFirmware{Firmware: "uefi", Arch: "aarch64", MachineType: qemu.ArchAArch64.Machine,
 		PadTo: qemu.ArchAArch64.FirmwareSize, DescriptorDirs: []string{firmware.DistroDir}}
 	state, action := runFirmwareStep(t, step)
-	if action != multistep.ActionContinue || state.Get("efi_code") != "/usr/share/AAVMF/AAVMF_CODE.fd" {
-		t.Fatalf("efi_code %v (err %v)", state.Get("efi_code"), stateErr(state))
+	if action != multistep.ActionContinue || keyEFICode.Get(state) != "/usr/share/AAVMF/AAVMF_CODE.fd" {
+		t.Fatalf("efi_code %v (err %v)", keyEFICode.Get(state), stateErr(state))
 	}
-	if fileSize(state.Get("efi_vars").(string)) != 64<<20 {
+	if fileSize(keyEFIVars.Get(state)) != 64<<20 {
 		t.Fatal("the variables copy is not a full flash bank")
 	}
 }

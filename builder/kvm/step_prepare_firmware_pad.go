@@ -38,7 +38,7 @@ func (s *stepPrepareFirmware) padFirmware(state multistep.StateBag, code, varsCo
 	if code.Format != "raw" || fileSize(code.Filename) == s.PadTo {
 		return code.Filename, nil
 	}
-	padded := filepath.Join(state.Get("work_dir").(string), "efi-code.fd")
+	padded := filepath.Join(keyWorkDir.Get(state), "efi-code.fd")
 	if err := fileutil.CopyFile(code.Filename, padded, 0o600); err != nil {
 		return "", fmt.Errorf("copying the UEFI code file: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 func TestStepPrepareFirmware_padsShortFilesToTheFlashBank(t *testing.T) {
 	state, _ := testState(t)
 	fw, work := t.TempDir(), t.TempDir()
-	state.Put("work_dir", work)
+	keyWorkDir.Put(state, work)
 	code, vars := filepath.Join(fw, "edk2-aarch64-code.fd"), filepath.Join(fw, "edk2-arm-vars.fd")
 	os.WriteFile(code, []byte("code"), 0o644)
 	os.WriteFile(vars, []byte("vars"), 0o644)
@@ -27,11 +27,11 @@ func TestStepPrepareFirmware_padsShortFilesToTheFlashBank(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	mapped := state.Get("efi_code").(string)
+	mapped := keyEFICode.Get(state)
 	if !strings.HasPrefix(mapped, work) {
 		t.Fatalf("efi_code %s is not the build's padded copy", mapped)
 	}
-	for _, f := range []string{mapped, state.Get("efi_vars").(string)} {
+	for _, f := range []string{mapped, keyEFIVars.Get(state)} {
 		data, _ := os.ReadFile(f)
 		if len(data) != bank || !bytes.Equal(bytes.TrimRight(data, "\x00"), data[:4]) {
 			t.Errorf("%s: %d bytes starting %q, want the file zero-padded to %d", f, len(data), data[:min(4, len(data))], bank)
@@ -45,20 +45,20 @@ func TestStepPrepareFirmware_padsShortFilesToTheFlashBank(t *testing.T) {
 func TestStepPrepareFirmware_fullSizeCodeIsMappedInPlace(t *testing.T) {
 	state, _ := testState(t)
 	fw, work := t.TempDir(), t.TempDir()
-	state.Put("work_dir", work)
+	keyWorkDir.Put(state, work)
 	code, vars := filepath.Join(fw, "AAVMF_CODE.fd"), filepath.Join(fw, "AAVMF_VARS.fd")
 	os.WriteFile(code, make([]byte, 4096), 0o644)
 	os.WriteFile(vars, make([]byte, 4096), 0o644)
 	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: [][2]string{{code, vars}}, PadTo: 4096}
-	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || state.Get("efi_code") != code {
-		t.Fatalf("efi_code %v (err %v), want %s", state.Get("efi_code"), stateErr(state), code)
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || keyEFICode.Get(state) != code {
+		t.Fatalf("efi_code %v (err %v), want %s", keyEFICode.Get(state), stateErr(state), code)
 	}
 }
 
 func TestStepPrepareFirmware_oversizedFirmwareIsRefused(t *testing.T) {
 	state, _ := testState(t)
 	fw := t.TempDir()
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	code, vars := filepath.Join(fw, "CODE.fd"), filepath.Join(fw, "VARS.fd")
 	os.WriteFile(code, make([]byte, 8192), 0o644)
 	os.WriteFile(vars, make([]byte, 10), 0o644)
@@ -82,12 +82,12 @@ func TestArchAArch64_findsDebianAAVMF(t *testing.T) {
 		t.Skip("qemu-efi-aarch64 is not installed")
 	}
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	step := &stepPrepareFirmware{Firmware: "uefi", Candidates: qemu.ArchAArch64.Firmware, PadTo: qemu.ArchAArch64.FirmwareSize}
-	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || state.Get("efi_code") != "/usr/share/AAVMF/AAVMF_CODE.fd" {
-		t.Fatalf("efi_code %v (err %v)", state.Get("efi_code"), stateErr(state))
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue || keyEFICode.Get(state) != "/usr/share/AAVMF/AAVMF_CODE.fd" {
+		t.Fatalf("efi_code %v (err %v)", keyEFICode.Get(state), stateErr(state))
 	}
-	if fileSize(state.Get("efi_vars").(string)) != 64<<20 {
+	if fileSize(keyEFIVars.Get(state)) != 64<<20 {
 		t.Fatal("the variables copy is not a full flash bank")
 	}
 }

@@ -13,7 +13,7 @@ import (
 func TestStepPrepareFirmware_findsOVMFAndCopiesItsVariables(t *testing.T) {
 	state, _ := testState(t)
 	fw, work := t.TempDir(), t.TempDir()
-	state.Put("work_dir", work)
+	keyWorkDir.Put(state, work)
 	code, vars := filepath.Join(fw, "OVMF_CODE_4M.fd"), filepath.Join(fw, "OVMF_VARS_4M.fd")
 	os.WriteFile(code, []byte("code"), 0o644)
 	os.WriteFile(vars, []byte("vars template"), 0o644)
@@ -21,10 +21,10 @@ func TestStepPrepareFirmware_findsOVMFAndCopiesItsVariables(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	if state.Get("efi_code") != code {
-		t.Fatalf("efi_code %v", state.Get("efi_code"))
+	if keyEFICode.Get(state) != code {
+		t.Fatalf("efi_code %v", keyEFICode.Get(state))
 	}
-	copied := state.Get("efi_vars").(string)
+	copied := keyEFIVars.Get(state)
 	if !strings.HasPrefix(copied, work) {
 		t.Fatalf("the build writes to the shared variables template %s", copied)
 	}
@@ -46,7 +46,7 @@ func TestStepPrepareFirmware_biosNeedsNothing(t *testing.T) {
 	if action := (&stepPrepareFirmware{Firmware: "bios"}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatal("bios halted")
 	}
-	if _, ok := state.GetOk("efi_code"); ok {
+	if _, ok := keyEFICode.GetOk(state); ok {
 		t.Fatal("bios build got UEFI firmware")
 	}
 }

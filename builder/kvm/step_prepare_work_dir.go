@@ -27,12 +27,12 @@ func (s *stepPrepareWorkDir) Run(ctx context.Context, state multistep.StateBag) 
 	if err != nil {
 		return halt(state, fmt.Errorf("creating a work directory in %s: %w", s.OutputDir, err))
 	}
-	state.Put("work_dir", dir)
+	keyWorkDir.Put(state, dir)
 	return multistep.ActionContinue
 }
 
 func (s *stepPrepareWorkDir) Cleanup(state multistep.StateBag) {
-	if dir, ok := state.GetOk("work_dir"); ok {
-		os.RemoveAll(dir.(string))
+	if dir, ok := keyWorkDir.GetOk(state); ok {
+		os.RemoveAll(dir)
 	}
 }

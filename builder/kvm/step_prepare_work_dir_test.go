@@ -12,7 +12,7 @@ func TestStepPrepareWorkDir_isHiddenInTheOutputAndAlwaysRemoved(t *testing.T) {
 	out := t.TempDir()
 	step := &stepPrepareWorkDir{OutputDir: out}
 	step.Run(context.Background(), state)
-	dir := state.Get("work_dir").(string)
+	dir := keyWorkDir.Get(state)
 	if filepath.Dir(dir) != out || filepath.Base(dir)[0] != '.' {
 		t.Fatalf("work dir %s is not hidden inside %s", dir, out)
 	}

@@ -17,8 +17,8 @@ type stepPublishRuntimeData struct {
 }
 
 func (s *stepPublishRuntimeData) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	s.Generated.Put("Accelerator", state.Get("accelerator"))
-	s.Generated.Put("SSHHostPort", state.Get("ssh_host_port"))
+	s.Generated.Put("Accelerator", keyAccelerator.Get(state))
+	s.Generated.Put("SSHHostPort", keySSHHostPort.Get(state))
 	return multistep.ActionContinue
 }
 

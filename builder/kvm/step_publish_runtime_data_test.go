@@ -9,10 +9,10 @@ import (
 
 func TestStepPublishRuntimeData(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("accelerator", "tcg")
-	state.Put("ssh_host_port", 3022)
+	keyAccelerator.Put(state, "tcg")
+	keySSHHostPort.Put(state, 3022)
 	(&stepPublishRuntimeData{Generated: &packerbuilderdata.GeneratedData{State: state}}).Run(context.Background(), state)
-	data := state.Get("generated_data").(map[string]interface{})
+	data := keyGeneratedData.Get(state)
 	if data["Accelerator"] != "tcg" || data["SSHHostPort"] != 3022 {
 		t.Fatalf("generated data %v", data)
 	}

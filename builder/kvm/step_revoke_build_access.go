@@ -26,9 +26,9 @@ type stepRevokeBuildAccess struct {
 }
 
 func (s *stepRevokeBuildAccess) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
-	comm := state.Get("communicator").(packersdk.Communicator)
-	instanceID, _ := state.Get("instance_id").(string)
+	ui := keyUI.Get(state)
+	comm := keyCommunicator.Get(state)
+	instanceID := keyInstanceID.Get(state)
 	if s.KeyComment == "" && s.Keep {
 		return multistep.ActionContinue
 	}

@@ -26,8 +26,8 @@ func runRevoke(t *testing.T, step *stepRevokeBuildAccess, exit func(string) int)
 	t.Helper()
 	state, _ := testState(t)
 	comm := &scriptedComm{exit: exit}
-	state.Put("communicator", comm)
-	state.Put("instance_id", "packer-iid")
+	keyCommunicator.Put(state, comm)
+	keyInstanceID.Put(state, "packer-iid")
 	return step.Run(context.Background(), state), comm, state
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
@@ -19,10 +18,11 @@ import (
 // serial console going to a log file, and starts the VM watch (vm_watch.go)
 // that calls Abort when the VM fails at any point of the build.
 //
-// It reads driver, ui, work_dir, accelerator, overlay_path, seed_path,
-// ssh_host_port, efi_code and efi_vars (and efi_code_format,
-// efi_vars_format, efi_smm, efi_secure_vars, additional_disk_paths and
-// tpm_socket when set), and writes serial_log, vm and vm_watch.
+// It reads driver, ui, work_dir, accelerator, overlay_path and
+// ssh_host_port (and seed_path, the efi_* values, additional_disk_paths,
+// tpm_socket, the installer's source_image_path, cd_path and floppy_path,
+// and the warm start's QEMU arguments when set), and writes serial_log,
+// vnc_port and vnc_password (with VNC), vm and vm_watch (state.go).
 type stepRunVM struct {
 	Spec qemu.Spec
 	// OutputDir is named when the guest stops because its filesystem is full.
@@ -39,8 +39,8 @@ type stepRunVM struct {
 }
 
 func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(qemu.Driver)
-	ui := state.Get("ui").(packersdk.Ui)
+	driver := keyDriver.Get(state)
+	ui := keyUI.Get(state)
 
 	// A unix socket path must stay under 108 bytes, so it lives in /tmp
 	// rather than in a possibly deep output directory.
@@ -53,9 +53,9 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 
 	serialLog := s.Spec.SerialLogFile
 	if serialLog == "" {
-		serialLog = filepath.Join(state.Get("work_dir").(string), "serial.log")
+		serialLog = filepath.Join(keyWorkDir.Get(state), "serial.log")
 	}
-	state.Put("serial_log", serialLog)
+	keySerialLog.Put(state, serialLog)
 
 	vncDisplay, vncPassword := -1, ""
 	if s.Spec.VNC {
@@ -69,26 +69,26 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		if vncPassword, err = newVNCPassword(); err != nil {
 			return halt(state, err)
 		}
-		state.Put("vnc_port", l.Port)
-		state.Put("vnc_password", vncPassword)
+		keyVNCPort.Put(state, l.Port)
+		keyVNCPassword.Put(state, vncPassword)
 	}
 
 	args := qemu.Args(s.Spec, qemu.Media{
-		Accelerator: state.Get("accelerator").(string),
-		Overlay:     state.Get("overlay_path").(string),
-		Seed:        stateString(state, "seed_path"),
-		SSHHostPort: state.Get("ssh_host_port").(int),
+		Accelerator: keyAccelerator.Get(state),
+		Overlay:     keyOverlayPath.Get(state),
+		Seed:        keySeedPath.Get(state),
+		SSHHostPort: keySSHHostPort.Get(state),
 		QMPSocket:   qmpSocket,
 		SerialLog:   serialLog,
-		EFICode:     stateString(state, "efi_code"),
-		EFIVars:     stateString(state, "efi_vars"),
-		EFIFormats:  [2]string{stateString(state, "efi_code_format"), stateString(state, "efi_vars_format")},
-		EFISMM:      stateBool(state, "efi_smm"),
-		EFISecure:   stateBool(state, "efi_secure_vars"),
+		EFICode:     keyEFICode.Get(state),
+		EFIVars:     keyEFIVars.Get(state),
+		EFIFormats:  [2]string{keyEFICodeFormat.Get(state), keyEFIVarsFormat.Get(state)},
+		EFISMM:      keyEFISMM.Get(state),
+		EFISecure:   keyEFISecureVars.Get(state),
 		VNCDisplay:  vncDisplay,
 		// The additional disks and the TPM, when the template asks for them.
-		AdditionalDisks: stateStrings(state, "additional_disk_paths"),
-		TPMSocket:       stateString(state, "tpm_socket"),
+		AdditionalDisks: keyAdditionalDiskPaths.Get(state),
+		TPMSocket:       keyTPMSocket.Get(state),
 		Installer:       installerMediaFromState(s.Spec.CDROMInterface, state),
 	})
 	args = append(args, warmQemuArgs(state)...)
@@ -98,7 +98,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		return halt(state, fmt.Errorf("starting QEMU: %w", err))
 	}
 	s.vm = vm
-	state.Put("vm", vm)
+	keyVM.Put(state, vm)
 	if vncPassword != "" {
 		// Until then QEMU's VNC server (password=on) refuses every client.
 		if err := setVNCPassword(ctx, vm, vncPassword); err != nil {
@@ -107,7 +107,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		// The person who wants to watch needs the password, but Packer logs
 		// what the UI says (PACKER_LOG=1) with no knowledge of the plugin's
 		// secrets: the UI names a file only its owner can read instead.
-		file, err := writeVNCPasswordFile(state.Get("work_dir").(string), vncPassword)
+		file, err := writeVNCPasswordFile(keyWorkDir.Get(state), vncPassword)
 		if err != nil {
 			return halt(state, err)
 		}
@@ -119,7 +119,7 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	}
 	outputDir, _ := filepath.Abs(s.OutputDir)
 	s.watch = startVMWatch(vm, serialLog, outputDir, interval, s.Abort)
-	state.Put("vm_watch", s.watch)
+	keyVMWatch.Put(state, s.watch)
 	return multistep.ActionContinue
 }
 
@@ -136,7 +136,7 @@ func (s *stepRunVM) Cleanup(state multistep.StateBag) {
 	}
 	if s.vm != nil {
 		if err := s.vm.Stop(); err != nil {
-			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("stopping QEMU: %s", err))
+			keyUI.Get(state).Error(fmt.Sprintf("stopping QEMU: %s", err))
 		}
 	}
 	if s.vncPort != nil {
@@ -145,16 +145,4 @@ func (s *stepRunVM) Cleanup(state multistep.StateBag) {
 	if s.qmpDir != "" {
 		os.RemoveAll(s.qmpDir)
 	}
-}
-
-func stateBool(state multistep.StateBag, key string) bool {
-	v, _ := state.GetOk(key)
-	b, _ := v.(bool)
-	return b
-}
-
-func stateString(state multistep.StateBag, key string) string {
-	v, _ := state.GetOk(key)
-	s, _ := v.(string)
-	return s
 }

@@ -18,11 +18,11 @@ func testSpec() qemu.Spec {
 func TestStepRunVM_startsAndAlwaysStopsQEMU(t *testing.T) {
 	state, driver := testState(t)
 	dir := t.TempDir()
-	state.Put("work_dir", dir)
-	state.Put("accelerator", "tcg")
-	state.Put("overlay_path", dir+"/disk.qcow2")
-	state.Put("seed_path", dir+"/seed.iso")
-	state.Put("ssh_host_port", 2999)
+	keyWorkDir.Put(state, dir)
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	keySeedPath.Put(state, dir+"/seed.iso")
+	keySSHHostPort.Put(state, 2999)
 	step := &stepRunVM{Spec: testSpec()}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
@@ -30,8 +30,8 @@ func TestStepRunVM_startsAndAlwaysStopsQEMU(t *testing.T) {
 	if !strings.Contains(strings.Join(driver.StartArgs, " "), "hostfwd=tcp:127.0.0.1:2999-:22") {
 		t.Fatalf("the reserved port was not forwarded: %v", driver.StartArgs)
 	}
-	if state.Get("serial_log") != dir+"/serial.log" {
-		t.Fatalf("serial log %v, want it in the work dir", state.Get("serial_log"))
+	if keySerialLog.Get(state) != dir+"/serial.log" {
+		t.Fatalf("serial log %v, want it in the work dir", keySerialLog.Get(state))
 	}
 	step.Cleanup(state)
 	if driver.VM.StopCalls != 1 {

@@ -7,8 +7,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepShutdown powers the guest off cleanly so its filesystems are
@@ -27,15 +25,15 @@ type stepShutdown struct {
 }
 
 func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
-	vm := state.Get("vm").(qemu.VM)
-	if watch, ok := state.GetOk("vm_watch"); ok {
-		watch.(*vmWatch).ExpectShutdown()
+	ui := keyUI.Get(state)
+	vm := keyVM.Get(state)
+	if watch, ok := keyVMWatch.GetOk(state); ok {
+		watch.ExpectShutdown()
 	}
 
 	if s.Command != "" {
 		ui.Say(fmt.Sprintf("Shutting down with: %s", s.Command))
-		comm := state.Get("communicator").(packersdk.Communicator)
+		comm := keyCommunicator.Get(state)
 		cmd := &packersdk.RemoteCmd{Command: s.Command}
 		// The connection usually drops as the guest goes down: not an error.
 		if err := comm.Start(ctx, cmd); err != nil {
@@ -60,7 +58,7 @@ func (s *stepShutdown) Run(ctx context.Context, state multistep.StateBag) multis
 	case <-timer.C:
 		if !s.ForceOnTimeout {
 			return halt(state, fmt.Errorf("the guest did not power off within %s (shutdown_timeout): its filesystems would need recovery, so no image is written. Raise shutdown_timeout, check shutdown_command, or set force_shutdown_on_timeout = true to stop it and keep the image anyway%s",
-				s.Timeout, serialTail(stateString(state, "serial_log"), 30)))
+				s.Timeout, serialTail(keySerialLog.Get(state), 30)))
 		}
 		ui.Error(fmt.Sprintf("Warning: the guest did not power off within %s (shutdown_timeout); stopping QEMU as force_shutdown_on_timeout asks. The image may need a filesystem check.", s.Timeout))
 		if err := vm.Stop(); err != nil {

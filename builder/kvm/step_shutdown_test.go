@@ -17,7 +17,7 @@ func TestStepShutdown_waitsForTheGuestToPowerOff(t *testing.T) {
 	state, _ := testState(t)
 	vm := qemumock.NewVMMock()
 	vm.PowerDownExits = true
-	state.Put("vm", vm)
+	keyVM.Put(state, vm)
 	if action := (&stepShutdown{Timeout: time.Second}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
@@ -31,10 +31,10 @@ func TestStepShutdown_waitsForTheGuestToPowerOff(t *testing.T) {
 func TestStepShutdown_aGuestThatDoesNotPowerOffFailsTheBuild(t *testing.T) {
 	state, _ := testState(t)
 	vm := qemumock.NewVMMock()
-	state.Put("vm", vm)
+	keyVM.Put(state, vm)
 	log := filepath.Join(t.TempDir(), "serial.log")
 	os.WriteFile(log, []byte("[  OK  ] Reached target Power-Off.\nA stop job is running for Hung Service (4min / no limit)\n"), 0o644)
-	state.Put("serial_log", log)
+	keySerialLog.Put(state, log)
 	action := (&stepShutdown{Timeout: 200 * time.Millisecond}).Run(context.Background(), state)
 	err := stateErr(state)
 	if action != multistep.ActionHalt || err == nil {
@@ -51,7 +51,7 @@ func TestStepShutdown_aGuestThatDoesNotPowerOffFailsTheBuild(t *testing.T) {
 func TestStepShutdown_forceStopsAGuestThatIgnoresThePowerDown(t *testing.T) {
 	state, _ := testState(t)
 	vm := qemumock.NewVMMock()
-	state.Put("vm", vm)
+	keyVM.Put(state, vm)
 	start := time.Now()
 	if action := (&stepShutdown{Timeout: 200 * time.Millisecond, ForceOnTimeout: true}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
@@ -69,10 +69,10 @@ func TestStepShutdown_theWatchAcceptsThePowerOff(t *testing.T) {
 	state, _ := testState(t)
 	vm := qemumock.NewVMMock()
 	vm.PowerDownExits = true
-	state.Put("vm", vm)
+	keyVM.Put(state, vm)
 	watch := startVMWatch(vm, "", "/out", 10*time.Millisecond, nil)
 	defer watch.Stop()
-	state.Put("vm_watch", watch)
+	keyVMWatch.Put(state, watch)
 	if action := (&stepShutdown{Timeout: time.Second}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
@@ -84,7 +84,7 @@ func TestStepShutdown_theWatchAcceptsThePowerOff(t *testing.T) {
 
 func TestStepShutdown_cancelHalts(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("vm", qemumock.NewVMMock())
+	keyVM.Put(state, qemumock.NewVMMock())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if action := (&stepShutdown{Timeout: time.Minute}).Run(ctx, state); action != multistep.ActionHalt {

@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepSnapshot turns the build's overlay into the output image: flattened
@@ -21,7 +19,8 @@ import (
 // in `sha256sum -c` format. The additional disks (additional_disk_paths)
 // are written the same way beside it (snapshot_additional_disks.go).
 //
-// It reads driver, ui, overlay_path and additional_disk_paths, and writes
+// It reads driver, ui, overlay_path, additional_disk_paths and, for an
+// overlay, source_image_path, and writes
 // image_path, image_checksum, checksum_path, additional_disk_images,
 // additional_disk_checksums and, for an overlay, image_backing_file (the
 // source image it stands on, which kvm-export accepts as its one backing
@@ -40,9 +39,9 @@ type stepSnapshot struct {
 }
 
 func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
-	driver := state.Get("driver").(qemu.Driver)
-	overlay := state.Get("overlay_path").(string)
+	ui := keyUI.Get(state)
+	driver := keyDriver.Get(state)
+	overlay := keyOverlayPath.Get(state)
 	final := filepath.Join(s.OutputDir, s.ImageName+"."+s.Format)
 
 	tmp, err := os.CreateTemp(s.OutputDir, "."+s.ImageName+".*.tmp")
@@ -59,9 +58,9 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 	}
 	if s.Mode == "overlay" {
 		ui.Say("Keeping the disk as a thin overlay on the source image")
-		if source, ok := state.Get("source_image_path").(string); ok {
+		if source, ok := keySourceImagePath.GetOk(state); ok {
 			if backing, absErr := filepath.Abs(source); absErr == nil {
-				state.Put("image_backing_file", backing)
+				keyImageBackingFile.Put(state, backing)
 			}
 		}
 		err = os.Rename(overlay, s.tmpPath)
@@ -92,9 +91,9 @@ func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multis
 	}
 	syncDir(s.OutputDir)
 	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", final, fileutil.HumanBytes(size), sum[:12], time.Since(start).Round(100*time.Millisecond)))
-	state.Put("image_path", final)
-	state.Put("image_checksum", sum)
-	state.Put("checksum_path", checksumFile)
+	keyImagePath.Put(state, final)
+	keyImageChecksum.Put(state, sum)
+	keyChecksumPath.Put(state, checksumFile)
 	return multistep.ActionContinue
 }
 

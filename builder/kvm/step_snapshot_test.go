@@ -22,7 +22,7 @@ func snapshotState(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock
 	os.Mkdir(work, 0o755)
 	overlay := filepath.Join(work, "disk.qcow2")
 	os.WriteFile(overlay, []byte("overlay bytes"), 0o644)
-	state.Put("overlay_path", overlay)
+	keyOverlayPath.Put(state, overlay)
 	return state, driver, out
 }
 
@@ -43,8 +43,8 @@ func TestStepSnapshot_writesTheImageAndAVerifiableChecksum(t *testing.T) {
 	if string(line) != want+"  golden.qcow2\n" {
 		t.Fatalf("checksum file %q, want %q", line, want+"  golden.qcow2\n")
 	}
-	if state.Get("image_checksum") != want {
-		t.Fatalf("image_checksum %v, want %s", state.Get("image_checksum"), want)
+	if keyImageChecksum.Get(state) != want {
+		t.Fatalf("image_checksum %v, want %s", keyImageChecksum.Get(state), want)
 	}
 	st, _ := os.Stat(filepath.Join(out, "golden.qcow2"))
 	if st.Mode().Perm() != 0o644 {
@@ -70,7 +70,7 @@ func TestStepSnapshot_aFailedConvertLeavesNothingBehind(t *testing.T) {
 func TestStepSnapshot_overlayModeKeepsTheOverlay(t *testing.T) {
 	state, driver, out := snapshotState(t)
 	source := filepath.Join(t.TempDir(), "source.qcow2")
-	state.Put("source_image_path", source)
+	keySourceImagePath.Put(state, source)
 	step := &stepSnapshot{OutputDir: out, ImageName: "layer", Format: "qcow2", Mode: "overlay"}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
@@ -83,7 +83,7 @@ func TestStepSnapshot_overlayModeKeepsTheOverlay(t *testing.T) {
 		t.Fatalf("output %q is not the overlay", data)
 	}
 	// kvm-export accepts this backing file, and no other (issue 20).
-	if got, _ := state.Get("image_backing_file").(string); got != source {
+	if got := keyImageBackingFile.Get(state); got != source {
 		t.Errorf("image_backing_file %q, want the source %s", got, source)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
@@ -37,13 +36,13 @@ func (s *stepStartTPM) Run(ctx context.Context, state multistep.StateBag) multis
 	if !s.Enabled {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	binary, err := exec.LookPath(s.Binary)
 	if err != nil {
 		return halt(state, fmt.Errorf("tpm = true needs swtpm, the software TPM: %q was not found; install the Debian/Ubuntu package swtpm (apt-get install swtpm; Fedora: swtpm) or set swtpm_binary", s.Binary))
 	}
 	// Absolute: swtpm's command line then names the build it belongs to.
-	stateDir, err := filepath.Abs(filepath.Join(state.Get("work_dir").(string), "tpm"))
+	stateDir, err := filepath.Abs(filepath.Join(keyWorkDir.Get(state), "tpm"))
 	if err != nil {
 		return halt(state, err)
 	}
@@ -60,7 +59,7 @@ func (s *stepStartTPM) Run(ctx context.Context, state multistep.StateBag) multis
 		return halt(state, err)
 	}
 	ui.Say("Started a software TPM 2.0 (swtpm)")
-	state.Put("tpm_socket", socket)
+	keyTPMSocket.Put(state, socket)
 	return multistep.ActionContinue
 }
 
@@ -69,7 +68,7 @@ func (s *stepStartTPM) Run(ctx context.Context, state multistep.StateBag) multis
 func (s *stepStartTPM) Cleanup(state multistep.StateBag) {
 	if s.tpm != nil {
 		if err := s.tpm.Stop(); err != nil {
-			state.Get("ui").(packersdk.Ui).Error(fmt.Sprintf("stopping swtpm: %s", err))
+			keyUI.Get(state).Error(fmt.Sprintf("stopping swtpm: %s", err))
 		}
 		s.tpm = nil
 	}

@@ -18,7 +18,7 @@ func TestStepStartTPM_offDoesNothing(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if _, ok := state.GetOk("tpm_socket"); ok {
+	if _, ok := keyTPMSocket.GetOk(state); ok {
 		t.Fatal("tpm_socket set with tpm off")
 	}
 	step.Cleanup(state)
@@ -26,7 +26,7 @@ func TestStepStartTPM_offDoesNothing(t *testing.T) {
 
 func TestStepStartTPM_missingSwtpmNamesThePackage(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	step := &stepStartTPM{Enabled: true, Binary: "swtpm-not-installed"}
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt {
 		t.Fatal("a missing swtpm did not halt")
@@ -45,12 +45,12 @@ func TestStepStartTPM_startsSwtpmAndCleanupStopsIt(t *testing.T) {
 	}
 	state, _ := testState(t)
 	work := t.TempDir()
-	state.Put("work_dir", work)
+	keyWorkDir.Put(state, work)
 	step := &stepStartTPM{Enabled: true, Binary: "swtpm"}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	socket := state.Get("tpm_socket").(string)
+	socket := keyTPMSocket.Get(state)
 	if st, err := os.Stat(socket); err != nil || st.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("no control socket at %s: %v", socket, err)
 	}
@@ -76,7 +76,7 @@ func TestStepStartTPM_stateDirectoryIsAbsolute(t *testing.T) {
 	state, _ := testState(t)
 	t.Chdir(t.TempDir())
 	os.MkdirAll("output-x/.work", 0o755)
-	state.Put("work_dir", "output-x/.work")
+	keyWorkDir.Put(state, "output-x/.work")
 	fake, _ := filepath.Abs("swtpm")
 	os.WriteFile(fake, []byte("#!/bin/sh\nexit 1\n"), 0o755)
 	step := &stepStartTPM{Enabled: true, Binary: fake}
@@ -90,7 +90,7 @@ func TestStepStartTPM_stateDirectoryIsAbsolute(t *testing.T) {
 
 func TestStepStartTPM_swtpmThatFailsAtStartIsReported(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("work_dir", t.TempDir())
+	keyWorkDir.Put(state, t.TempDir())
 	fake := filepath.Join(t.TempDir(), "swtpm")
 	os.WriteFile(fake, []byte("#!/bin/sh\necho 'swtpm: bad option' >&2\nexit 1\n"), 0o755)
 	step := &stepStartTPM{Enabled: true, Binary: fake}

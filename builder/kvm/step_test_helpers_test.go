@@ -16,21 +16,18 @@ func testState(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock) {
 	t.Helper()
 	state := new(multistep.BasicStateBag)
 	driver := &qemumock.DriverMock{}
-	state.Put("driver", driver)
-	state.Put("ui", &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)})
+	keyDriver.Put(state, driver)
+	keyUI.Put(state, &packersdk.BasicUi{Reader: new(bytes.Buffer), Writer: new(bytes.Buffer), ErrorWriter: new(bytes.Buffer)})
 	return state, driver
 }
 
 func stateErr(state multistep.StateBag) error {
-	if err, ok := state.GetOk("error"); ok {
-		return err.(error)
-	}
-	return nil
+	return keyError.Get(state)
 }
 
 // uiOutput is what the steps said on the test UI.
 func uiOutput(state multistep.StateBag) string {
-	ui := state.Get("ui").(*packersdk.BasicUi)
+	ui := keyUI.Get(state).(*packersdk.BasicUi)
 	return ui.Writer.(*bytes.Buffer).String() + ui.ErrorWriter.(*bytes.Buffer).String()
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/bootcommand"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 	vnc "github.com/mitchellh/go-vnc"
 )
@@ -48,8 +47,8 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 	if s.Command == "" {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
-	port, ok := state.Get("vnc_port").(int)
+	ui := keyUI.Get(state)
+	port, ok := keyVNCPort.GetOk(state)
 	if !ok {
 		return halt(state, fmt.Errorf("boot_command needs the VM's VNC display, which is not running"))
 	}
@@ -61,7 +60,7 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 			return halt(state, ctx.Err())
 		}
 	}
-	httpPort, _ := state.Get("http_port").(int)
+	httpPort := keyHTTPPort.Get(state)
 	s.Ctx.Data = &bootCommandData{HTTPIP: userNetHostIP, HTTPPort: httpPort, Name: s.Name, SSHPublicKey: s.publicKey()}
 	command, err := interpolate.Render(s.Command, &s.Ctx)
 	if err != nil {
@@ -75,7 +74,7 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 	if connect == nil {
 		connect = dialVNC
 	}
-	password, _ := state.Get("vnc_password").(string)
+	password := keyVNCPassword.Get(state)
 	keys, conn, err := connect(ctx, port, password)
 	if err != nil {
 		return halt(state, fmt.Errorf("connecting to the VM's VNC display on 127.0.0.1:%d: %w", port, err))

@@ -47,9 +47,9 @@ func (k *keyRecorder) typed() string {
 
 func bootCommandState(t *testing.T) (multistep.StateBag, *keyRecorder, *stepTypeBootCommand) {
 	state, _ := testState(t)
-	state.Put("vnc_port", 5901)
-	state.Put("vnc_password", "s3cretpw")
-	state.Put("http_port", 8123)
+	keyVNCPort.Put(state, 5901)
+	keyVNCPassword.Put(state, "s3cretpw")
+	keyHTTPPort.Put(state, 8123)
 	keys := &keyRecorder{}
 	step := &stepTypeBootCommand{
 		Command:     "e<down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/{{ .Name }}.sh key={{ .SSHPublicKey }}<f10>",
@@ -95,7 +95,7 @@ func TestStepTypeBootCommand_boot_waitEndsWithTheBuild(t *testing.T) {
 
 func TestStepTypeBootCommand_failsWithoutVNC(t *testing.T) {
 	state, _, step := bootCommandState(t)
-	state.Remove("vnc_port")
+	state.Remove(string(keyVNCPort))
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "VNC") {
 		t.Fatalf("want a VNC error, got %v", stateErr(state))
 	}

@@ -22,8 +22,8 @@ func (s *stepWaitCloudInit) Run(ctx context.Context, state multistep.StateBag) m
 	if !s.Enabled {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
-	comm := state.Get("communicator").(packersdk.Communicator)
+	ui := keyUI.Get(state)
+	comm := keyCommunicator.Get(state)
 	ui.Say("Waiting for cloud-init to finish...")
 
 	var out bytes.Buffer

@@ -22,7 +22,7 @@ func TestStepWaitCloudInit(t *testing.T) {
 	for _, tc := range cases {
 		state, _ := testState(t)
 		comm := &packersdk.MockCommunicator{StartStdout: "status: error\ndetail: locale\n", StartExitStatus: tc.exit}
-		state.Put("communicator", comm)
+		keyCommunicator.Put(state, comm)
 		action := (&stepWaitCloudInit{Enabled: true}).Run(context.Background(), state)
 		if action != tc.action {
 			t.Fatalf("exit %d: action %v (err %v)", tc.exit, action, stateErr(state))
@@ -39,7 +39,7 @@ func TestStepWaitCloudInit(t *testing.T) {
 func TestStepWaitCloudInit_disabledRunsNothing(t *testing.T) {
 	state, _ := testState(t)
 	comm := &packersdk.MockCommunicator{}
-	state.Put("communicator", comm)
+	keyCommunicator.Put(state, comm)
 	(&stepWaitCloudInit{Enabled: false}).Run(context.Background(), state)
 	if comm.StartCalled {
 		t.Fatal("wait_for_cloud_init = false still waited")

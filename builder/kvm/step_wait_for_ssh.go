@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepWaitForSSH polls the forwarded port for sshd's banner. QEMU's
@@ -51,9 +48,9 @@ type stepWaitForSSH struct {
 const bannerTimeout = 5 * time.Second
 
 func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	ui := state.Get("ui").(packersdk.Ui)
-	port := state.Get("ssh_host_port").(int)
-	serialLog := stateString(state, "serial_log")
+	ui := keyUI.Get(state)
+	port := keySSHHostPort.Get(state)
+	serialLog := keySerialLog.Get(state)
 	interval := s.PollInterval
 	if interval == 0 {
 		interval = 250 * time.Millisecond
@@ -70,7 +67,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	defer tick.Stop()
 	progress := bootProgress{path: serialLog, lastChange: start}
 	if s.WatchActivity {
-		vm, _ := state.Get("vm").(qemu.VM)
+		vm := keyVM.Get(state)
 		progress.activity = &vmActivity{vm: vm, screenFile: screenDumpPath(state)}
 		progress.activityEvery = s.ActivityInterval
 		if progress.activityEvery == 0 {

@@ -41,11 +41,11 @@ func fakePort(t *testing.T, banner string) int {
 func sshWaitState(t *testing.T, port int) (*multistep.BasicStateBag, *qemumock.VMMock) {
 	state, _ := testState(t)
 	vm := qemumock.NewVMMock()
-	state.Put("vm", vm)
-	state.Put("ssh_host_port", port)
+	keyVM.Put(state, vm)
+	keySSHHostPort.Put(state, port)
 	log := filepath.Join(t.TempDir(), "serial.log")
 	os.WriteFile(log, []byte("SeaBIOS\nBooting from Hard Disk...\n[    1.0] Kernel panic - not syncing: VFS\n"), 0o644)
-	state.Put("serial_log", log)
+	keySerialLog.Put(state, log)
 	return state, vm
 }
 
@@ -75,7 +75,7 @@ func TestStepWaitForSSH_anAcceptedButSilentPortIsNotSSH(t *testing.T) {
 // ssh_timeout, saying why.
 func TestStepWaitForSSH_aSilentConsoleFailsAtTheProgressTimeout(t *testing.T) {
 	state, _ := sshWaitState(t, fakePort(t, ""))
-	os.WriteFile(state.Get("serial_log").(string), nil, 0o644)
+	os.WriteFile(keySerialLog.Get(state), nil, 0o644)
 	step := &stepWaitForSSH{Timeout: time.Minute, ProgressTimeout: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond, BannerTimeout: 10 * time.Millisecond}
 	start := time.Now()
 	action := step.Run(context.Background(), state)
@@ -93,7 +93,7 @@ func TestStepWaitForSSH_aSilentConsoleFailsAtTheProgressTimeout(t *testing.T) {
 func TestStepWaitForSSH_aConsoleThatKeepsPrintingIsNotStuck(t *testing.T) {
 	port := fakePort(t, "")
 	state, _ := sshWaitState(t, port)
-	log := state.Get("serial_log").(string)
+	log := keySerialLog.Get(state)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
@@ -16,7 +15,7 @@ import (
 // migration carries that run state, so QEMU does not start it: this step
 // waits for the load to finish and continues the guest.
 //
-// It reads vm and warm_entry.
+// It reads ui, vm and the warm start's Entry (warmState, state.go).
 type stepWarmContinue struct {
 	// Timeout bounds the state's load (2m if 0).
 	Timeout      time.Duration
@@ -24,11 +23,11 @@ type stepWarmContinue struct {
 }
 
 func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	entry, ok := state.Get("warm_entry").(*warmEntry)
-	if !ok {
+	entry := warmOf(state).Entry
+	if entry == nil {
 		return multistep.ActionContinue
 	}
-	vm := state.Get("vm").(qemu.VM)
+	vm := keyVM.Get(state)
 	timeout, interval := s.Timeout, s.PollInterval
 	if timeout == 0 {
 		timeout = 2 * time.Minute
@@ -55,7 +54,7 @@ func (s *stepWarmContinue) Run(ctx context.Context, state multistep.StateBag) mu
 			if _, err := vm.Command(ctx, "cont", nil); err != nil {
 				return halt(state, fmt.Errorf("warm start: continuing the resumed VM (status %q): %w", status, err))
 			}
-			state.Get("ui").(packersdk.Ui).Say(fmt.Sprintf("warm start: the saved VM loaded in %s", time.Since(start).Round(100*time.Millisecond)))
+			keyUI.Get(state).Say(fmt.Sprintf("warm start: the saved VM loaded in %s", time.Since(start).Round(100*time.Millisecond)))
 			return multistep.ActionContinue
 		}
 		select {

@@ -17,8 +17,8 @@ func continueState(t *testing.T, status, migrate string) (multistep.StateBag, *q
 	vm := qemumock.NewVMMock()
 	vm.StatusText = status
 	vm.CommandReplies = map[string]string{"query-migrate": migrate}
-	state.Put("vm", vm)
-	state.Put("warm_entry", &warmEntry{Dir: "/c/0123456789abcdef"})
+	keyVM.Put(state, vm)
+	keyWarm.Put(state, &warmState{Entry: &warmEntry{Dir: "/c/0123456789abcdef"}})
 	return state, vm
 }
 
@@ -53,7 +53,7 @@ func TestStepWarmContinue_boundsTheLoad(t *testing.T) {
 func TestStepWarmContinue_leavesColdAndRunningGuestsAlone(t *testing.T) {
 	state, vm := continueState(t, "running", "")
 	(&stepWarmContinue{}).Run(context.Background(), state)
-	state.Remove("warm_entry")
+	warmOf(state).Entry = nil
 	vm.StatusText = "paused"
 	(&stepWarmContinue{}).Run(context.Background(), state)
 	if len(vm.CommandCalls) != 0 {

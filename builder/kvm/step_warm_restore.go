@@ -12,7 +12,6 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
 // stepWarmRestore runs just before QEMU starts when warm_start is on. It
@@ -24,10 +23,11 @@ import (
 // state. A damaged entry is discarded and the build boots cold. On a cold
 // boot it only adds the vmgenid device, so both layouts match.
 //
-// It reads driver, ui, source_image_path, source_image_format,
-// accelerator, overlay_path, efi_code, efi_vars and vm_watch (in Cleanup),
-// and writes warm_key, warm_inputs, warm_root, warm_entry (on a resume),
-// warm_qemu_args, warm_started and instance_id (on a resume).
+// It reads driver, ui, source_image_path (or source_image_id),
+// source_image_format, accelerator, overlay_path, efi_code, efi_vars and,
+// in Cleanup, vm_watch and the warm start's Resumed; it writes the warm
+// start (warmState, state.go), source_image_id and, on a resume,
+// instance_id.
 type stepWarmRestore struct {
 	Enabled bool
 	// CacheDir is Packer's cache directory (packer.CachePath).
@@ -41,15 +41,13 @@ type stepWarmRestore struct {
 	Comm *communicator.Config
 	// Revoke receives the key comment the guest's authorized key carries.
 	Revoke *stepRevokeBuildAccess
-
-	entry *warmEntry
 }
 
 func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	if !s.Enabled {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
+	ui := keyUI.Get(state)
 	cacheDir, err := s.CacheDir()
 	if err != nil {
 		return halt(state, fmt.Errorf("warm start: finding Packer's cache directory: %w", err))
@@ -67,11 +65,8 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 	inputs.UserData = keyedDigest(secret, s.Texts.UserData)
 	inputs.NetworkConfig = keyedDigest(secret, s.Texts.NetworkConfig)
 	key := inputs.Key()
-	state.Put("warm_root", root)
-	state.Put("warm_key", key)
-	state.Put("warm_inputs", inputs)
-	state.Put("warm_started", time.Now())
-	state.Put("warm_qemu_args", vmgenidArgs())
+	warm := &warmState{Root: root, Key: key, Inputs: inputs, Started: time.Now(), QemuArgs: vmgenidArgs()}
+	keyWarm.Put(state, warm)
 
 	entry, err := openWarmEntry(root, key, inputs)
 	switch {
@@ -85,12 +80,11 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 		}
 		return multistep.ActionContinue
 	}
-	if err := s.prepareResume(ctx, state, entry); err != nil {
+	if err := s.prepareResume(ctx, state, warm, entry); err != nil {
 		return halt(state, fmt.Errorf("warm start: preparing the resume from %s: %w", entry.Name(), err))
 	}
 	entry.touch()
-	s.entry = entry
-	state.Put("warm_entry", entry)
+	warm.Entry = entry
 	ui.Say(fmt.Sprintf("warm start: resuming the VM saved in entry %s (%s)", entry.Name(), entry.Dir))
 	return multistep.ActionContinue
 }
@@ -107,19 +101,19 @@ type warmTexts struct {
 // runtimeInputs completes the key inputs with the source's identity, the
 // accelerator chosen, the firmware files' content and QEMU's version.
 func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.StateBag) (warmKeyInputs, error) {
-	driver := state.Get("driver").(qemu.Driver)
+	driver := keyDriver.Get(state)
 	in := s.Inputs
 	source, err := buildSourceImageID(state, s.SourceChecksum)
 	if err != nil {
 		return in, fmt.Errorf("checksumming the source image: %w", err)
 	}
 	in.Source = source
-	in.Accelerator = state.Get("accelerator").(string)
+	in.Accelerator = keyAccelerator.Get(state)
 	for _, f := range []struct {
-		key string
+		key stateKey[string]
 		dst *string
-	}{{"efi_code", &in.EFICode}, {"efi_vars", &in.EFIVars}} {
-		if path := stateString(state, f.key); path != "" {
+	}{{keyEFICode, &in.EFICode}, {keyEFIVars, &in.EFIVars}} {
+		if path := f.key.Get(state); path != "" {
 			if *f.dst, _, err = fileutil.SHA256(path); err != nil {
 				return in, err
 			}
@@ -133,20 +127,20 @@ func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.Sta
 
 // prepareResume puts the entry's disk, variables, key and instance-id in
 // place of the fresh build's, and tells QEMU to load the saved state.
-func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, e *warmEntry) error {
-	driver := state.Get("driver").(qemu.Driver)
-	overlay := state.Get("overlay_path").(string)
+func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, warm *warmState, e *warmEntry) error {
+	driver := keyDriver.Get(state)
+	overlay := keyOverlayPath.Get(state)
 	if _, err := fileutil.CopyAndSHA256(e.path(warmDiskFile), overlay, 0o644); err != nil {
 		return fmt.Errorf("copying the disk layer: %w", err)
 	}
-	source, err := filepath.Abs(state.Get("source_image_path").(string))
+	source, err := filepath.Abs(keySourceImagePath.Get(state))
 	if err != nil {
 		return err
 	}
-	if err := driver.Rebase(ctx, overlay, source, state.Get("source_image_format").(string)); err != nil {
+	if err := driver.Rebase(ctx, overlay, source, keySourceImageFormat.Get(state)); err != nil {
 		return fmt.Errorf("pointing the disk layer at the source image: %w", err)
 	}
-	if vars := stateString(state, "efi_vars"); vars != "" {
+	if vars := keyEFIVars.Get(state); vars != "" {
 		if _, ok := e.Manifest.Files[warmVarsFile]; !ok {
 			return fmt.Errorf("the entry has no UEFI variables")
 		}
@@ -163,8 +157,8 @@ func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.Sta
 	if s.Revoke != nil && s.Revoke.KeyComment != "" {
 		s.Revoke.KeyComment = e.Manifest.KeyComment
 	}
-	state.Put("instance_id", e.Manifest.InstanceID)
-	state.Put("warm_qemu_args", append(vmgenidArgs(), "-incoming", "exec:cat "+shellQuote(e.path(warmStateFile))))
+	keyInstanceID.Put(state, e.Manifest.InstanceID)
+	warm.QemuArgs = append(vmgenidArgs(), "-incoming", "exec:cat "+shellQuote(e.path(warmStateFile)))
 	return nil
 }
 
@@ -178,23 +172,21 @@ func vmgenidArgs() []string {
 // Cleanup discards an entry the VM failed to resume from (QEMU rejected
 // the saved state and exited), so the next build boots cold.
 func (s *stepWarmRestore) Cleanup(state multistep.StateBag) {
-	if s.entry == nil {
+	warm := warmOf(state)
+	if warm.Entry == nil || warm.Resumed {
 		return
 	}
-	if _, ok := state.GetOk("warm_resumed"); ok {
-		return
-	}
-	watch, _ := state.Get("vm_watch").(*vmWatch)
+	watch := keyVMWatch.Get(state)
 	if watch == nil || watch.Err() == nil {
 		return
 	}
-	ui := state.Get("ui").(packersdk.Ui)
-	ui.Error(fmt.Sprintf("warm start: the VM did not resume from entry %s; it is discarded, so the next build boots cold", s.entry.Name()))
-	os.RemoveAll(s.entry.Dir)
+	ui := keyUI.Get(state)
+	ui.Error(fmt.Sprintf("warm start: the VM did not resume from entry %s; it is discarded, so the next build boots cold", warm.Entry.Name()))
+	os.RemoveAll(warm.Entry.Dir)
 }
 
-// warmQemuArgs are the arguments stepWarmRestore adds to QEMU's command line.
+// warmQemuArgs are the arguments stepWarmRestore adds to QEMU's command
+// line; none when warm start is off.
 func warmQemuArgs(state multistep.StateBag) []string {
-	args, _ := state.Get("warm_qemu_args").([]string)
-	return args
+	return warmOf(state).QemuArgs
 }

@@ -24,12 +24,11 @@ func restoreFixture(t *testing.T) (*stepWarmRestore, multistep.StateBag, *qemumo
 	os.WriteFile(source, []byte("source image"), 0o644)
 	overlay := filepath.Join(work, "disk.qcow2")
 	os.WriteFile(overlay, []byte("fresh overlay"), 0o644)
-	for k, v := range map[string]interface{}{
-		"source_image_path": source, "source_image_format": "qcow2", "accelerator": "tcg",
-		"overlay_path": overlay, "instance_id": "packer-new",
-	} {
-		state.Put(k, v)
-	}
+	keySourceImagePath.Put(state, source)
+	keySourceImageFormat.Put(state, "qcow2")
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, overlay)
+	keyInstanceID.Put(state, "packer-new")
 	step := &stepWarmRestore{
 		Enabled:  true,
 		CacheDir: func() (string, error) { return cache, nil },
@@ -48,14 +47,14 @@ func TestStepWarmRestore_aMissBootsColdWithVMGenID(t *testing.T) {
 	if args := warmQemuArgs(state); !reflect.DeepEqual(args, vmgenidArgs()) {
 		t.Fatalf("QEMU gets %v on a cold boot, want only the vmgenid device", args)
 	}
-	if _, ok := state.GetOk("warm_entry"); ok {
+	if warmOf(state).Entry != nil {
 		t.Fatal("a miss resumed")
 	}
 	if !strings.Contains(uiOutput(state), "no saved VM for these inputs") {
 		t.Fatal(uiOutput(state))
 	}
-	in := state.Get("warm_inputs").(warmKeyInputs)
-	if in.Source == "" || in.Accelerator != "tcg" || in.QemuVersion == "" || state.Get("warm_key") != in.Key() {
+	in := warmOf(state).Inputs
+	if in.Source == "" || in.Accelerator != "tcg" || in.QemuVersion == "" || warmOf(state).Key != in.Key() {
 		t.Fatalf("run-time inputs missing: %+v", in)
 	}
 }
@@ -65,11 +64,11 @@ func savedEntryFor(t *testing.T, step *stepWarmRestore, state multistep.StateBag
 	t.Helper()
 	probe := *step
 	probeState, _ := testState(t)
-	for _, k := range []string{"source_image_path", "source_image_format", "accelerator", "overlay_path"} {
-		probeState.Put(k, state.Get(k))
+	for _, k := range []stateKey[string]{keySourceImagePath, keySourceImageFormat, keyAccelerator, keyOverlayPath} {
+		k.Put(probeState, k.Get(state))
 	}
 	probe.Run(context.Background(), probeState)
-	return writeTestEntry(t, root, probeState.Get("warm_inputs").(warmKeyInputs), map[string]string{
+	return writeTestEntry(t, root, warmOf(probeState).Inputs, map[string]string{
 		warmStateFile: "state", warmDiskFile: "saved layer", warmKeyFile: "OLD KEY",
 	})
 }
@@ -80,15 +79,15 @@ func TestStepWarmRestore_aHitPreparesTheResume(t *testing.T) {
 	if step.Run(context.Background(), state) != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	overlay := state.Get("overlay_path").(string)
+	overlay := keyOverlayPath.Get(state)
 	if got, _ := os.ReadFile(overlay); string(got) != "saved layer" {
 		t.Fatalf("the build's disk holds %q, want a copy of the saved layer", got)
 	}
-	source, _ := filepath.Abs(state.Get("source_image_path").(string))
+	source, _ := filepath.Abs(keySourceImagePath.Get(state))
 	if !reflect.DeepEqual(driver.RebaseCalls, [][]string{{overlay, source, "qcow2"}}) {
 		t.Fatalf("rebase calls %v", driver.RebaseCalls)
 	}
-	if string(step.Comm.SSHPrivateKey) != "OLD KEY" || step.Revoke.KeyComment != "packer_old" || state.Get("instance_id") != "iid" {
+	if string(step.Comm.SSHPrivateKey) != "OLD KEY" || step.Revoke.KeyComment != "packer_old" || keyInstanceID.Get(state) != "iid" {
 		t.Fatalf("the build does not use the guest's key, key comment and instance-id")
 	}
 	args := warmQemuArgs(state)
@@ -112,7 +111,7 @@ func TestStepWarmRestore_aDamagedEntryIsDiscardedAndTheBuildBootsCold(t *testing
 	if step.Run(context.Background(), state) != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if _, ok := state.GetOk("warm_entry"); ok {
+	if warmOf(state).Entry != nil {
 		t.Fatal("resumed from a damaged entry")
 	}
 	if _, err := os.Stat(entry); !os.IsNotExist(err) {
@@ -132,7 +131,7 @@ func TestStepWarmRestore_aFailedResumeDiscardsTheEntry(t *testing.T) {
 	step.Run(context.Background(), state)
 	vm := qemumock.NewVMMock()
 	watch := startVMWatch(vm, "", "", 10e6, nil)
-	state.Put("vm_watch", watch)
+	keyVMWatch.Put(state, watch)
 	vm.Exit(errors.New("load of migration failed"))
 	<-watch.Failed()
 	watch.Stop()
@@ -146,7 +145,7 @@ func TestStepWarmRestore_offDoesNothing(t *testing.T) {
 	step, state, _, _ := restoreFixture(t)
 	step.Enabled = false
 	step.Run(context.Background(), state)
-	if warmQemuArgs(state) != nil || state.Get("warm_key") != nil {
+	if warmQemuArgs(state) != nil || warmOf(state).Key != "" {
 		t.Fatal("warm start acted while off")
 	}
 }

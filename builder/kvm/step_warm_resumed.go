@@ -13,8 +13,8 @@ import (
 // guest's clock, which stood still while the VM was saved, to the host's
 // time before anything else runs in the guest, and reports the resume.
 //
-// It reads ui, communicator, warm_entry and warm_started, and writes
-// warm_resumed.
+// It reads ui, communicator and the warm start's Entry and Started, and
+// sets its Resumed (warmState, state.go).
 type stepWarmResumed struct {
 	User string
 	// Now is the host's clock (time.Now if nil).
@@ -22,12 +22,13 @@ type stepWarmResumed struct {
 }
 
 func (s *stepWarmResumed) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	entry, ok := state.Get("warm_entry").(*warmEntry)
-	if !ok {
+	warm := warmOf(state)
+	entry := warm.Entry
+	if entry == nil {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
-	comm := state.Get("communicator").(packersdk.Communicator)
+	ui := keyUI.Get(state)
+	comm := keyCommunicator.Get(state)
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -39,8 +40,8 @@ func (s *stepWarmResumed) Run(ctx context.Context, state multistep.StateBag) mul
 	if cmd.ExitStatus() != 0 {
 		return halt(state, fmt.Errorf("warm start: setting the guest's clock failed (exit status %d): the build user needs passwordless sudo", cmd.ExitStatus()))
 	}
-	state.Put("warm_resumed", true)
-	took := time.Since(state.Get("warm_started").(time.Time))
+	warm.Resumed = true
+	took := time.Since(warm.Started)
 	saved := entry.Manifest.BootSeconds - took.Seconds()
 	ui.Say(fmt.Sprintf("warm start: resumed from %s, saved %.0f s", entry.Name(), saved))
 	return multistep.ActionContinue

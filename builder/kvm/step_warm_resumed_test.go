@@ -12,9 +12,11 @@ import (
 func TestStepWarmResumed_setsTheGuestClockAndReports(t *testing.T) {
 	state, _ := testState(t)
 	comm := &scriptedComm{exit: func(string) int { return 0 }}
-	state.Put("communicator", comm)
-	state.Put("warm_entry", &warmEntry{Dir: "/cache/0123456789abcdef", Manifest: warmManifest{BootSeconds: 40}})
-	state.Put("warm_started", time.Now().Add(-5*time.Second))
+	keyCommunicator.Put(state, comm)
+	keyWarm.Put(state, &warmState{
+		Entry:   &warmEntry{Dir: "/cache/0123456789abcdef", Manifest: warmManifest{BootSeconds: 40}},
+		Started: time.Now().Add(-5 * time.Second),
+	})
 	now := time.Unix(1700000000, 5)
 	step := &stepWarmResumed{User: "packer", Now: func() time.Time { return now }}
 	if step.Run(context.Background(), state) != multistep.ActionContinue {
@@ -26,16 +28,15 @@ func TestStepWarmResumed_setsTheGuestClockAndReports(t *testing.T) {
 	if !strings.Contains(uiOutput(state), "warm start: resumed from 0123456789ab, saved 35 s") {
 		t.Fatal(uiOutput(state))
 	}
-	if _, ok := state.GetOk("warm_resumed"); !ok {
-		t.Fatal("warm_resumed not set")
+	if !warmOf(state).Resumed {
+		t.Fatal("the resume is not recorded")
 	}
 }
 
 func TestStepWarmResumed_failsWhenTheClockCannotBeSet(t *testing.T) {
 	state, _ := testState(t)
-	state.Put("communicator", &scriptedComm{exit: func(string) int { return 1 }})
-	state.Put("warm_entry", &warmEntry{Dir: "/c/k"})
-	state.Put("warm_started", time.Now())
+	keyCommunicator.Put(state, &scriptedComm{exit: func(string) int { return 1 }})
+	keyWarm.Put(state, &warmState{Entry: &warmEntry{Dir: "/c/k"}, Started: time.Now()})
 	if (&stepWarmResumed{User: "root"}).Run(context.Background(), state) != multistep.ActionHalt {
 		t.Fatal("a guest with the wrong clock was provisioned")
 	}

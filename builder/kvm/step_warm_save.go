@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
@@ -26,8 +25,8 @@ import (
 // copied into the entry, which is renamed into place. A failed save only
 // costs the cache entry: the build goes on.
 //
-// It reads ui, vm, work_dir, overlay_path, efi_vars, instance_id,
-// warm_root, warm_key, warm_inputs, warm_entry and warm_started, and
+// It reads ui, driver, vm, overlay_path, efi_vars, instance_id and the warm
+// start's Root, Key, Inputs, Entry and Started (warmState, state.go), and
 // writes overlay_path (the new top overlay).
 type stepWarmSave struct {
 	// KeyComment is the comment of the key the guest authorized.
@@ -41,20 +40,21 @@ type stepWarmSave struct {
 }
 
 func (s *stepWarmSave) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	key, _ := state.Get("warm_key").(string)
-	if _, resumed := state.GetOk("warm_entry"); key == "" || resumed {
+	warm := warmOf(state)
+	key := warm.Key
+	if key == "" || warm.Entry != nil {
 		return multistep.ActionContinue
 	}
-	ui := state.Get("ui").(packersdk.Ui)
-	root := state.Get("warm_root").(string)
+	ui := keyUI.Get(state)
+	root := warm.Root
 	if _, err := os.Stat(filepath.Join(root, key, warmManifestFile)); err == nil {
 		ui.Say("warm start: another build saved this VM meanwhile; not saving it again")
 		return multistep.ActionContinue
 	}
 	start := time.Now()
-	boot := start.Sub(state.Get("warm_started").(time.Time))
+	boot := start.Sub(warm.Started)
 	ui.Say("warm start: saving the booted VM...")
-	dir, err := s.save(ctx, state, root, key, boot)
+	dir, err := s.save(ctx, state, warm, boot)
 	if err != nil {
 		if _, stopped := err.(*warmResumeError); stopped {
 			return halt(state, err)
@@ -79,14 +79,14 @@ func (e *warmResumeError) Error() string {
 	return fmt.Sprintf("warm start: the VM did not continue after saving it: %s", e.err)
 }
 
-func (s *stepWarmSave) save(ctx context.Context, state multistep.StateBag, root, key string, boot time.Duration) (string, error) {
-	vm := state.Get("vm").(qemu.VM)
-	tmp, err := newWarmEntryDir(root)
+func (s *stepWarmSave) save(ctx context.Context, state multistep.StateBag, warm *warmState, boot time.Duration) (string, error) {
+	vm := keyVM.Get(state)
+	tmp, err := newWarmEntryDir(warm.Root)
 	if err != nil {
 		return "", err
 	}
 	s.tmp = tmp
-	frozen := state.Get("overlay_path").(string)
+	frozen := keyOverlayPath.Get(state)
 	files := map[string]string{}
 	if err := s.freeze(ctx, state, vm, tmp, files); err != nil {
 		if _, contErr := vm.Command(ctx, "cont", nil); contErr != nil {
@@ -113,9 +113,9 @@ func (s *stepWarmSave) save(ctx context.Context, state multistep.StateBag, root,
 	if files[warmKeyFile], _, err = fileutil.SHA256(filepath.Join(tmp, warmKeyFile)); err != nil {
 		return "", err
 	}
-	instanceID, _ := state.Get("instance_id").(string)
-	dir, err := commitWarmEntry(root, tmp, key, warmManifest{
-		Version: warmManifestVer, Created: time.Now().UTC(), Inputs: state.Get("warm_inputs").(warmKeyInputs),
+	instanceID := keyInstanceID.Get(state)
+	dir, err := commitWarmEntry(warm.Root, tmp, warm.Key, warmManifest{
+		Version: warmManifestVer, Created: time.Now().UTC(), Inputs: warm.Inputs,
 		Files: files, InstanceID: instanceID, KeyComment: s.KeyComment, BootSeconds: boot.Seconds(),
 	})
 	if err != nil {
@@ -136,12 +136,12 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 	// as its backing file: QEMU would record the path the drive was
 	// opened with, relative to the build's directory rather than the
 	// overlay's, and the final conversion could not find it.
-	frozen, err := filepath.Abs(state.Get("overlay_path").(string))
+	frozen, err := filepath.Abs(keyOverlayPath.Get(state))
 	if err != nil {
 		return err
 	}
 	top := filepath.Join(filepath.Dir(frozen), "disk-run.qcow2")
-	if err := state.Get("driver").(qemu.Driver).CreateOverlay(ctx, frozen, "qcow2", top, 0); err != nil {
+	if err := keyDriver.Get(state).CreateOverlay(ctx, frozen, "qcow2", top, 0); err != nil {
 		return fmt.Errorf("creating the overlay the VM continues on: %w", err)
 	}
 	if _, err := vm.Command(ctx, "blockdev-snapshot-sync", map[string]interface{}{
@@ -149,7 +149,7 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 	}); err != nil {
 		return fmt.Errorf("freezing the disk: %w", err)
 	}
-	state.Put("overlay_path", top)
+	keyOverlayPath.Put(state, top)
 	// QEMU's default migration bandwidth (32 MiB/s) is meant for live
 	// migration over a network; a local file takes all it can.
 	if _, err := vm.Command(ctx, "migrate-set-parameters", map[string]interface{}{"max-bandwidth": int64(1) << 40}); err != nil {
@@ -171,7 +171,7 @@ func (s *stepWarmSave) freeze(ctx context.Context, state multistep.StateBag, vm 
 	if err := s.waitMigration(ctx, vm); err != nil {
 		return fmt.Errorf("saving the VM state: %w", err)
 	}
-	if vars := stateString(state, "efi_vars"); vars != "" {
+	if vars := keyEFIVars.Get(state); vars != "" {
 		sum, err := fileutil.CopyAndSHA256(vars, filepath.Join(tmp, warmVarsFile), 0o600)
 		if err != nil {
 			return fmt.Errorf("copying the UEFI variables: %w", err)

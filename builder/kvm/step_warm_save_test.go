@@ -29,19 +29,18 @@ func saveState(t *testing.T) (multistep.StateBag, *qemumock.VMMock, string) {
 	os.WriteFile(overlay, []byte("frozen layer"), 0o644)
 	os.WriteFile(filepath.Join(work, "efivars.fd"), []byte("vars"), 0o600)
 	in := testInputs()
-	for k, v := range map[string]interface{}{
-		"vm": vm, "work_dir": work, "overlay_path": overlay, "efi_vars": filepath.Join(work, "efivars.fd"),
-		"instance_id": "packer-iid", "warm_root": root, "warm_key": in.Key(), "warm_inputs": in,
-		"warm_started": time.Now().Add(-40 * time.Second),
-	} {
-		state.Put(k, v)
-	}
+	keyVM.Put(state, vm)
+	keyWorkDir.Put(state, work)
+	keyOverlayPath.Put(state, overlay)
+	keyEFIVars.Put(state, filepath.Join(work, "efivars.fd"))
+	keyInstanceID.Put(state, "packer-iid")
+	keyWarm.Put(state, &warmState{Root: root, Key: in.Key(), Inputs: in, Started: time.Now().Add(-40 * time.Second)})
 	return state, vm, root
 }
 
 func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
 	state, vm, root := saveState(t)
-	driver := state.Get("driver").(*qemumock.DriverMock)
+	driver := keyDriver.Get(state).(*qemumock.DriverMock)
 	step := &stepWarmSave{KeyComment: "packer_1", Comm: &communicator.Config{SSH: communicator.SSH{SSHPrivateKey: []byte("PRIVATE")}}}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
@@ -50,7 +49,7 @@ func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
 	if !reflect.DeepEqual(vm.CommandCalls, want) {
 		t.Fatalf("QMP commands %v, want %v", vm.CommandCalls, want)
 	}
-	top := state.Get("overlay_path").(string)
+	top := keyOverlayPath.Get(state)
 	if filepath.Base(top) != "disk-run.qcow2" || !filepath.IsAbs(top) {
 		t.Fatalf("the VM's disk is now %s, want the new top overlay", top)
 	}
@@ -59,7 +58,7 @@ func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
 	if calls := driver.CreateOverlayCalls; len(calls) != 1 || !filepath.IsAbs(calls[0][0].(string)) || calls[0][2] != top {
 		t.Fatalf("overlay calls %v", calls)
 	}
-	in := state.Get("warm_inputs").(warmKeyInputs)
+	in := warmOf(state).Inputs
 	e, err := openWarmEntry(root, in.Key(), in)
 	if err != nil {
 		t.Fatalf("the saved entry does not verify: %v\n%s", err, uiOutput(state))
@@ -110,10 +109,10 @@ func TestStepWarmSave_haltsWhenTheVMCannotContinue(t *testing.T) {
 
 func TestStepWarmSave_skipsResumedAndDisabledBuilds(t *testing.T) {
 	state, vm, _ := saveState(t)
-	state.Put("warm_entry", &warmEntry{})
+	warmOf(state).Entry = &warmEntry{}
 	(&stepWarmSave{}).Run(context.Background(), state)
-	state.Remove("warm_entry")
-	state.Remove("warm_key")
+	warmOf(state).Entry = nil
+	warmOf(state).Key = ""
 	(&stepWarmSave{}).Run(context.Background(), state)
 	if len(vm.CommandCalls) != 0 {
 		t.Fatalf("QMP commands %v", vm.CommandCalls)

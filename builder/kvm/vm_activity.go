@@ -133,7 +133,7 @@ func (a *vmActivity) describeIdle(serialEmpty bool) string {
 // screenDumpPath is where the activity watch has QEMU write screendumps:
 // the build's work directory, removed with the build.
 func screenDumpPath(state multistep.StateBag) string {
-	dir := stateString(state, "work_dir")
+	dir := keyWorkDir.Get(state)
 	if dir == "" {
 		return ""
 	}

@@ -27,8 +27,8 @@ func blockstats(written int64, idleNs int64) string {
 func silentInstallerState(t *testing.T) (*multistep.BasicStateBag, *qemumock.VMMock) {
 	t.Helper()
 	state, vm := sshWaitState(t, fakePort(t, ""))
-	os.WriteFile(state.Get("serial_log").(string), nil, 0o644)
-	state.Put("work_dir", t.TempDir())
+	os.WriteFile(keySerialLog.Get(state), nil, 0o644)
+	keyWorkDir.Put(state, t.TempDir())
 	vm.SetCommandReply("query-blockstats", blockstats(0, 1))
 	return state, vm
 }
@@ -90,7 +90,7 @@ func installerWaitStep() *stepWaitForSSH {
 func TestStepWaitForSSH_aSilentInstallerWritingItsDiskIsNotStuck(t *testing.T) {
 	t.Parallel()
 	state, vm := silentInstallerState(t)
-	state.Put("ssh_host_port", sshdAfter(t, 3*testProgressTimeout))
+	keySSHHostPort.Put(state, sshdAfter(t, 3*testProgressTimeout))
 	keepChanging(t, 50*time.Millisecond, func(n int64) { vm.SetCommandReply("query-blockstats", blockstats(n*65536, n)) })
 	if action := installerWaitStep().Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("a silent installer writing its disk was stopped: %v", stateErr(state))
@@ -103,7 +103,7 @@ func TestStepWaitForSSH_aSilentInstallerWhoseScreenChangesIsNotStuck(t *testing.
 	t.Parallel()
 	state, vm := silentInstallerState(t)
 	vm.SetScreen([]byte("P6 640 480 255 progress 0%"))
-	state.Put("ssh_host_port", sshdAfter(t, 3*testProgressTimeout))
+	keySSHHostPort.Put(state, sshdAfter(t, 3*testProgressTimeout))
 	keepChanging(t, 50*time.Millisecond, func(n int64) {
 		vm.SetScreen([]byte(fmt.Sprintf("P6 640 480 255 progress %d%%", n)))
 		vm.SetCommandReply("query-blockstats", blockstats(0, n)) // only the idle time moves

@@ -155,11 +155,11 @@ func (s *blockingStep) Cleanup(multistep.StateBag) {}
 func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
 	state, driver := testState(t)
 	dir := t.TempDir()
-	state.Put("work_dir", dir)
-	state.Put("accelerator", "tcg")
-	state.Put("overlay_path", dir+"/disk.qcow2")
-	state.Put("seed_path", dir+"/seed.iso")
-	state.Put("ssh_host_port", 2999)
+	keyWorkDir.Put(state, dir)
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	keySeedPath.Put(state, dir+"/seed.iso")
+	keySSHHostPort.Put(state, 2999)
 	driver.VM = qemumock.NewVMMock()
 
 	ctx, abort := context.WithCancelCause(context.Background())
@@ -193,11 +193,11 @@ func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
 func TestStepRunVM_cleanupAfterAHaltGivesTheWatchAMomentToReport(t *testing.T) {
 	state, driver := testState(t)
 	dir := t.TempDir()
-	state.Put("work_dir", dir)
-	state.Put("accelerator", "tcg")
-	state.Put("overlay_path", dir+"/disk.qcow2")
-	state.Put("seed_path", dir+"/seed.iso")
-	state.Put("ssh_host_port", 2999)
+	keyWorkDir.Put(state, dir)
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	keySeedPath.Put(state, dir+"/seed.iso")
+	keySSHHostPort.Put(state, 2999)
 	driver.VM = qemumock.NewVMMock()
 	var reported []error
 	step := &stepRunVM{Spec: testSpec(), OutputDir: dir, Abort: func(err error) { reported = append(reported, err) }, WatchInterval: 20 * time.Millisecond}

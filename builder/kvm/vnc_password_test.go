@@ -163,12 +163,12 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 			t.Fatalf("halted: %v", stateErr(state))
 		}
 		defer step.Cleanup(state)
-		port := state.Get("vnc_port").(int)
+		port := keyVNCPort.Get(state)
 		cmdline := strings.Join(driver.StartArgs, " ")
 		if want := fmt.Sprintf("-vnc 127.0.0.1:%d,password=on", port-5900); !strings.Contains(cmdline, want) {
 			t.Fatalf("command line lacks %q:\n%s", want, cmdline)
 		}
-		password, _ := state.Get("vnc_password").(string)
+		password := keyVNCPassword.Get(state)
 		if len(password) != vncPasswordLength {
 			t.Fatalf("vnc_password %q, want %d characters", password, vncPasswordLength)
 		}
@@ -184,7 +184,7 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 		if args := fmt.Sprint(driver.VM.CommandArgs[set]); args != fmt.Sprint(map[string]interface{}{"protocol": "vnc", "password": password}) {
 			t.Fatalf("set_password %s, want the vnc password %s", args, password)
 		}
-		file := filepath.Join(state.Get("work_dir").(string), "vnc-password")
+		file := filepath.Join(keyWorkDir.Get(state), "vnc-password")
 		out := uiOutput(state)
 		if !strings.Contains(out, fmt.Sprintf("connect to 127.0.0.1:%d", port)) || !strings.Contains(out, "password is in "+file) {
 			t.Fatalf("the UI does not say how to watch the console:\n%s", out)
@@ -230,10 +230,10 @@ func vncRunVMStep(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock,
 	t.Helper()
 	state, driver := testState(t)
 	dir := t.TempDir()
-	state.Put("work_dir", dir)
-	state.Put("accelerator", "tcg")
-	state.Put("overlay_path", dir+"/disk.qcow2")
-	state.Put("ssh_host_port", 2999)
+	keyWorkDir.Put(state, dir)
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	keySSHHostPort.Put(state, 2999)
 	spec := testSpec()
 	spec.VNC = true
 	return state, driver, &stepRunVM{Spec: spec}

@@ -22,7 +22,7 @@ func TestStepWarmSave_everyFileOfTheEntryIsPrivate(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	entry := filepath.Join(root, state.Get("warm_key").(string))
+	entry := filepath.Join(root, warmOf(state).Key)
 	var files int
 	filepath.WalkDir(entry, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -76,7 +76,7 @@ func TestStepWarmRestore_keysThePasswordWithTheCachesSecret(t *testing.T) {
 		if step.Run(context.Background(), state) != multistep.ActionContinue {
 			t.Fatal(stateErr(state))
 		}
-		return state.Get("warm_inputs").(warmKeyInputs)
+		return warmOf(state).Inputs
 	}
 	step, state, _, root := restoreFixture(t)
 	first := run(step, state)
@@ -99,15 +99,15 @@ func TestStepWarmRestore_keysThePasswordWithTheCachesSecret(t *testing.T) {
 	again, _, _, _ := restoreFixture(t)
 	again.CacheDir = step.CacheDir
 	state2, _ := testState(t)
-	for _, k := range []string{"source_image_path", "source_image_format", "accelerator", "overlay_path"} {
-		state2.Put(k, state.Get(k))
+	for _, k := range []stateKey[string]{keySourceImagePath, keySourceImageFormat, keyAccelerator, keyOverlayPath} {
+		k.Put(state2, k.Get(state))
 	}
 	if second := run(again, state2); second.Key() != first.Key() {
 		t.Error("the same cache keys the same password differently")
 	}
 	other, state3, _, _ := restoreFixture(t)
-	for _, k := range []string{"source_image_path", "source_image_format", "accelerator", "overlay_path"} {
-		state3.Put(k, state.Get(k))
+	for _, k := range []stateKey[string]{keySourceImagePath, keySourceImageFormat, keyAccelerator, keyOverlayPath} {
+		k.Put(state3, k.Get(state))
 	}
 	if third := run(other, state3); third.SeedPassword == first.SeedPassword {
 		t.Error("two caches key the password alike: the secret is not the cache's own")
