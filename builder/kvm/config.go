@@ -22,6 +22,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // Config is the configuration of the `kvm` builder. The field comments are
@@ -411,7 +413,7 @@ func (c *Config) validateSource(warnings *[]string) []error {
 		errs = append(errs, errors.New("ssh_username is blank: give the user the build logs in as, such as \"packer\""))
 	}
 	switch sum := strings.TrimSpace(c.SourceImageChecksum); {
-	case isUnknown(sum):
+	case validate.IsUnknown(sum):
 		// A data source's value, known only when the build runs.
 	case sum == "":
 		errs = append(errs, errors.New(`source_image_checksum is required: "sha256:<hex>", "sha512:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
@@ -451,9 +453,9 @@ func validateChecksum(sum string) error {
 
 func (c *Config) validateOutput() []error {
 	var errs []error
-	errs = appendIfErr(errs, oneOf("format", c.Format, validFormats))
-	errs = appendIfErr(errs, oneOf("compression", c.Compression, validCompressions))
-	errs = appendIfErr(errs, oneOf("output_mode", c.OutputMode, validOutputModes))
+	errs = appendIfErr(errs, validate.OneOf("format", c.Format, validFormats))
+	errs = appendIfErr(errs, validate.OneOf("compression", c.Compression, validCompressions))
+	errs = appendIfErr(errs, validate.OneOf("output_mode", c.OutputMode, validOutputModes))
 	if c.Format == "raw" && c.Compression != "none" {
 		errs = append(errs, fmt.Errorf("compression %q does not apply to format \"raw\": remove compression or use format \"qcow2\"", c.Compression))
 	}
@@ -467,9 +469,9 @@ func (c *Config) validateOutput() []error {
 
 func (c *Config) validateMachine() []error {
 	var errs []error
-	errs = appendIfErr(errs, oneOf("accelerator", c.Accelerator, validAccelerators))
+	errs = appendIfErr(errs, validate.OneOf("accelerator", c.Accelerator, validAccelerators))
 	errs = appendIfErr(errs, acceleratorHostError(c.Accelerator, hostOS))
-	errs = appendIfErr(errs, oneOf("firmware", c.Firmware, validFirmwares))
+	errs = appendIfErr(errs, validate.OneOf("firmware", c.Firmware, validFirmwares))
 	if c.Memory < minMemoryMiB || c.Memory > maxMemoryMiB {
 		errs = append(errs, fmt.Errorf("memory %d is out of range: give MiB between %d and %d", c.Memory, minMemoryMiB, maxMemoryMiB))
 	}
@@ -485,7 +487,7 @@ func (c *Config) validateMachine() []error {
 		}
 		if c.Firmware != "uefi" {
 			errs = append(errs, fmt.Errorf("%s only applies with firmware = \"uefi\"", name))
-		} else if _, err := os.Stat(path); err != nil && !isUnknown(path) {
+		} else if _, err := os.Stat(path); err != nil && !validate.IsUnknown(path) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
@@ -501,7 +503,7 @@ func (c *Config) validateCloudInit() []error {
 	if c.UserData != "" && c.UserDataFile != "" && !c.userDataFromFile {
 		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
 	}
-	if c.UserData != "" && !isUnknown(c.UserData) {
+	if c.UserData != "" && !validate.IsUnknown(c.UserData) {
 		if _, err := mergeUserData(c.UserData, seedUser{Name: "packer"}); err != nil {
 			errs = append(errs, fmt.Errorf("user_data: %w", err))
 		}
@@ -514,21 +516,12 @@ func (c *Config) validateCloudInit() []error {
 	return errs
 }
 
-// unknownPlaceholder is what `packer validate` hands a plugin for a string
-// it cannot know yet, such as a data source's output (Packer's
-// hcl2shim.WriteUnknownPlaceholderValues; numbers become 0, booleans
-// false). Such a value is checked by the Prepare of `packer build`, when
-// it is known.
-const unknownPlaceholder = "<unknown>"
-
-func isUnknown(value string) bool { return value == unknownPlaceholder }
-
 // validateImageName accepts a plain file name: image_name becomes
 // <output_directory>/<image_name>.<format>, and <image_name>.<format>.sha256
 // lists it for sha256sum -c, which reads one name a line.
 func validateImageName(name string) error {
 	switch {
-	case isUnknown(name):
+	case validate.IsUnknown(name):
 		return nil
 	case strings.TrimSpace(name) == "":
 		return errors.New("image_name is blank: give a file name such as \"debian-web\", or leave it unset")
@@ -549,7 +542,7 @@ func validateImageName(name string) error {
 // never empty: the filesystem's root, the current directory (the
 // template's) and its parents, and Packer's cache directory and its parents.
 func validateOutputDir(dir string) error {
-	if isUnknown(dir) {
+	if validate.IsUnknown(dir) {
 		return nil
 	}
 	if strings.TrimSpace(dir) == "" {
@@ -617,18 +610,6 @@ func negativeDurations(v reflect.Value) []error {
 		errs = append(errs, fmt.Errorf("%s is negative (%s): give a positive duration such as \"5m\", or leave it unset", key, time.Duration(value.Int())))
 	}
 	return errs
-}
-
-func oneOf(field, value string, valid []string) error {
-	if isUnknown(value) {
-		return nil
-	}
-	for _, v := range valid {
-		if value == v {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s %q is not valid: use one of %s", field, value, strings.Join(valid, ", "))
 }
 
 func appendIfErr(errs []error, err error) []error {

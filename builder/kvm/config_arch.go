@@ -3,6 +3,8 @@ package kvm
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // applyArchDefaults settles the guest architecture and the defaults that
@@ -10,7 +12,7 @@ import (
 // and validateArch reports it.
 func (c *Config) applyArchDefaults() {
 	spec, err := lookupArch(c.Arch)
-	if err != nil || isUnknown(c.Arch) {
+	if err != nil || validate.IsUnknown(c.Arch) {
 		spec = archByName(hostArch())
 	} else {
 		c.Arch = spec.Name
@@ -28,7 +30,7 @@ func (c *Config) applyArchDefaults() {
 // arch, BIOS on a UEFI-only one, another architecture's machine type, and
 // KVM or the host CPU for a guest foreign to this host.
 func (c *Config) validateArch() []error {
-	if isUnknown(c.Arch) {
+	if validate.IsUnknown(c.Arch) {
 		return nil
 	}
 	if _, err := lookupArch(c.Arch); err != nil {
@@ -42,7 +44,7 @@ func (c *Config) validateArch() []error {
 	if spec.UEFIOnly && c.Firmware == "bios" {
 		errs = append(errs, fmt.Errorf("firmware \"bios\" does not exist for arch %q: %s guests boot UEFI; remove firmware or set it to \"uefi\"", c.Arch, spec.Name))
 	}
-	if !isUnknown(c.MachineType) && !spec.hasMachine(c.MachineType) {
+	if !validate.IsUnknown(c.MachineType) && !spec.hasMachine(c.MachineType) {
 		name, _, _ := strings.Cut(c.MachineType, ",")
 		errs = append(errs, fmt.Errorf("machine_type %q is not a machine of arch %q: use %q (the default for %s) or leave machine_type unset", name, spec.Name, spec.Machine, spec.Name))
 	}

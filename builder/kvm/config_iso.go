@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // An installer build starts from an ISO (iso_url/iso_urls) instead of a
@@ -81,7 +83,7 @@ func (c *Config) rejectInstallerOptions() []error {
 // validateISO validates an installer build and applies its defaults.
 func (c *Config) validateISO(warnings *[]string) []error {
 	var errs []error
-	if !isUnknown(c.ISOConfig.RawSingleISOUrl) && !isUnknown(c.ISOConfig.ISOChecksum) {
+	if !validate.IsUnknown(c.ISOConfig.RawSingleISOUrl) && !validate.IsUnknown(c.ISOConfig.ISOChecksum) {
 		if c.ISOConfig.ISOChecksum == "" {
 			errs = append(errs, errors.New(`iso_checksum is required with iso_url: "sha256:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
 		} else {
@@ -105,7 +107,7 @@ func (c *Config) validateISO(warnings *[]string) []error {
 		errs = append(errs, errors.New("ssh_password or ssh_private_key_file is required for an installer build (iso_url): the builder cannot give the installed system its temporary key, so log in with the password or key your installer sets up"))
 	}
 	setDefault(&c.CDROMInterface, "virtio-scsi")
-	errs = appendIfErr(errs, oneOf("cdrom_interface", c.CDROMInterface, validCDROMInterfaces))
+	errs = appendIfErr(errs, validate.OneOf("cdrom_interface", c.CDROMInterface, validCDROMInterfaces))
 	errs = append(errs, c.prepareInstallerMedia()...)
 
 	// Shown as build.SourceImageURL/SourceImageChecksum and in the
@@ -130,7 +132,7 @@ func (c *Config) prepareInstallerMedia() []error {
 		c.HTTPConfig.HTTPAddress = "127.0.0.1"
 	}
 	errs = append(errs, prefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
-	if dir := c.HTTPConfig.HTTPDir; dir != "" && !isUnknown(dir) {
+	if dir := c.HTTPConfig.HTTPDir; dir != "" && !validate.IsUnknown(dir) {
 		if info, err := os.Stat(dir); err != nil {
 			errs = append(errs, fmt.Errorf("http_directory: %w", err))
 		} else if !info.IsDir() {

@@ -3,6 +3,8 @@ package kvm
 import (
 	"fmt"
 	"os"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // resolve derives the values the build uses from what the template says,
@@ -13,14 +15,14 @@ import (
 // known yet (packer validate) is left for packer build to resolve.
 func (c *Config) resolve() []error {
 	var errs []error
-	if c.DiskSize != "" && !isUnknown(c.DiskSize) {
+	if c.DiskSize != "" && !validate.IsUnknown(c.DiskSize) {
 		size, err := parseSize(c.DiskSize)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("disk_size: %w", err))
 		}
 		c.diskSizeBytes = size
 	}
-	if c.UserDataFile != "" && c.UserData == "" && !isUnknown(c.UserDataFile) {
+	if c.UserDataFile != "" && c.UserData == "" && !validate.IsUnknown(c.UserDataFile) {
 		data, err := os.ReadFile(c.UserDataFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("user_data_file: %w", err))
