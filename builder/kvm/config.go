@@ -296,6 +296,9 @@ type Config struct {
 	downloadStallTimeout, bootProgressTimeout time.Duration
 	// userDataFromFile: resolve read UserData from UserDataFile.
 	userDataFromFile bool
+	// installer: the build starts from an installer ISO alone
+	// (applyInstallerDefaults, config_iso.go).
+	installer bool
 
 	// arch is the guest architecture's spec (config_arch.go).
 	arch archSpec
@@ -318,7 +321,25 @@ const (
 
 // Prepare decodes the raw configuration, applies defaults and validates it.
 func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
-	err := config.Decode(c, &config.DecodeOpts{
+	var warnings []string
+	errs, err := c.settle(&warnings, raws...)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, c.validate(&warnings)...)
+	if len(errs) > 0 {
+		return warnings, packersdk.MultiErrorAppend(nil, errs...)
+	}
+	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword)
+	return warnings, nil
+}
+
+// settle decodes the raw configuration, applies the defaults and resolves
+// the values derived from them: all that Prepare writes to the config.
+// err is the decoder's; errs are those of the communicator's options and
+// of resolve.
+func (c *Config) settle(warnings *[]string, raws ...interface{}) (errs []error, err error) {
+	err = config.Decode(c, &config.DecodeOpts{
 		PluginType:         BuilderID,
 		Interpolate:        true,
 		InterpolateContext: &c.ctx,
@@ -330,27 +351,22 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		return nil, err
 	}
 	c.applyDefaults()
+	errs = append(errs, c.Comm.Prepare(&c.ctx)...)
+	return append(errs, c.resolve(warnings)...), nil
+}
 
-	var errs *packersdk.MultiError
-	var warnings []string
-	if es := c.Comm.Prepare(&c.ctx); len(es) > 0 {
-		errs = packersdk.MultiErrorAppend(errs, es...)
-	}
-	errs = packersdk.MultiErrorAppend(errs, c.resolve()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateStart(&warnings)...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateArch()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateHardware()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateWarmStart()...)
-	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
-
-	if errs != nil && len(errs.Errors) > 0 {
-		return warnings, errs
-	}
-	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword)
-	return warnings, nil
+// validate checks the config applyDefaults and resolve made; it only
+// reads it.
+func (c *Config) validate(warnings *[]string) []error {
+	var errs []error
+	errs = append(errs, c.validateStart(warnings)...)
+	errs = append(errs, c.validateOutput()...)
+	errs = append(errs, c.validateMachine()...)
+	errs = append(errs, c.validateArch()...)
+	errs = append(errs, c.validateCloudInit()...)
+	errs = append(errs, c.validateHardware()...)
+	errs = append(errs, c.validateWarmStart()...)
+	return append(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 }
 
 func (c *Config) applyDefaults() {
@@ -375,6 +391,8 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Accelerator, "auto")
 	c.applyArchDefaults()
 	setDefault(&c.QemuImgBinary, "qemu-img")
+	c.applyHardwareDefaults()
+	c.applyInstallerDefaults()
 	if c.CPUs == 0 {
 		c.CPUs = min(2, runtime.NumCPU())
 	}

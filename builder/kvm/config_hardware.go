@@ -70,7 +70,6 @@ func (c *Config) applyHardwareDefaults() {
 // validateHardware checks the disk, network, Secure Boot and TPM options
 // against each other and against the machine type.
 func (c *Config) validateHardware() []error {
-	c.applyHardwareDefaults()
 	var errs []error
 	errs = appendIfErr(errs, validate.OneOf("disk_interface", c.DiskInterface, validDiskInterfaces))
 	errs = appendIfErr(errs, validate.OneOf("disk_cache", c.DiskCache, validDiskCaches))
@@ -113,21 +112,10 @@ func (c *Config) validateAdditionalDisks() []error {
 		errs = append(errs, fmt.Errorf("additional_disks: disk_interface %q holds %d disks, the build's own included; give at most %d additional disks or use \"virtio-scsi\"", c.DiskInterface, limit, limit-1))
 	}
 	seen := map[string]string{} // label by its lower-case form
-	for i := range c.AdditionalDisks {
-		d := &c.AdditionalDisks[i]
+	for i, d := range c.AdditionalDisks {
 		field := fmt.Sprintf("additional_disks[%d]", i)
-		switch {
-		case validate.IsUnknown(d.Size):
-		case strings.TrimSpace(d.Size) == "":
+		if strings.TrimSpace(d.Size) == "" {
 			errs = append(errs, fmt.Errorf("%s: size is required, such as \"4G\"", field))
-		default:
-			size, err := parseSize(d.Size)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: size: %w", field, err))
-			} else if size <= 0 {
-				errs = append(errs, fmt.Errorf("%s: size %q must be larger than 0", field, d.Size))
-			}
-			d.sizeBytes = size
 		}
 		if validate.IsUnknown(d.Label) {
 			continue
