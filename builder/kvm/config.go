@@ -26,6 +26,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // Config is the configuration of the `kvm` builder. The field comments are
@@ -298,6 +299,9 @@ type Config struct {
 	downloadStallTimeout, bootProgressTimeout time.Duration
 	// userDataFromFile: resolve read UserData from UserDataFile.
 	userDataFromFile bool
+	// installer: the build starts from an installer ISO alone
+	// (applyInstallerDefaults, config_iso.go).
+	installer bool
 
 	// arch is the guest architecture's spec (config_arch.go).
 	arch qemu.Arch
@@ -323,7 +327,25 @@ const (
 
 // Prepare decodes the raw configuration, applies defaults and validates it.
 func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
-	err := config.Decode(c, &config.DecodeOpts{
+	var warnings []string
+	errs, err := c.settle(&warnings, raws...)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, c.validate(&warnings)...)
+	if len(errs) > 0 {
+		return warnings, packersdk.MultiErrorAppend(nil, errs...)
+	}
+	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword)
+	return warnings, nil
+}
+
+// settle decodes the raw configuration, applies the defaults and resolves
+// the values derived from them: all that Prepare writes to the config.
+// err is the decoder's; errs are those of the communicator's options and
+// of resolve.
+func (c *Config) settle(warnings *[]string, raws ...interface{}) (errs []error, err error) {
+	err = config.Decode(c, &config.DecodeOpts{
 		PluginType:         BuilderID,
 		Interpolate:        true,
 		InterpolateContext: &c.ctx,
@@ -335,27 +357,22 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		return nil, err
 	}
 	c.applyDefaults()
+	errs = append(errs, c.Comm.Prepare(&c.ctx)...)
+	return append(errs, c.resolve(warnings)...), nil
+}
 
-	var errs *packersdk.MultiError
-	var warnings []string
-	if es := c.Comm.Prepare(&c.ctx); len(es) > 0 {
-		errs = packersdk.MultiErrorAppend(errs, es...)
-	}
-	errs = packersdk.MultiErrorAppend(errs, c.resolve()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateStart(&warnings)...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateOutput()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateMachine()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateArch()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateCloudInit()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateHardware()...)
-	errs = packersdk.MultiErrorAppend(errs, c.validateWarmStart()...)
-	errs = packersdk.MultiErrorAppend(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
-
-	if errs != nil && len(errs.Errors) > 0 {
-		return warnings, errs
-	}
-	packersdk.LogSecretFilter.Set(c.Comm.SSHPassword)
-	return warnings, nil
+// validate checks the config applyDefaults and resolve made; it only
+// reads it.
+func (c *Config) validate(warnings *[]string) []error {
+	var errs []error
+	errs = append(errs, c.validateStart(warnings)...)
+	errs = append(errs, c.validateOutput()...)
+	errs = append(errs, c.validateMachine()...)
+	errs = append(errs, c.validateArch()...)
+	errs = append(errs, c.validateCloudInit()...)
+	errs = append(errs, c.validateHardware()...)
+	errs = append(errs, c.validateWarmStart()...)
+	return append(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 }
 
 func (c *Config) applyDefaults() {
@@ -380,6 +397,8 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Accelerator, "auto")
 	c.applyArchDefaults()
 	setDefault(&c.QemuImgBinary, "qemu-img")
+	c.applyHardwareDefaults()
+	c.applyInstallerDefaults()
 	if c.CPUs == 0 {
 		c.CPUs = min(2, runtime.NumCPU())
 	}
@@ -418,7 +437,7 @@ func (c *Config) validateSource(warnings *[]string) []error {
 		errs = append(errs, errors.New("ssh_username is blank: give the user the build logs in as, such as \"packer\""))
 	}
 	switch sum := strings.TrimSpace(c.SourceImageChecksum); {
-	case isUnknown(sum):
+	case validate.IsUnknown(sum):
 		// A data source's value, known only when the build runs.
 	case sum == "":
 		errs = append(errs, errors.New(`source_image_checksum is required: "sha256:<hex>", "sha512:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
@@ -458,9 +477,9 @@ func validateChecksum(sum string) error {
 
 func (c *Config) validateOutput() []error {
 	var errs []error
-	errs = appendIfErr(errs, oneOf("format", c.Format, validFormats))
-	errs = appendIfErr(errs, oneOf("compression", c.Compression, validCompressions))
-	errs = appendIfErr(errs, oneOf("output_mode", c.OutputMode, validOutputModes))
+	errs = appendIfErr(errs, validate.OneOf("format", c.Format, validFormats))
+	errs = appendIfErr(errs, validate.OneOf("compression", c.Compression, validCompressions))
+	errs = appendIfErr(errs, validate.OneOf("output_mode", c.OutputMode, validOutputModes))
 	if c.Format == "raw" && c.Compression != "none" {
 		errs = append(errs, fmt.Errorf("compression %q does not apply to format \"raw\": remove compression or use format \"qcow2\"", c.Compression))
 	}
@@ -474,9 +493,9 @@ func (c *Config) validateOutput() []error {
 
 func (c *Config) validateMachine() []error {
 	var errs []error
-	errs = appendIfErr(errs, oneOf("accelerator", c.Accelerator, validAccelerators))
+	errs = appendIfErr(errs, validate.OneOf("accelerator", c.Accelerator, validAccelerators))
 	errs = appendIfErr(errs, qemu.AcceleratorHostError(c.Accelerator, cmp.Or(c.hostOS, runtime.GOOS)))
-	errs = appendIfErr(errs, oneOf("firmware", c.Firmware, validFirmwares))
+	errs = appendIfErr(errs, validate.OneOf("firmware", c.Firmware, validFirmwares))
 	if c.Memory < minMemoryMiB || c.Memory > maxMemoryMiB {
 		errs = append(errs, fmt.Errorf("memory %d is out of range: give MiB between %d and %d", c.Memory, minMemoryMiB, maxMemoryMiB))
 	}
@@ -492,7 +511,7 @@ func (c *Config) validateMachine() []error {
 		}
 		if c.Firmware != "uefi" {
 			errs = append(errs, fmt.Errorf("%s only applies with firmware = \"uefi\"", name))
-		} else if _, err := os.Stat(path); err != nil && !isUnknown(path) {
+		} else if _, err := os.Stat(path); err != nil && !validate.IsUnknown(path) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
@@ -508,7 +527,7 @@ func (c *Config) validateCloudInit() []error {
 	if c.UserData != "" && c.UserDataFile != "" && !c.userDataFromFile {
 		errs = append(errs, errors.New("user_data and user_data_file are both set: keep one"))
 	}
-	if c.UserData != "" && !isUnknown(c.UserData) {
+	if c.UserData != "" && !validate.IsUnknown(c.UserData) {
 		if _, err := cidata.MergeUserData(c.UserData, cidata.User{Name: "packer"}); err != nil {
 			errs = append(errs, fmt.Errorf("user_data: %w", err))
 		}
@@ -521,21 +540,12 @@ func (c *Config) validateCloudInit() []error {
 	return errs
 }
 
-// unknownPlaceholder is what `packer validate` hands a plugin for a string
-// it cannot know yet, such as a data source's output (Packer's
-// hcl2shim.WriteUnknownPlaceholderValues; numbers become 0, booleans
-// false). Such a value is checked by the Prepare of `packer build`, when
-// it is known.
-const unknownPlaceholder = "<unknown>"
-
-func isUnknown(value string) bool { return value == unknownPlaceholder }
-
 // validateImageName accepts a plain file name: image_name becomes
 // <output_directory>/<image_name>.<format>, and <image_name>.<format>.sha256
 // lists it for sha256sum -c, which reads one name a line.
 func validateImageName(name string) error {
 	switch {
-	case isUnknown(name):
+	case validate.IsUnknown(name):
 		return nil
 	case strings.TrimSpace(name) == "":
 		return errors.New("image_name is blank: give a file name such as \"debian-web\", or leave it unset")
@@ -556,7 +566,7 @@ func validateImageName(name string) error {
 // never empty: the filesystem's root, the current directory (the
 // template's) and its parents, and Packer's cache directory and its parents.
 func validateOutputDir(dir string) error {
-	if isUnknown(dir) {
+	if validate.IsUnknown(dir) {
 		return nil
 	}
 	if strings.TrimSpace(dir) == "" {
@@ -624,18 +634,6 @@ func negativeDurations(v reflect.Value) []error {
 		errs = append(errs, fmt.Errorf("%s is negative (%s): give a positive duration such as \"5m\", or leave it unset", key, time.Duration(value.Int())))
 	}
 	return errs
-}
-
-func oneOf(field, value string, valid []string) error {
-	if isUnknown(value) {
-		return nil
-	}
-	for _, v := range valid {
-		if value == v {
-			return nil
-		}
-	}
-	return fmt.Errorf("%s %q is not valid: use one of %s", field, value, strings.Join(valid, ", "))
 }
 
 func appendIfErr(errs []error, err error) []error {

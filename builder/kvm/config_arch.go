@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // applyArchDefaults settles the guest architecture and the defaults that
@@ -12,7 +13,7 @@ import (
 // and validateArch reports it.
 func (c *Config) applyArchDefaults() {
 	spec, err := qemu.LookupArch(c.Arch)
-	if err != nil || isUnknown(c.Arch) {
+	if err != nil || validate.IsUnknown(c.Arch) {
 		spec = qemu.ArchByName(qemu.HostArch())
 	} else {
 		c.Arch = spec.Name
@@ -30,7 +31,7 @@ func (c *Config) applyArchDefaults() {
 // arch, BIOS on a UEFI-only one, another architecture's machine type, and
 // KVM or the host CPU for a guest foreign to this host.
 func (c *Config) validateArch() []error {
-	if isUnknown(c.Arch) {
+	if validate.IsUnknown(c.Arch) {
 		return nil
 	}
 	if _, err := qemu.LookupArch(c.Arch); err != nil {
@@ -44,7 +45,7 @@ func (c *Config) validateArch() []error {
 	if spec.UEFIOnly && c.Firmware == "bios" {
 		errs = append(errs, fmt.Errorf("firmware \"bios\" does not exist for arch %q: %s guests boot UEFI; remove firmware or set it to \"uefi\"", c.Arch, spec.Name))
 	}
-	if !isUnknown(c.MachineType) && !spec.HasMachine(c.MachineType) {
+	if !validate.IsUnknown(c.MachineType) && !spec.HasMachine(c.MachineType) {
 		name, _, _ := strings.Cut(c.MachineType, ",")
 		errs = append(errs, fmt.Errorf("machine_type %q is not a machine of arch %q: use %q (the default for %s) or leave machine_type unset", name, spec.Name, spec.Machine, spec.Name))
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // foreignArch is an architecture KVM cannot run on this host.
@@ -94,7 +95,7 @@ func TestConfigArch_sameArchAcceptsKVM(t *testing.T) {
 }
 
 func TestConfigArch_unknownPlaceholdersPassValidate(t *testing.T) {
-	_, _, err := prepare(t, map[string]interface{}{"arch": unknownPlaceholder, "machine_type": unknownPlaceholder})
+	_, _, err := prepare(t, map[string]interface{}{"arch": validate.Unknown, "machine_type": validate.Unknown})
 	if err != nil {
 		t.Fatalf("packer validate with data-source values: %v", err)
 	}

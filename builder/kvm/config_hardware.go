@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // AdditionalDisk is an extra empty data disk of the build VM.
@@ -52,24 +53,23 @@ func (c *Config) applyHardwareDefaults() {
 // validateHardware checks the disk, network, Secure Boot and TPM options
 // against each other and against the machine type.
 func (c *Config) validateHardware() []error {
-	c.applyHardwareDefaults()
 	var errs []error
-	errs = appendIfErr(errs, oneOf("disk_interface", c.DiskInterface, validDiskInterfaces))
-	errs = appendIfErr(errs, oneOf("disk_cache", c.DiskCache, validDiskCaches))
-	errs = appendIfErr(errs, oneOf("disk_discard", c.DiskDiscard, validDiskDiscards))
-	errs = appendIfErr(errs, oneOf("disk_detect_zeroes", c.DiskDetectZeroes, validDiskDetectZeroes))
-	errs = appendIfErr(errs, oneOf("net_device", c.NetDevice, validNetDevices))
+	errs = appendIfErr(errs, validate.OneOf("disk_interface", c.DiskInterface, validDiskInterfaces))
+	errs = appendIfErr(errs, validate.OneOf("disk_cache", c.DiskCache, validDiskCaches))
+	errs = appendIfErr(errs, validate.OneOf("disk_discard", c.DiskDiscard, validDiskDiscards))
+	errs = appendIfErr(errs, validate.OneOf("disk_detect_zeroes", c.DiskDetectZeroes, validDiskDetectZeroes))
+	errs = appendIfErr(errs, validate.OneOf("net_device", c.NetDevice, validNetDevices))
 	if c.DiskDetectZeroes == "unmap" && c.DiskDiscard == "ignore" {
 		errs = append(errs, errors.New(`disk_detect_zeroes "unmap" needs disk_discard "unmap": set disk_detect_zeroes to "on" or "off", or remove disk_discard`))
 	}
 	family := qemu.MachineFamily(c.MachineType)
-	if c.DiskInterface == "ide" && family != "pc" && !isUnknown(c.MachineType) {
+	if c.DiskInterface == "ide" && family != "pc" && !validate.IsUnknown(c.MachineType) {
 		errs = append(errs, fmt.Errorf(`disk_interface "ide" needs an i440FX machine: machine %q has no IDE bus; set machine_type = "pc" or use disk_interface "sata"`, c.MachineType))
 	}
 	errs = appendIfErr(errs, validateMAC(c.MACAddress))
 	errs = append(errs, c.validateAdditionalDisks()...)
 	errs = append(errs, c.validateSecureBoot(family)...)
-	if c.TPM && family == "" && !isUnknown(c.MachineType) {
+	if c.TPM && family == "" && !validate.IsUnknown(c.MachineType) {
 		errs = append(errs, fmt.Errorf("tpm needs a machine with a TPM interface: machine %q is not q35, pc or virt", c.MachineType))
 	}
 	return errs
@@ -83,7 +83,7 @@ func (c *Config) validateSecureBoot(family string) []error {
 	if c.Firmware != "uefi" {
 		errs = append(errs, fmt.Errorf(`secure_boot needs firmware = "uefi" (firmware is %q): Secure Boot is a UEFI feature`, c.Firmware))
 	}
-	if family != "q35" && !isUnknown(c.MachineType) {
+	if family != "q35" && !validate.IsUnknown(c.MachineType) {
 		errs = append(errs, fmt.Errorf(`secure_boot needs machine_type "q35": OVMF's Secure Boot build needs SMM, which machine %q does not give it`, c.MachineType))
 	}
 	return errs
@@ -95,23 +95,12 @@ func (c *Config) validateAdditionalDisks() []error {
 		errs = append(errs, fmt.Errorf("additional_disks: disk_interface %q holds %d disks, the build's own included; give at most %d additional disks or use \"virtio-scsi\"", c.DiskInterface, limit, limit-1))
 	}
 	seen := map[string]string{} // label by its lower-case form
-	for i := range c.AdditionalDisks {
-		d := &c.AdditionalDisks[i]
+	for i, d := range c.AdditionalDisks {
 		field := fmt.Sprintf("additional_disks[%d]", i)
-		switch {
-		case isUnknown(d.Size):
-		case strings.TrimSpace(d.Size) == "":
+		if strings.TrimSpace(d.Size) == "" {
 			errs = append(errs, fmt.Errorf("%s: size is required, such as \"4G\"", field))
-		default:
-			size, err := parseSize(d.Size)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: size: %w", field, err))
-			} else if size <= 0 {
-				errs = append(errs, fmt.Errorf("%s: size %q must be larger than 0", field, d.Size))
-			}
-			d.sizeBytes = size
 		}
-		if isUnknown(d.Label) {
+		if validate.IsUnknown(d.Label) {
 			continue
 		}
 		if !diskLabelPattern.MatchString(d.Label) {
@@ -130,7 +119,7 @@ func (c *Config) validateAdditionalDisks() []error {
 
 // validateMAC accepts a unicast Ethernet address in colon or dash form.
 func validateMAC(mac string) error {
-	if mac == "" || isUnknown(mac) {
+	if mac == "" || validate.IsUnknown(mac) {
 		return nil
 	}
 	hw, err := net.ParseMAC(mac)

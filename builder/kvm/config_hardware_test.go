@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 func TestConfigHardware_defaultsKeepTheTrimFriendlyVirtioVM(t *testing.T) {
@@ -33,7 +34,7 @@ func TestConfigHardware_acceptsWhatTheMachineHas(t *testing.T) {
 		"no detect-zeroes":         {"disk_discard": "ignore", "disk_detect_zeroes": "off", "disk_cache": "none"},
 		"two labelled disks": {"disk_interface": "virtio-scsi", "additional_disks": []map[string]interface{}{
 			{"size": "1G", "label": "data"}, {"size": "512M"}}},
-		"unknown machine at validate": {"machine_type": unknownPlaceholder, "disk_interface": "ide", "secure_boot": true, "firmware": "uefi"},
+		"unknown machine at validate": {"machine_type": validate.Unknown, "disk_interface": "ide", "secure_boot": true, "firmware": "uefi"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, _, err := prepare(t, overrides); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // An installer build starts from an ISO (iso_url/iso_urls) instead of a
@@ -19,10 +21,56 @@ func (c *Config) isISOBuild() bool {
 	return c.ISOConfig.RawSingleISOUrl != "" || len(c.ISOConfig.ISOUrls) > 0
 }
 
+// applyInstallerDefaults settles whether the build starts from an installer
+// ISO alone (with a source image too, validateStart refuses it) and, if so,
+// the defaults of its options.
+func (c *Config) applyInstallerDefaults() {
+	c.installer = c.isISOBuild() && strings.TrimSpace(c.SourceImageURL) == ""
+	if !c.installer {
+		return
+	}
+	setDefault(&c.CDROMInterface, "virtio-scsi")
+	if c.HTTPConfig.HTTPAddress == "" && c.HTTPConfig.HTTPInterface == "" {
+		// The guest reaches the host's loopback through QEMU's user network
+		// (10.0.2.2), so nothing needs to listen on other interfaces.
+		c.HTTPConfig.HTTPAddress = "127.0.0.1"
+	}
+}
+
+// resolveInstaller prepares an installer build's ISO, boot command, HTTP
+// server, CD and floppy options with the SDK's own Prepare (which defaults
+// and checks them), and shows the ISO as the build's source.
+func (c *Config) resolveInstaller(warnings *[]string) []error {
+	if !c.installer {
+		return nil
+	}
+	var errs []error
+	if sum := c.ISOConfig.ISOChecksum; sum != "" && !validate.IsUnknown(sum) && !validate.IsUnknown(c.ISOConfig.RawSingleISOUrl) {
+		w, es := c.ISOConfig.Prepare(&c.ctx)
+		*warnings = append(*warnings, w...)
+		errs = append(errs, prefixErrors("iso_url/iso_checksum", es)...)
+	}
+	errs = append(errs, prefixErrors("boot_command", c.VNCConfig.Prepare(&c.ctx))...)
+	errs = append(errs, prefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
+	errs = append(errs, prefixErrors("cd_files", c.CDConfig.Prepare(&c.ctx))...)
+	errs = append(errs, prefixErrors("floppy_files", c.FloppyConfig.Prepare(&c.ctx))...)
+
+	// Shown as build.SourceImageURL/SourceImageChecksum and in the
+	// artifact, as for a cloud image.
+	if len(c.ISOConfig.ISOUrls) > 0 {
+		c.SourceImageURL = c.ISOConfig.ISOUrls[0]
+	} else {
+		c.SourceImageURL = c.ISOConfig.RawSingleISOUrl
+	}
+	c.SourceImageChecksum = c.ISOConfig.ISOChecksum
+	return errs
+}
+
 // validateStart checks that exactly one way to start is configured, then
 // validates it: the cloud image (validateSource) or the installer ISO.
 func (c *Config) validateStart(warnings *[]string) []error {
-	hasImage := strings.TrimSpace(c.SourceImageURL) != ""
+	// An installer build's SourceImageURL is its ISO's (resolveInstaller).
+	hasImage := strings.TrimSpace(c.SourceImageURL) != "" && !c.installer
 	switch {
 	case hasImage && c.isISOBuild():
 		return []error{errors.New("source_image_url and iso_url are both set: start from a cloud image (source_image_url) or from an installer ISO (iso_url/iso_urls), not both")}
@@ -35,7 +83,7 @@ func (c *Config) validateStart(warnings *[]string) []error {
 	case hasImage:
 		return append(c.validateSource(warnings), c.rejectInstallerOptions()...)
 	}
-	return c.validateISO(warnings)
+	return c.validateISO()
 }
 
 // rejectInstallerOptions names the installer options a cloud-image build
@@ -78,17 +126,11 @@ func (c *Config) rejectInstallerOptions() []error {
 	return errs
 }
 
-// validateISO validates an installer build and applies its defaults.
-func (c *Config) validateISO(warnings *[]string) []error {
+// validateISO validates an installer build.
+func (c *Config) validateISO() []error {
 	var errs []error
-	if !isUnknown(c.ISOConfig.RawSingleISOUrl) && !isUnknown(c.ISOConfig.ISOChecksum) {
-		if c.ISOConfig.ISOChecksum == "" {
-			errs = append(errs, errors.New(`iso_checksum is required with iso_url: "sha256:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
-		} else {
-			w, es := c.ISOConfig.Prepare(&c.ctx)
-			*warnings = append(*warnings, w...)
-			errs = append(errs, prefixErrors("iso_url/iso_checksum", es)...)
-		}
+	if c.ISOConfig.ISOChecksum == "" && !validate.IsUnknown(c.ISOConfig.RawSingleISOUrl) {
+		errs = append(errs, errors.New(`iso_checksum is required with iso_url: "sha256:<hex>", "file:<checksum index URL>", or "none" to skip verification`))
 	}
 	if c.DiskSize == "" {
 		errs = append(errs, errors.New("disk_size is required for an installer build (iso_url): the size of the blank disk the installer writes to, such as \"8G\""))
@@ -104,41 +146,14 @@ func (c *Config) validateISO(warnings *[]string) []error {
 	if c.Comm.SSHPassword == "" && c.Comm.SSHPrivateKeyFile == "" && !c.Comm.SSHAgentAuth {
 		errs = append(errs, errors.New("ssh_password or ssh_private_key_file is required for an installer build (iso_url): the builder cannot give the installed system its temporary key, so log in with the password or key your installer sets up"))
 	}
-	setDefault(&c.CDROMInterface, "virtio-scsi")
-	errs = appendIfErr(errs, oneOf("cdrom_interface", c.CDROMInterface, validCDROMInterfaces))
-	errs = append(errs, c.prepareInstallerMedia()...)
-
-	// Shown as build.SourceImageURL/SourceImageChecksum and in the
-	// artifact, as for a cloud image.
-	if len(c.ISOConfig.ISOUrls) > 0 {
-		c.SourceImageURL = c.ISOConfig.ISOUrls[0]
-	} else {
-		c.SourceImageURL = c.ISOConfig.RawSingleISOUrl
-	}
-	c.SourceImageChecksum = c.ISOConfig.ISOChecksum
-	return errs
-}
-
-// prepareInstallerMedia validates the boot command, the HTTP server and
-// the CD and floppy contents with the SDK's checks.
-func (c *Config) prepareInstallerMedia() []error {
-	var errs []error
-	errs = append(errs, prefixErrors("boot_command", c.VNCConfig.Prepare(&c.ctx))...)
-	if c.HTTPConfig.HTTPAddress == "" && c.HTTPConfig.HTTPInterface == "" {
-		// The guest reaches the host's loopback through QEMU's user network
-		// (10.0.2.2), so nothing needs to listen on other interfaces.
-		c.HTTPConfig.HTTPAddress = "127.0.0.1"
-	}
-	errs = append(errs, prefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
-	if dir := c.HTTPConfig.HTTPDir; dir != "" && !isUnknown(dir) {
+	errs = appendIfErr(errs, validate.OneOf("cdrom_interface", c.CDROMInterface, validCDROMInterfaces))
+	if dir := c.HTTPConfig.HTTPDir; dir != "" && !validate.IsUnknown(dir) {
 		if info, err := os.Stat(dir); err != nil {
 			errs = append(errs, fmt.Errorf("http_directory: %w", err))
 		} else if !info.IsDir() {
 			errs = append(errs, fmt.Errorf("http_directory %q is not a directory", dir))
 		}
 	}
-	errs = append(errs, prefixErrors("cd_files", c.CDConfig.Prepare(&c.ctx))...)
-	errs = append(errs, prefixErrors("floppy_files", c.FloppyConfig.Prepare(&c.ctx))...)
 	return errs
 }
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // isoConfig is a minimal installer build: the overrides of minimalConfig
@@ -116,7 +118,7 @@ func TestConfigISO_invalid(t *testing.T) {
 }
 
 func TestConfigISO_unknownValuesPassValidate(t *testing.T) {
-	_, _, err := prepare(t, with(isoConfig(t), map[string]interface{}{"iso_url": unknownPlaceholder, "iso_checksum": unknownPlaceholder}))
+	_, _, err := prepare(t, with(isoConfig(t), map[string]interface{}{"iso_url": validate.Unknown, "iso_checksum": validate.Unknown}))
 	if err != nil {
 		t.Fatalf("data-source placeholders refused at validate: %v", err)
 	}

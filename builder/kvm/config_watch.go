@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // Defaults of the timeouts that keep a stuck download or boot from
@@ -33,7 +33,7 @@ func (c *Config) resolveWatchTimeouts() []error {
 // disabled by "0".
 func optionalTimeout(field, value string, def time.Duration) (time.Duration, error) {
 	value = strings.TrimSpace(value)
-	if value == "" || value == hcl2helper.UnknownVariableValue {
+	if value == "" || validate.IsUnknown(value) {
 		// Unset, or a data source's value not known yet (packer validate).
 		return def, nil
 	}

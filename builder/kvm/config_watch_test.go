@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 func TestConfig_watchTimeoutsDefaultAndDisable(t *testing.T) {
@@ -43,7 +43,7 @@ func TestConfig_badWatchTimeoutsNameTheField(t *testing.T) {
 
 // During packer validate a data source's value is a placeholder.
 func TestConfig_watchTimeoutsAcceptUnknownValues(t *testing.T) {
-	_, _, err := prepare(t, map[string]interface{}{"download_stall_timeout": hcl2helper.UnknownVariableValue, "boot_progress_timeout": hcl2helper.UnknownVariableValue})
+	_, _, err := prepare(t, map[string]interface{}{"download_stall_timeout": validate.Unknown, "boot_progress_timeout": validate.Unknown})
 	if err != nil {
 		t.Fatalf("an unknown value was rejected: %v", err)
 	}

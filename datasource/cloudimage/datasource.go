@@ -7,6 +7,7 @@
 package cloudimage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,7 +87,13 @@ type Datasource struct {
 	re     *regexp.Regexp
 	// publicKey is public_key, or the content of public_key_file.
 	publicKey string
+	// retryBackoff is the first pause between HTTP retries; zero is
+	// defaultRetryBackoff (tests shorten it).
+	retryBackoff time.Duration
 }
+
+// defaultRetryBackoff is the first pause between HTTP retries.
+const defaultRetryBackoff = time.Second
 
 func (d *Datasource) ConfigSpec() hcldec.ObjectSpec { return d.config.FlatMapstructure().HCL2Spec() }
 
@@ -179,7 +186,7 @@ func (d *Datasource) Execute() (cty.Value, error) {
 
 func (d *Datasource) resolve(ctx context.Context) (DatasourceOutput, error) {
 	c := &d.config
-	f := fetcher{Timeout: c.Timeout, Retries: c.Retries, Backoff: retryBackoff}
+	f := fetcher{Timeout: c.Timeout, Retries: c.Retries, Backoff: cmp.Or(d.retryBackoff, defaultRetryBackoff)}
 	body, foundAt, err := f.Get(ctx, c.IndexURL)
 	if err != nil {
 		return DatasourceOutput{}, err
@@ -215,6 +222,3 @@ func (d *Datasource) resolve(ctx context.Context) (DatasourceOutput, error) {
 		IndexURL: c.IndexURL,
 	}, nil
 }
-
-// retryBackoff is the first pause between HTTP retries (tests shorten it).
-var retryBackoff = time.Second

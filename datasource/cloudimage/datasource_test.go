@@ -13,8 +13,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 )
 
-func init() { retryBackoff = 10 * time.Millisecond }
-
 // server serves files by path; hits counts requests per path.
 type server struct {
 	*httptest.Server
@@ -52,9 +50,10 @@ func newServer(t *testing.T, files map[string]string) *server {
 	return s
 }
 
+// configure makes a data source whose retries pause 10ms, not a second.
 func configure(t *testing.T, cfg map[string]interface{}) *Datasource {
 	t.Helper()
-	d := &Datasource{}
+	d := &Datasource{retryBackoff: 10 * time.Millisecond}
 	if err := d.Configure(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // caller passes it with CRLF line endings). GnuPG 2.2.40 reports such
 // packets, detached and clear-signed, as good signatures by the key (checked
 // by hand: GnuPG can verify version 3 signatures but no longer make them).
-func obsV3Signature(t *testing.T, signer *openpgp.Entity, keyID uint64, signed []byte, sigType byte) []byte {
+func obsV3Signature(t testing.TB, signer *openpgp.Entity, keyID uint64, signed []byte, sigType byte) []byte {
 	t.Helper()
 	created := binary.BigEndian.AppendUint32(nil, uint32(time.Now().Unix())) // after the key's creation
 	h := sha256.New()

@@ -42,12 +42,12 @@ var (
 var testKey, testOtherKey *openpgp.Entity
 
 // signingKey is an RSA key (the library's default), made once per run.
-func signingKey(t *testing.T) *openpgp.Entity { return rsaKey(t, &testKey, "Cloud Images") }
+func signingKey(t testing.TB) *openpgp.Entity { return rsaKey(t, &testKey, "Cloud Images") }
 
 // otherKey is a second RSA key, not the one given as public_key.
 func otherKey(t *testing.T) *openpgp.Entity { return rsaKey(t, &testOtherKey, "Someone Else") }
 
-func rsaKey(t *testing.T, cache **openpgp.Entity, name string) *openpgp.Entity {
+func rsaKey(t testing.TB, cache **openpgp.Entity, name string) *openpgp.Entity {
 	t.Helper()
 	if *cache == nil {
 		k, err := openpgp.NewEntity(name, "test", "images@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoRSA})
@@ -70,7 +70,7 @@ func armoredPublicKey(t *testing.T, e *openpgp.Entity) string {
 	return buf.String()
 }
 
-func clearSigned(t *testing.T, e *openpgp.Entity, text string) string {
+func clearSigned(t testing.TB, e *openpgp.Entity, text string) string {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := clearsign.Encode(&buf, e.PrivateKey, nil)

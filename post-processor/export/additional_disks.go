@@ -126,7 +126,7 @@ func (p *PostProcessor) exportWithAdditionalDisks(ctx context.Context, ex *expor
 	}
 	if err := writeChecksums(sumFile, outputs); err != nil {
 		removeAll(outputs)
-		return nil, "", explainNoSpace(err, outDir, sumFile)
+		return nil, "", ex.explainNoSpace(err, outDir, sumFile)
 	}
 	return outputs, sumFile, nil
 }

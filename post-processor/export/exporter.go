@@ -50,13 +50,16 @@ type exporter struct {
 	// DiskFormat is the format the artifact's additional disks are read
 	// as ("" probes them).
 	DiskFormat string
+	// FreeSpace tells the free bytes of a directory's file system, and
+	// whether it could; nil is freeBytes (tests fake a nearly full disk).
+	FreeSpace func(dir string) (int64, bool)
 }
 
 // run converts the targets, at most Parallel at once. On any failure the
 // others are cancelled and nothing of the export is left behind.
 func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string) ([]Output, string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, "", explainNoSpace(err, outDir, outDir)
+		return nil, "", e.explainNoSpace(err, outDir, outDir)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -107,7 +110,7 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 		for _, o := range outputs {
 			os.Remove(o.Path)
 		}
-		return nil, "", explainNoSpace(err, outDir, sumFile)
+		return nil, "", e.explainNoSpace(err, outDir, sumFile)
 	}
 	return outputs, sumFile, nil
 }
@@ -132,11 +135,11 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 	t := p.Target
 	workDir, err := os.MkdirTemp(filepath.Dir(p.Path), "."+filepath.Base(p.Path)+".*.tmp")
 	if err != nil {
-		return Output{}, explainNoSpace(err, filepath.Dir(p.Path), p.Path)
+		return Output{}, e.explainNoSpace(err, filepath.Dir(p.Path), p.Path)
 	}
 	defer os.RemoveAll(workDir)
 	// Runs before the removal above: the full file system is still full.
-	defer func() { err = explainNoSpace(err, filepath.Dir(p.Path), p.Path) }()
+	defer func() { err = e.explainNoSpace(err, filepath.Dir(p.Path), p.Path) }()
 	tempFile := func(pattern string) (string, error) {
 		f, err := os.CreateTemp(workDir, pattern)
 		if err != nil {

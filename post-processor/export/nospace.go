@@ -23,22 +23,23 @@ func (e *noSpaceError) Unwrap() error { return e.Err }
 // believable as a full disk.
 const nearlyFull = 4 << 20
 
-// freeSpace is freeBytes, replaceable in tests.
-var freeSpace = freeBytes
-
 // explainNoSpace turns an out-of-space failure writing output in dir into
 // a noSpaceError. Go reports ENOSPC; qemu-img prints "No space left on
 // device", or "Invalid argument" from its compressed (streamOptimized
 // VMDK) writes, or even aborts on an assertion in the VMDK driver's error
 // path: any failure other than ENOSPC counts only when dir's file system
 // is nearly full. Call it before the failed target's files are removed.
-func explainNoSpace(err error, dir, output string) error {
+func (e *exporter) explainNoSpace(err error, dir, output string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
 	full := errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, "No space left on device")
 	if !full {
+		freeSpace := e.FreeSpace
+		if freeSpace == nil {
+			freeSpace = freeBytes
+		}
 		free, ok := freeSpace(dir)
 		full = ok && free < nearlyFull
 	}

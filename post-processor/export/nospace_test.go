@@ -23,7 +23,7 @@ func TestExplainNoSpace(t *testing.T) {
 	qemuErr := errors.New("qemu-img convert to x.raw: qemu-img: error while writing at byte 197263360: No space left on device")
 	invalid := errors.New("qemu-img convert to x.vmdk: qemu-img: error while writing at byte 235077632: Invalid argument")
 	for _, err := range []error{goErr, qemuErr} {
-		got := explainNoSpace(err, "/exports", "/exports/x.raw")
+		got := (&exporter{}).explainNoSpace(err, "/exports", "/exports/x.raw")
 		if got == nil || got.Error() != "no space left on device in /exports while writing /exports/x.raw: free some space there or set output_directory to a larger file system" {
 			t.Errorf("%v became %v", err, got)
 		}
@@ -31,10 +31,10 @@ func TestExplainNoSpace(t *testing.T) {
 			t.Errorf("the cause %v is lost", err)
 		}
 	}
-	if got := explainNoSpace(invalid, dir, filepath.Join(dir, "x.vmdk")); got != invalid {
+	if got := (&exporter{}).explainNoSpace(invalid, dir, filepath.Join(dir, "x.vmdk")); got != invalid {
 		t.Errorf("Invalid argument on a file system with room became %v", got)
 	}
-	if got := explainNoSpace(nil, dir, "x"); got != nil {
+	if got := (&exporter{}).explainNoSpace(nil, dir, "x"); got != nil {
 		t.Errorf("nil became %v", got)
 	}
 }
@@ -82,16 +82,15 @@ func TestPostProcess_fullFileSystemSaysWhere(t *testing.T) {
 // assertion instead of reporting the write error: that is a full disk too.
 func TestExplainNoSpace_anyFailureOnANearlyFullFileSystem(t *testing.T) {
 	crash := errors.New("qemu-img convert to input.vmdk: qemu-img: ../../util/error.c:59: error_setv: Assertion `*errp == NULL' failed.")
-	saved := freeSpace
-	defer func() { freeSpace = saved }()
-	freeSpace = func(string) (int64, bool) { return 64 << 10, true }
-	got := explainNoSpace(crash, "/exports", "/exports/input.vmdk")
+	t.Parallel()
+	nearlyFullDisk := &exporter{FreeSpace: func(string) (int64, bool) { return 64 << 10, true }}
+	got := nearlyFullDisk.explainNoSpace(crash, "/exports", "/exports/input.vmdk")
 	var noSpace *noSpaceError
 	if !errors.As(got, &noSpace) || !errors.Is(got, crash) {
 		t.Fatalf("%v became %v, want a noSpaceError wrapping it", crash, got)
 	}
-	freeSpace = func(string) (int64, bool) { return 1 << 30, true }
-	if got := explainNoSpace(crash, "/exports", "/exports/input.vmdk"); got != crash {
+	roomyDisk := &exporter{FreeSpace: func(string) (int64, bool) { return 1 << 30, true }}
+	if got := roomyDisk.explainNoSpace(crash, "/exports", "/exports/input.vmdk"); got != crash {
 		t.Fatalf("a failure with room to spare became %v", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // OVAOptions describe the virtual machine of an `ova` target. Unset
@@ -63,8 +64,14 @@ const (
 
 var guestOSTypeRE = regexp.MustCompile(`^[A-Za-z0-9_]+Guest$`)
 
-// validateOVA applies the `ova` defaults and reports what does not fit;
-// on other formats every OVA option is refused.
+// Accepted values of the `ova` options, in the order the docs list them
+// (ovf.go maps the controllers and adapters to their OVF types).
+var (
+	validOVAFirmwares       = []string{"bios", "efi"}
+	validOVADiskControllers = []string{"lsilogic", "pvscsi", "sata"}
+	validOVANetworkAdapters = []string{"vmxnet3", "e1000"}
+)
+
 // applyOVADefaults fills an `ova` target's unset hardware options.
 func (t *Target) applyOVADefaults() {
 	if t.Format != "ova" {
@@ -88,6 +95,8 @@ func (t *Target) applyOVADefaults() {
 	}
 }
 
+// validateOVA reports what does not fit an `ova` target; on other formats
+// every OVA option is refused.
 func (t Target) validateOVA(field func(string) string) []error {
 	o := &t.OVAOptions
 	if t.Format != "ova" {
@@ -109,17 +118,14 @@ func (t Target) validateOVA(field func(string) string) []error {
 	if o.MemoryMiB < 0 || o.MemoryMiB%4 != 0 {
 		errs = append(errs, fmt.Errorf("%s %d: give MiB as a positive multiple of 4, as vSphere requires", field("memory"), o.MemoryMiB))
 	}
-	if o.Firmware != "" && o.Firmware != "bios" && o.Firmware != "efi" {
-		errs = append(errs, fmt.Errorf("%s %q is not valid: use bios or efi", field("firmware"), o.Firmware))
+	if o.Firmware != "" { // unset: the build's firmware
+		errs = appendIfErr(errs, validate.OneOf(field("firmware"), o.Firmware, validOVAFirmwares))
 	}
-	if _, ok := controllerRASD[o.DiskController]; !ok {
-		errs = append(errs, fmt.Errorf("%s %q is not valid: use lsilogic, pvscsi or sata", field("disk_controller"), o.DiskController))
-	} else if o.DiskController == "sata" && o.HardwareVersion < 10 {
+	errs = appendIfErr(errs, validate.OneOf(field("disk_controller"), o.DiskController, validOVADiskControllers))
+	if o.DiskController == "sata" && o.HardwareVersion < 10 {
 		errs = append(errs, fmt.Errorf("%s \"sata\" needs hardware_version 10 or later", field("disk_controller")))
 	}
-	if _, ok := adapterSubType[o.NetworkAdapter]; !ok {
-		errs = append(errs, fmt.Errorf("%s %q is not valid: use vmxnet3 or e1000", field("network_adapter"), o.NetworkAdapter))
-	}
+	errs = appendIfErr(errs, validate.OneOf(field("network_adapter"), o.NetworkAdapter, validOVANetworkAdapters))
 	if !guestOSTypeRE.MatchString(o.GuestOSType) {
 		errs = append(errs, fmt.Errorf("%s %q is not a VMware guest id such as otherLinux64Guest", field("guest_os_type"), o.GuestOSType))
 	}

@@ -481,3 +481,22 @@ func TestPostProcess_ovaFromARelativeInputPath(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// The accepted disk controllers and network adapters are those the OVF
+// descriptor can name.
+func TestOVAOptions_acceptedValuesHaveOVFTypes(t *testing.T) {
+	t.Parallel()
+	if len(validOVADiskControllers) != len(controllerRASD) || len(validOVANetworkAdapters) != len(adapterSubType) {
+		t.Fatalf("accepted %v and %v, OVF types for %v and %v", validOVADiskControllers, validOVANetworkAdapters, controllerRASD, adapterSubType)
+	}
+	for _, c := range validOVADiskControllers {
+		if _, ok := controllerRASD[c]; !ok {
+			t.Errorf("disk_controller %q has no OVF type", c)
+		}
+	}
+	for _, a := range validOVANetworkAdapters {
+		if _, ok := adapterSubType[a]; !ok {
+			t.Errorf("network_adapter %q has no OVF type", a)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // BuilderID identifies the export's artifacts.
@@ -92,6 +92,7 @@ var (
 	validFormats      = []string{"qcow2", "raw", "vmdk", "vhdx", "vhd", "vdi", "gce", "ova"}
 	validCompressions = []string{"none", "gzip", "zstd", "xz"}
 	validSubformats   = []string{"streamOptimized", "monolithicSparse"}
+	validChecksums    = []string{"sha256", "sha512", "none"}
 )
 
 // PostProcessor is the `kvm-export` post-processor.
@@ -126,8 +127,8 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	if len(c.Targets) == 0 {
 		errs = packersdk.MultiErrorAppend(errs, errors.New(`at least one target block is required, such as target { format = "vmdk" }`))
 	}
-	if !slices.Contains([]string{"sha256", "sha512", "none"}, c.Checksum) {
-		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf("checksum %q is not valid: use sha256, sha512 or none", c.Checksum))
+	if err := validate.OneOf("checksum", c.Checksum, validChecksums); err != nil {
+		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	if c.Parallel < 1 {
 		errs = packersdk.MultiErrorAppend(errs, errors.New("parallel must be at least 1"))
@@ -208,12 +209,8 @@ func (t *Target) applyDefaults() {
 func (t Target) validate(i int) []error {
 	var errs []error
 	field := func(name string) string { return fmt.Sprintf("target[%d].%s", i, name) }
-	if !slices.Contains(validFormats, t.Format) {
-		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("format"), t.Format, strings.Join(validFormats, ", ")))
-	}
-	if !slices.Contains(validCompressions, t.Compression) {
-		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("compression"), t.Compression, strings.Join(validCompressions, ", ")))
-	}
+	errs = appendIfErr(errs, validate.OneOf(field("format"), t.Format, validFormats))
+	errs = appendIfErr(errs, validate.OneOf(field("compression"), t.Compression, validCompressions))
 	if t.Format == "qcow2" && t.Compression == "xz" {
 		errs = append(errs, fmt.Errorf("%s \"xz\" does not apply to qcow2: use zstd or gzip (qcow2's own compression)", field("compression")))
 	}
@@ -225,8 +222,8 @@ func (t Target) validate(i int) []error {
 	}
 	if t.Subformat != "" && t.Format != "vmdk" {
 		errs = append(errs, fmt.Errorf("%s only applies to format \"vmdk\"; use fixed for vhd", field("subformat")))
-	} else if t.Format == "vmdk" && !slices.Contains(validSubformats, t.Subformat) {
-		errs = append(errs, fmt.Errorf("%s %q is not valid: use one of %s", field("subformat"), t.Subformat, strings.Join(validSubformats, ", ")))
+	} else if t.Format == "vmdk" {
+		errs = appendIfErr(errs, validate.OneOf(field("subformat"), t.Subformat, validSubformats))
 	}
 	errs = append(errs, t.validateOVA(field)...)
 	return errs
@@ -278,6 +275,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		VirtualSize:   info.VirtualSize,
 		GeneratedData: generated,
 	}, false, false, nil
+}
+
+func appendIfErr(errs []error, err error) []error {
+	if err != nil {
+		return append(errs, err)
+	}
+	return errs
 }
 
 // backingFiles is the overlay's backing file, whose data the outputs hold

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
+	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
 )
 
 // Everything that can be known before the build fails `packer validate`.
@@ -131,9 +131,9 @@ func TestPlan_confinesRenderedNames(t *testing.T) {
 // During `packer validate` data-source values are a placeholder: accepted.
 func TestConfigure_acceptsUnknownDataSourceValues(t *testing.T) {
 	err := (&PostProcessor{}).Configure(map[string]interface{}{
-		"output_directory": hcl2helper.UnknownVariableValue,
-		"output_name":      hcl2helper.UnknownVariableValue,
-		"target":           []map[string]interface{}{{"format": "raw", "name": hcl2helper.UnknownVariableValue}, {"format": "vmdk"}},
+		"output_directory": validate.Unknown,
+		"output_name":      validate.Unknown,
+		"target":           []map[string]interface{}{{"format": "raw", "name": validate.Unknown}, {"format": "vmdk"}},
 	})
 	if err != nil {
 		t.Fatal(err)

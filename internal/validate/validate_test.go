@@ -1,0 +1,30 @@
+package validate
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestOneOf(t *testing.T) {
+	t.Parallel()
+	allowed := []string{"qcow2", "raw"}
+	for _, ok := range []string{"qcow2", "raw", Unknown} {
+		if err := OneOf("format", ok, allowed); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "vmdk", "QCOW2", " raw"} {
+		err := OneOf("target[1].format", bad, allowed)
+		want := `target[1].format "` + bad + `" is not valid: use one of qcow2, raw`
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: error %v, want %q", bad, err, want)
+		}
+	}
+}
+
+func TestIsUnknown(t *testing.T) {
+	t.Parallel()
+	if !IsUnknown("<unknown>") || IsUnknown("") || IsUnknown("unknown") || !strings.Contains(Unknown, "unknown") {
+		t.Fatal("IsUnknown does not recognize exactly Packer's placeholder")
+	}
+}
