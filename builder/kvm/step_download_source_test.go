@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/download"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
@@ -78,7 +79,7 @@ func TestStepDownloadSource_aStalledDownloadFailsAndLeavesNoPartialFile(t *testi
 	if _, target, _ := step.Download.UseSourceToFindCacheTarget(step.Download.Url[0]); fileutil.Exists(target) {
 		t.Fatalf("the partial download %s was left in the cache", target)
 	}
-	if _, ok := keyUI.Get(state).(*progressUi); ok {
+	if _, ok := keyUI.Get(state).(*download.ProgressUI); ok {
 		t.Fatal("the wrapped UI was left in the state")
 	}
 }
