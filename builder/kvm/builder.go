@@ -208,7 +208,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepPublishRuntimeData{Generated: generated},
 		&stepPrepareFirmware{Firmware: c.Firmware, CodePath: c.EFIFirmwareCode, VarsPath: c.EFIFirmwareVars, Candidates: c.arch.Firmware,
 			PadTo: c.arch.FirmwareSize, Packages: c.arch.FirmwarePackages,
-			SecureBoot: c.SecureBoot, SecureBootCandidates: ovmfSecureBootCandidates,
+			SecureBoot: c.SecureBoot, SecureBootCandidates: firmware.OVMFSecureBootCandidates,
 			Arch: c.arch.Name, MachineType: c.MachineType, DescriptorDirs: firmware.DefaultDirs()},
 		&stepStartTPM{Enabled: c.TPM, Binary: c.SwtpmBinary},
 		b.warmRestore(hostname, revoke),

@@ -27,6 +27,5 @@ var (
 	_ multistep.Step = (*stepShutdown)(nil)
 	_ multistep.Step = (*stepSnapshot)(nil)
 
-	_ packersdk.Ui = (*progressUi)(nil)
 	_ packersdk.Ui = quietUi{}
 )

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/uuid"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
+	"github.com/kvmforge/packer-plugin-kvm/internal/guestaccess"
 )
 
 // stepCreateSeed writes the cloud-init NoCloud seed (internal/cidata): an
@@ -33,7 +34,7 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 	user := s.User
 	user.PublicKey = s.PublicKey()
 	if s.Password != "" {
-		hash, err := hashPassword(s.Password)
+		hash, err := guestaccess.HashPassword(s.Password)
 		if err != nil {
 			return halt(state, fmt.Errorf("hashing ssh_password: %w", err))
 		}
@@ -41,7 +42,7 @@ func (s *stepCreateSeed) Run(ctx context.Context, state multistep.StateBag) mult
 		user.PasswordHash = hash
 	}
 	if s.Hostname != "" {
-		user.Bootcmd = buildAccessBootcmd(user.Name, s.Hostname, user.PasswordHash != "")
+		user.Bootcmd = guestaccess.Bootcmd(user.Name, s.Hostname, user.PasswordHash != "")
 	}
 	userData, err := cidata.MergeUserData(s.UserData, user)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
+	"github.com/kvmforge/packer-plugin-kvm/internal/guestaccess"
 )
 
 // readISO returns the volume label and files of an ISO image.
@@ -95,7 +96,7 @@ func TestStepCreateSeed_eachBuildGetsANewInstanceID(t *testing.T) {
 // enabled by the builder's bootcmd (which it can take back), not by
 // cloud-init's ssh_pwauth (which rewrites sshd_config for good).
 func TestStepCreateSeed_passwordGoesAsAHashWithTheBuildAccessBootcmd(t *testing.T) {
-	hash, err := hashPassword("s3cret")
+	hash, err := guestaccess.HashPassword("s3cret")
 	if err != nil || !strings.HasPrefix(hash, "$6$") || strings.Contains(hash, "s3cret") {
 		t.Fatalf("hash %q err %v", hash, err)
 	}

@@ -13,6 +13,9 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/download"
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // trickleServer serves a size-byte file in chunks every interval, and then,
@@ -73,10 +76,10 @@ func TestStepDownloadSource_aStalledDownloadFailsAndLeavesNoPartialFile(t *testi
 	if action != multistep.ActionHalt || err == nil || !strings.Contains(err.Error(), "stalled") || !strings.Contains(err.Error(), "download_stall_timeout") {
 		t.Fatalf("want a stall error, got %v", err)
 	}
-	if _, target, _ := step.Download.UseSourceToFindCacheTarget(step.Download.Url[0]); fileExists(target) {
+	if _, target, _ := step.Download.UseSourceToFindCacheTarget(step.Download.Url[0]); fileutil.Exists(target) {
 		t.Fatalf("the partial download %s was left in the cache", target)
 	}
-	if _, ok := keyUI.Get(state).(*progressUi); ok {
+	if _, ok := keyUI.Get(state).(*download.ProgressUI); ok {
 		t.Fatal("the wrapped UI was left in the state")
 	}
 }

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/outputdir"
 )
 
 // stepOutputDir prepares the output directory, which the build has already
@@ -42,7 +41,10 @@ func (s *stepOutputDir) Run(ctx context.Context, state multistep.StateBag) multi
 	case !info.IsDir():
 		return halt(state, fmt.Errorf("output_directory %s is a file, not a directory: choose another path (it is not deleted, even with -force)", s.Path))
 	}
-	if err := removeLeftovers(s.Path, ui); err != nil {
+	leftover := func(name string) {
+		ui.Say(fmt.Sprintf("Removing %s, left by an earlier build of %s that was killed", name, s.Path))
+	}
+	if err := outputdir.RemoveLeftovers(s.Path, workDirPrefix, leftover); err != nil {
 		return halt(state, err)
 	}
 	entries, err := os.ReadDir(s.Path)
@@ -54,7 +56,7 @@ func (s *stepOutputDir) Run(ctx context.Context, state multistep.StateBag) multi
 			return halt(state, fmt.Errorf("output_directory %s exists and is not empty: run packer build -force to replace its content, or set another output_directory", s.Path))
 		}
 		ui.Say("Deleting previous output directory...")
-		if err := emptyDir(s.Path); err != nil {
+		if err := outputdir.Empty(s.Path); err != nil {
 			return halt(state, fmt.Errorf("emptying output_directory: %w", err))
 		}
 	}
@@ -70,7 +72,7 @@ func (s *stepOutputDir) Cleanup(state multistep.StateBag) {
 	}
 	ui := keyUI.Get(state)
 	ui.Say("Deleting output directory...")
-	remove := func() error { return emptyDir(s.Path) }
+	remove := func() error { return outputdir.Empty(s.Path) }
 	if s.created {
 		remove = func() error { return os.RemoveAll(s.Path) }
 	}
@@ -84,40 +86,4 @@ func (s *stepOutputDir) Cleanup(state multistep.StateBag) {
 		}
 		time.Sleep(2 * time.Second)
 	}
-}
-
-// isLeftover tells the names a build of this builder writes in the output
-// directory only while it runs: its work directory and its temporary image.
-func isLeftover(name string) bool {
-	return strings.HasPrefix(name, workDirPrefix) || strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp")
-}
-
-func removeLeftovers(dir string, ui packersdk.Ui) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("output_directory: %w", err)
-	}
-	for _, e := range entries {
-		if !isLeftover(e.Name()) {
-			continue
-		}
-		ui.Say(fmt.Sprintf("Removing %s, left by an earlier build of %s that was killed", e.Name(), dir))
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("removing a killed build's leftover: %w", err)
-		}
-	}
-	return nil
-}
-
-func emptyDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/guestaccess"
 )
 
 // stepRevokeBuildAccess takes away, before shutdown, the access the builder
@@ -13,7 +15,7 @@ import (
 // unless Keep the passwordless sudo rule, the build hostname in /etc/hosts
 // and /etc/hostname, cloud-init's copies of the build's user-data and,
 // with Password, the password and SSH password authentication (see
-// build_access.go). It runs as root through sudo; when sudo is gone (the
+// internal/guestaccess). It runs as root through sudo; when sudo is gone (the
 // build user was removed by kvm-sysprep's user-account operation), it
 // removes the key it can reach and warns. It reads the state keys ui,
 // communicator and instance_id.
@@ -33,8 +35,9 @@ func (s *stepRevokeBuildAccess) Run(ctx context.Context, state multistep.StateBa
 		return multistep.ActionContinue
 	}
 	ui.Say("Removing the build's access from the guest...")
-	script := revokeScript(s.User, s.KeyComment, s.Hostname, instanceID, s.Password, s.Keep)
-	asRoot := "sh -c " + shellQuote(script)
+	script := guestaccess.Revocation{User: s.User, KeyComment: s.KeyComment, Hostname: s.Hostname, InstanceID: instanceID,
+		Password: s.Password, Keep: s.Keep}.Script()
+	asRoot := "sh -c " + guestaccess.ShellQuote(script)
 	if s.User != "root" {
 		probe := &packersdk.RemoteCmd{Command: "sudo -n true >/dev/null 2>&1"}
 		if err := probe.RunWithUi(ctx, comm, ui); err != nil || probe.ExitStatus() != 0 {
@@ -55,7 +58,8 @@ func (s *stepRevokeBuildAccess) Run(ctx context.Context, state multistep.StateBa
 // withoutRoot handles a build user that cannot use sudo any more.
 func (s *stepRevokeBuildAccess) withoutRoot(ctx context.Context, comm packersdk.Communicator, ui packersdk.Ui, state multistep.StateBag) multistep.StepAction {
 	if s.KeyComment != "" {
-		cmd := &packersdk.RemoteCmd{Command: "sh -c " + shellQuote(revokeScript(s.User, s.KeyComment, s.Hostname, "", false, true))}
+		keyOnly := guestaccess.Revocation{User: s.User, KeyComment: s.KeyComment, Hostname: s.Hostname, Keep: true}
+		cmd := &packersdk.RemoteCmd{Command: "sh -c " + guestaccess.ShellQuote(keyOnly.Script())}
 		cmd.RunWithUi(ctx, comm, ui)
 	}
 	if s.Keep {

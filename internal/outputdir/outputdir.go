@@ -1,6 +1,7 @@
 // Package outputdir claims a build's output directory: an exclusive lock
 // (internal/lockutil), held for the whole build, that no other build of
-// the user's can take at the same time.
+// the user's can take at the same time; and clears what a killed build
+// left in it (leftovers.go).
 package outputdir
 
 import (

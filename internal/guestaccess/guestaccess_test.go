@@ -1,4 +1,4 @@
-package kvm
+package guestaccess
 
 import (
 	"os"
@@ -94,8 +94,8 @@ func cloudInitBoot(t *testing.T, root, hash string) {
 // leaves the rest of each file as it was.
 func TestBuildAccess_bootcmdThenRevokeLeavesNoBuildAccess(t *testing.T) {
 	root := fakeGuest(t, nil)
-	hash, _ := hashPassword("s3cret")
-	runIn(t, root, buildAccessBootcmd("packer", "packer-base", true))
+	hash, _ := HashPassword("s3cret")
+	runIn(t, root, Bootcmd("packer", "packer-base", true))
 	if hosts := read(t, root, "etc/hosts"); !strings.Contains(hosts, "127.0.1.1\tpacker-base "+hostsMarker) {
 		t.Fatalf("the build hostname does not resolve:\n%s", hosts)
 	}
@@ -103,13 +103,13 @@ func TestBuildAccess_bootcmdThenRevokeLeavesNoBuildAccess(t *testing.T) {
 		t.Fatalf("password authentication is not first in sshd_config:\n%s", sshd)
 	}
 	// A second boot (bootcmd runs at every boot) adds nothing.
-	runIn(t, root, buildAccessBootcmd("packer", "packer-base", true))
+	runIn(t, root, Bootcmd("packer", "packer-base", true))
 	if n := strings.Count(read(t, root, "etc/hosts"), "packer-base"); n != 1 {
 		t.Fatalf("hosts entry added %d times", n)
 	}
 	cloudInitBoot(t, root, hash)
 
-	out := runIn(t, root, revokeScript("packer", "packer_123", "packer-base", "packer-iid", true, false))
+	out := runIn(t, root, Revocation{User: "packer", KeyComment: "packer_123", Hostname: "packer-base", InstanceID: "packer-iid", Password: true, Keep: false}.Script())
 	for _, want := range []string{"temporary SSH key", "/etc/hosts", "Restored", "sudo rule", "SSH password authentication", "build password"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the script does not report %q:\n%s", want, out)
@@ -149,14 +149,14 @@ func TestBuildAccess_revokeRestoresWhatTheImageHad(t *testing.T) {
 		"etc/shadow":                        "root:*:19000:0:99999:7:::\npacker:$6$old$oldhash:19000:0:99999:7:::\n",
 		"etc/sudoers.d/90-cloud-init-users": "# User rules for packer\npacker ALL=(ALL) NOPASSWD:ALL\n",
 	})
-	runIn(t, root, buildAccessBootcmd("packer", "packer-base", true))
+	runIn(t, root, Bootcmd("packer", "packer-base", true))
 	os.WriteFile(filepath.Join(root, "etc/hostname"), []byte("packer-base\n"), 0o644)
 	f, _ := os.OpenFile(filepath.Join(root, "etc/hosts"), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("127.0.1.1 packer-base.localdomain packer-base golden\n")
 	f.Close()
 	os.WriteFile(filepath.Join(root, "etc/shadow"), []byte("root:*:19000:0:99999:7:::\npacker:$6$new$newhash:19000:0:99999:7:::\n"), 0o600)
 
-	runIn(t, root, revokeScript("packer", "packer_123", "packer-base", "packer-iid", true, false))
+	runIn(t, root, Revocation{User: "packer", KeyComment: "packer_123", Hostname: "packer-base", InstanceID: "packer-iid", Password: true, Keep: false}.Script())
 	if got := read(t, root, "etc/shadow"); !strings.Contains(got, "packer:$6$old$oldhash:") {
 		t.Errorf("the user's own password was not restored:\n%s", got)
 	}
@@ -175,7 +175,7 @@ func TestBuildAccess_revokeRestoresWhatTheImageHad(t *testing.T) {
 // already: the revoke script says nothing about them and fails on nothing.
 func TestBuildAccess_revokeIsQuietAboutFilesAlreadyRemoved(t *testing.T) {
 	root := fakeGuest(t, map[string]string{"etc/passwd": "root:x:0:0:root:/root:/bin/bash\npacker:x:1000:1000::/home/packer:/bin/bash\n"})
-	out := runIn(t, root, revokeScript("packer", "packer_123", "packer-base", "packer-iid", false, false))
+	out := runIn(t, root, Revocation{User: "packer", KeyComment: "packer_123", Hostname: "packer-base", InstanceID: "packer-iid", Password: false, Keep: false}.Script())
 	if out != "" {
 		t.Fatalf("reported work on files that are not there:\n%s", out)
 	}
@@ -184,9 +184,9 @@ func TestBuildAccess_revokeIsQuietAboutFilesAlreadyRemoved(t *testing.T) {
 // keep_build_access leaves everything but the temporary key.
 func TestBuildAccess_keepRemovesOnlyTheKey(t *testing.T) {
 	root := fakeGuest(t, nil)
-	runIn(t, root, buildAccessBootcmd("packer", "packer-base", true))
+	runIn(t, root, Bootcmd("packer", "packer-base", true))
 	cloudInitBoot(t, root, "$6$x$y")
-	out := runIn(t, root, revokeScript("packer", "packer_123", "packer-base", "packer-iid", true, true))
+	out := runIn(t, root, Revocation{User: "packer", KeyComment: "packer_123", Hostname: "packer-base", InstanceID: "packer-iid", Password: true, Keep: true}.Script())
 	if !strings.Contains(out, "temporary SSH key") || strings.Contains(read(t, root, "home/packer/.ssh/authorized_keys"), "packer_123") {
 		t.Fatalf("key kept: %s", out)
 	}
