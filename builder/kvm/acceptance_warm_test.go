@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // warmTemplate is a warm-start build that writes marker into the image,
@@ -79,14 +80,14 @@ func TestAccBuilder_warmStart(t *testing.T) {
 		t.Fatalf("the cache holds %d entries, want 1: %v", len(entries), entries)
 	}
 	entry := entries[0]
-	for _, name := range []string{warmStateFile, warmDiskFile, warmKeyFile, warmManifestFile} {
+	for _, name := range []string{warmstart.StateFile, warmstart.DiskFile, warmstart.KeyFile, warmstart.ManifestFile} {
 		if _, err := os.Stat(filepath.Join(entry, name)); err != nil {
 			t.Fatalf("the entry lacks %s: %v", name, err)
 		}
 	}
 	// Every file is private, the memory state QEMU wrote included, and so
 	// is the cache's HMAC key (issue 20).
-	for _, path := range append([]string{filepath.Join(root, warmSecretFile)}, mustGlob(t, filepath.Join(entry, "*"))...) {
+	for _, path := range append([]string{filepath.Join(root, warmstart.SecretFile)}, mustGlob(t, filepath.Join(entry, "*"))...) {
 		if fi, err := os.Stat(path); err != nil {
 			t.Error(err)
 		} else if fi.Mode().Perm() != 0o600 {
@@ -132,7 +133,7 @@ func TestAccBuilder_warmStart(t *testing.T) {
 			t.Errorf("image %d keeps the shared host keys %v", i, keys)
 		}
 	}
-	mnt := packertest.MountRoot(t, filepath.Join(entry, warmDiskFile))
+	mnt := packertest.MountRoot(t, filepath.Join(entry, warmstart.DiskFile))
 	if _, err := os.Stat(filepath.Join(mnt, "etc/warm-marker")); !os.IsNotExist(err) {
 		t.Errorf("a build wrote its marker into the cache entry (stat: %v)", err)
 	}
@@ -146,7 +147,7 @@ func TestAccBuilder_warmStart(t *testing.T) {
 	}
 
 	// A damaged entry is discarded and the build boots cold, saving anew.
-	f, err := os.OpenFile(filepath.Join(entry, warmStateFile), os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(entry, warmstart.StateFile), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // The state bag's contract: every value the build's steps hand each other,
@@ -210,12 +211,12 @@ const (
 // warmState is one build's warm start, stored under keyWarm when warm_start
 // is on. stepWarmRestore creates it; the steps after it read it.
 type warmState struct {
-	// Root is the cache's directory, Key this build's entry name in it and
+	// Cache is the warm-start cache, Key this build's entry name in it and
 	// Inputs what Key was computed from (stepWarmSave writes them into
 	// the entry's manifest).
-	Root   string
+	Cache  warmstart.Cache
 	Key    string
-	Inputs warmKeyInputs
+	Inputs warmstart.KeyInputs
 	// Started is when the warm start began: what the boot costs is
 	// measured from it.
 	Started time.Time
@@ -224,7 +225,7 @@ type warmState struct {
 	// Entry is the entry the build resumes from; nil on a cold boot.
 	// stepWarmContinue and stepWarmResumed act only when it is set,
 	// stepWarmSave only when it is not.
-	Entry *warmEntry
+	Entry *warmstart.Entry
 	// Resumed is set by stepWarmResumed once the resumed guest answered:
 	// stepWarmRestore's Cleanup then keeps the entry.
 	Resumed bool

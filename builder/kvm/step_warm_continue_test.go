@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 func continueState(t *testing.T, status, migrate string) (multistep.StateBag, *qemumock.VMMock) {
@@ -18,7 +19,7 @@ func continueState(t *testing.T, status, migrate string) (multistep.StateBag, *q
 	vm.StatusText = status
 	vm.CommandReplies = map[string]string{"query-migrate": migrate}
 	keyVM.Put(state, vm)
-	keyWarm.Put(state, &warmState{Entry: &warmEntry{Dir: "/c/0123456789abcdef"}})
+	keyWarm.Put(state, &warmState{Entry: &warmstart.Entry{Dir: "/c/0123456789abcdef"}})
 	return state, vm
 }
 

@@ -2,9 +2,8 @@ package kvm
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
@@ -12,6 +11,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // stepWarmRestore runs just before QEMU starts when warm_start is on. It
@@ -34,8 +34,8 @@ type stepWarmRestore struct {
 	CacheDir func() (string, error)
 	// Inputs holds the configuration's part of the key; the step adds
 	// what is known only at run time, and Texts keyed by the cache's key.
-	Inputs         warmKeyInputs
-	Texts          warmTexts
+	Inputs         warmstart.KeyInputs
+	Texts          warmstart.Texts
 	SourceChecksum string
 	// Comm receives the entry's private key.
 	Comm *communicator.Config
@@ -52,8 +52,8 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 	if err != nil {
 		return halt(state, fmt.Errorf("warm start: finding Packer's cache directory: %w", err))
 	}
-	root := warmCacheRoot(cacheDir)
-	secret, err := warmCacheSecret(root)
+	cache := warmstart.CacheIn(cacheDir)
+	secret, err := cache.Secret()
 	if err != nil {
 		return halt(state, fmt.Errorf("warm start: %w", err))
 	}
@@ -61,21 +61,19 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 	if err != nil {
 		return halt(state, fmt.Errorf("warm start: %w", err))
 	}
-	inputs.SeedPassword = keyedDigest(secret, s.Texts.Password)
-	inputs.UserData = keyedDigest(secret, s.Texts.UserData)
-	inputs.NetworkConfig = keyedDigest(secret, s.Texts.NetworkConfig)
+	inputs = inputs.WithTexts(secret, s.Texts)
 	key := inputs.Key()
-	warm := &warmState{Root: root, Key: key, Inputs: inputs, Started: time.Now(), QemuArgs: vmgenidArgs()}
+	warm := &warmState{Cache: cache, Key: key, Inputs: inputs, Started: time.Now(), QemuArgs: warmstart.VMGenIDArgs()}
 	keyWarm.Put(state, warm)
 
-	entry, err := openWarmEntry(root, key, inputs)
+	entry, err := cache.Open(inputs)
 	switch {
-	case err == errWarmMiss:
-		ui.Say(fmt.Sprintf("warm start: no saved VM for these inputs (key %s): booting cold, the booted VM will be saved", shortKey(key)))
+	case errors.Is(err, warmstart.ErrMiss):
+		ui.Say(fmt.Sprintf("warm start: no saved VM for these inputs (key %s): booting cold, the booted VM will be saved", warmstart.ShortKey(key)))
 		return multistep.ActionContinue
 	case err != nil:
-		ui.Error(fmt.Sprintf("warm start: discarding the damaged entry %s: %s; booting cold", shortKey(key), err))
-		if rmErr := os.RemoveAll(filepath.Join(root, key)); rmErr != nil {
+		ui.Error(fmt.Sprintf("warm start: discarding the damaged entry %s: %s; booting cold", warmstart.ShortKey(key), err))
+		if rmErr := cache.Remove(key); rmErr != nil {
 			ui.Error(fmt.Sprintf("warm start: removing the damaged entry: %s", rmErr))
 		}
 		return multistep.ActionContinue
@@ -83,24 +81,15 @@ func (s *stepWarmRestore) Run(ctx context.Context, state multistep.StateBag) mul
 	if err := s.prepareResume(ctx, state, warm, entry); err != nil {
 		return halt(state, fmt.Errorf("warm start: preparing the resume from %s: %w", entry.Name(), err))
 	}
-	entry.touch()
+	entry.Touch()
 	warm.Entry = entry
 	ui.Say(fmt.Sprintf("warm start: resuming the VM saved in entry %s (%s)", entry.Name(), entry.Dir))
 	return multistep.ActionContinue
 }
 
-// warmTexts are the template's texts that the key names by their
-// keyedDigest: the password, a secret, and the cloud-init documents,
-// which may hold secrets too.
-type warmTexts struct {
-	Password      string
-	UserData      string
-	NetworkConfig string
-}
-
 // runtimeInputs completes the key inputs with the source's identity, the
 // accelerator chosen, the firmware files' content and QEMU's version.
-func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.StateBag) (warmKeyInputs, error) {
+func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.StateBag) (warmstart.KeyInputs, error) {
 	driver := keyDriver.Get(state)
 	in := s.Inputs
 	source, err := buildSourceImageID(state, s.SourceChecksum)
@@ -127,28 +116,14 @@ func (s *stepWarmRestore) runtimeInputs(ctx context.Context, state multistep.Sta
 
 // prepareResume puts the entry's disk, variables, key and instance-id in
 // place of the fresh build's, and tells QEMU to load the saved state.
-func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, warm *warmState, e *warmEntry) error {
-	driver := keyDriver.Get(state)
-	overlay := keyOverlayPath.Get(state)
-	if _, err := fileutil.CopyAndSHA256(e.path(warmDiskFile), overlay, 0o644); err != nil {
-		return fmt.Errorf("copying the disk layer: %w", err)
-	}
-	source, err := filepath.Abs(keySourceImagePath.Get(state))
-	if err != nil {
-		return err
-	}
-	if err := driver.Rebase(ctx, overlay, source, keySourceImageFormat.Get(state)); err != nil {
-		return fmt.Errorf("pointing the disk layer at the source image: %w", err)
-	}
-	if vars := keyEFIVars.Get(state); vars != "" {
-		if _, ok := e.Manifest.Files[warmVarsFile]; !ok {
-			return fmt.Errorf("the entry has no UEFI variables")
-		}
-		if _, err := fileutil.CopyAndSHA256(e.path(warmVarsFile), vars, 0o600); err != nil {
-			return fmt.Errorf("copying the UEFI variables: %w", err)
-		}
-	}
-	key, err := os.ReadFile(e.path(warmKeyFile))
+func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.StateBag, warm *warmState, e *warmstart.Entry) error {
+	key, err := e.PrepareResume(ctx, warmstart.ResumeTarget{
+		Driver:       keyDriver.Get(state),
+		Overlay:      keyOverlayPath.Get(state),
+		Source:       keySourceImagePath.Get(state),
+		SourceFormat: keySourceImageFormat.Get(state),
+		EFIVars:      keyEFIVars.Get(state),
+	})
 	if err != nil {
 		return err
 	}
@@ -158,15 +133,8 @@ func (s *stepWarmRestore) prepareResume(ctx context.Context, state multistep.Sta
 		s.Revoke.KeyComment = e.Manifest.KeyComment
 	}
 	keyInstanceID.Put(state, e.Manifest.InstanceID)
-	warm.QemuArgs = append(vmgenidArgs(), "-incoming", "exec:cat "+shellQuote(e.path(warmStateFile)))
+	warm.QemuArgs = append(warmstart.VMGenIDArgs(), e.IncomingArgs()...)
 	return nil
-}
-
-// vmgenidArgs adds a VM generation ID device with a GUID QEMU draws at
-// every start, so a resumed guest sees a new generation and its kernel
-// (Linux 5.18 and later) reseeds its random number generator.
-func vmgenidArgs() []string {
-	return []string{"-device", "vmgenid,id=vmgenid0,guid=auto"}
 }
 
 // Cleanup discards an entry the VM failed to resume from (QEMU rejected
@@ -182,7 +150,7 @@ func (s *stepWarmRestore) Cleanup(state multistep.StateBag) {
 	}
 	ui := keyUI.Get(state)
 	ui.Error(fmt.Sprintf("warm start: the VM did not resume from entry %s; it is discarded, so the next build boots cold", warm.Entry.Name()))
-	os.RemoveAll(warm.Entry.Dir)
+	_ = warm.Entry.Remove()
 }
 
 // warmQemuArgs are the arguments stepWarmRestore adds to QEMU's command

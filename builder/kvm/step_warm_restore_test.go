@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // restoreFixture is a build about to start QEMU, with a cache directory.
@@ -32,11 +33,11 @@ func restoreFixture(t *testing.T) (*stepWarmRestore, multistep.StateBag, *qemumo
 	step := &stepWarmRestore{
 		Enabled:  true,
 		CacheDir: func() (string, error) { return cache, nil },
-		Inputs:   warmKeyInputs{SeedUser: "packer", MemoryMiB: 1024, PluginVersion: "0.1.0"},
+		Inputs:   warmstart.KeyInputs{SeedUser: "packer", MemoryMiB: 1024, PluginVersion: "0.1.0"},
 		Comm:     &communicator.Config{SSH: communicator.SSH{SSHPrivateKey: []byte("NEW KEY")}},
 		Revoke:   &stepRevokeBuildAccess{KeyComment: "packer_new"},
 	}
-	return step, state, driver, warmCacheRoot(cache)
+	return step, state, driver, warmstart.CacheIn(cache).Root
 }
 
 func TestStepWarmRestore_aMissBootsColdWithVMGenID(t *testing.T) {
@@ -44,7 +45,7 @@ func TestStepWarmRestore_aMissBootsColdWithVMGenID(t *testing.T) {
 	if step.Run(context.Background(), state) != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
-	if args := warmQemuArgs(state); !reflect.DeepEqual(args, vmgenidArgs()) {
+	if args := warmQemuArgs(state); !reflect.DeepEqual(args, warmstart.VMGenIDArgs()) {
 		t.Fatalf("QEMU gets %v on a cold boot, want only the vmgenid device", args)
 	}
 	if warmOf(state).Entry != nil {
@@ -59,8 +60,9 @@ func TestStepWarmRestore_aMissBootsColdWithVMGenID(t *testing.T) {
 	}
 }
 
-// savedEntryFor runs the step once to learn the key, then saves an entry.
-func savedEntryFor(t *testing.T, step *stepWarmRestore, state multistep.StateBag, root string) string {
+// savedEntryFor runs the step once to learn the key, then saves an entry
+// of a (mock) VM whose disk layer is "saved layer".
+func savedEntryFor(t *testing.T, step *stepWarmRestore, state multistep.StateBag) string {
 	t.Helper()
 	probe := *step
 	probeState, _ := testState(t)
@@ -68,14 +70,24 @@ func savedEntryFor(t *testing.T, step *stepWarmRestore, state multistep.StateBag
 		k.Put(probeState, k.Get(state))
 	}
 	probe.Run(context.Background(), probeState)
-	return writeTestEntry(t, root, warmOf(probeState).Inputs, map[string]string{
-		warmStateFile: "state", warmDiskFile: "saved layer", warmKeyFile: "OLD KEY",
+	layer := filepath.Join(t.TempDir(), "disk.qcow2")
+	os.WriteFile(layer, []byte("saved layer"), 0o600)
+	vm := qemumock.NewVMMock()
+	vm.CommandReplies = map[string]string{"query-migrate": `{"status":"completed"}`}
+	warm := warmOf(probeState)
+	saved, err := warm.Cache.Save(context.Background(), warmstart.SaveRequest{
+		Driver: &qemumock.DriverMock{}, VM: vm, Overlay: layer, PrivateKey: []byte("OLD KEY"),
+		Inputs: warm.Inputs, InstanceID: "iid", KeyComment: "packer_old",
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved.Dir
 }
 
 func TestStepWarmRestore_aHitPreparesTheResume(t *testing.T) {
-	step, state, driver, root := restoreFixture(t)
-	entry := savedEntryFor(t, step, state, root)
+	step, state, driver, _ := restoreFixture(t)
+	entry := savedEntryFor(t, step, state)
 	if step.Run(context.Background(), state) != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
@@ -91,7 +103,7 @@ func TestStepWarmRestore_aHitPreparesTheResume(t *testing.T) {
 		t.Fatalf("the build does not use the guest's key, key comment and instance-id")
 	}
 	args := warmQemuArgs(state)
-	want := append(vmgenidArgs(), "-incoming", "exec:cat '"+filepath.Join(entry, warmStateFile)+"'")
+	want := append(warmstart.VMGenIDArgs(), "-incoming", "exec:cat '"+filepath.Join(entry, warmstart.StateFile)+"'")
 	if !reflect.DeepEqual(args, want) {
 		t.Fatalf("QEMU args %v, want %v", args, want)
 	}
@@ -99,15 +111,15 @@ func TestStepWarmRestore_aHitPreparesTheResume(t *testing.T) {
 		t.Fatal("the key reached the output")
 	}
 	// The entry is only read.
-	if got, _ := os.ReadFile(filepath.Join(entry, warmDiskFile)); string(got) != "saved layer" {
+	if got, _ := os.ReadFile(filepath.Join(entry, warmstart.DiskFile)); string(got) != "saved layer" {
 		t.Fatal("the entry was modified")
 	}
 }
 
 func TestStepWarmRestore_aDamagedEntryIsDiscardedAndTheBuildBootsCold(t *testing.T) {
-	step, state, _, root := restoreFixture(t)
-	entry := savedEntryFor(t, step, state, root)
-	os.WriteFile(filepath.Join(entry, warmDiskFile), []byte("truncated"), 0o600)
+	step, state, _, _ := restoreFixture(t)
+	entry := savedEntryFor(t, step, state)
+	os.WriteFile(filepath.Join(entry, warmstart.DiskFile), []byte("truncated"), 0o600)
 	if step.Run(context.Background(), state) != multistep.ActionContinue {
 		t.Fatal(stateErr(state))
 	}
@@ -126,8 +138,8 @@ func TestStepWarmRestore_aDamagedEntryIsDiscardedAndTheBuildBootsCold(t *testing
 }
 
 func TestStepWarmRestore_aFailedResumeDiscardsTheEntry(t *testing.T) {
-	step, state, _, root := restoreFixture(t)
-	entry := savedEntryFor(t, step, state, root)
+	step, state, _, _ := restoreFixture(t)
+	entry := savedEntryFor(t, step, state)
 	step.Run(context.Background(), state)
 	vm := qemumock.NewVMMock()
 	watch := startVMWatch(vm, "", "", 10e6, nil)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // stepWarmResumed runs once SSH is connected. After a resume it sets the
@@ -33,7 +35,7 @@ func (s *stepWarmResumed) Run(ctx context.Context, state multistep.StateBag) mul
 	if s.Now != nil {
 		now = s.Now
 	}
-	cmd := &packersdk.RemoteCmd{Command: setClockCommand(s.User, now())}
+	cmd := &packersdk.RemoteCmd{Command: warmstart.SetClockCommand(s.User, now())}
 	if err := cmd.RunWithUi(ctx, comm, ui); err != nil {
 		return halt(state, fmt.Errorf("warm start: setting the guest's clock: %w", err))
 	}
@@ -45,15 +47,6 @@ func (s *stepWarmResumed) Run(ctx context.Context, state multistep.StateBag) mul
 	saved := entry.Manifest.BootSeconds - took.Seconds()
 	ui.Say(fmt.Sprintf("warm start: resumed from %s, saved %.0f s", entry.Name(), saved))
 	return multistep.ActionContinue
-}
-
-// setClockCommand sets the guest's system clock to t (UTC), as root.
-func setClockCommand(user string, t time.Time) string {
-	cmd := fmt.Sprintf("date -u -s @%d.%09d >/dev/null", t.Unix(), t.Nanosecond())
-	if user != "root" {
-		cmd = "sudo -n " + cmd
-	}
-	return cmd
 }
 
 func (s *stepWarmResumed) Cleanup(multistep.StateBag) {}

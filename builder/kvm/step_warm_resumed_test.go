@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 func TestStepWarmResumed_setsTheGuestClockAndReports(t *testing.T) {
@@ -14,7 +16,7 @@ func TestStepWarmResumed_setsTheGuestClockAndReports(t *testing.T) {
 	comm := &scriptedComm{exit: func(string) int { return 0 }}
 	keyCommunicator.Put(state, comm)
 	keyWarm.Put(state, &warmState{
-		Entry:   &warmEntry{Dir: "/cache/0123456789abcdef", Manifest: warmManifest{BootSeconds: 40}},
+		Entry:   &warmstart.Entry{Dir: "/cache/0123456789abcdef", Manifest: warmstart.Manifest{BootSeconds: 40}},
 		Started: time.Now().Add(-5 * time.Second),
 	})
 	now := time.Unix(1700000000, 5)
@@ -36,7 +38,7 @@ func TestStepWarmResumed_setsTheGuestClockAndReports(t *testing.T) {
 func TestStepWarmResumed_failsWhenTheClockCannotBeSet(t *testing.T) {
 	state, _ := testState(t)
 	keyCommunicator.Put(state, &scriptedComm{exit: func(string) int { return 1 }})
-	keyWarm.Put(state, &warmState{Entry: &warmEntry{Dir: "/c/k"}, Started: time.Now()})
+	keyWarm.Put(state, &warmState{Entry: &warmstart.Entry{Dir: "/c/k"}, Started: time.Now()})
 	if (&stepWarmResumed{User: "root"}).Run(context.Background(), state) != multistep.ActionHalt {
 		t.Fatal("a guest with the wrong clock was provisioned")
 	}

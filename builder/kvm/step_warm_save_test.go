@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // saveState is a cold warm-start build ready to save: a running VM, an
@@ -22,7 +23,7 @@ func saveState(t *testing.T) (multistep.StateBag, *qemumock.VMMock, string) {
 	t.Helper()
 	state, _ := testState(t)
 	work := t.TempDir()
-	root := filepath.Join(t.TempDir(), "kvm-warm")
+	cache := warmstart.CacheIn(t.TempDir())
 	vm := qemumock.NewVMMock()
 	vm.CommandReplies = map[string]string{"query-migrate": `{"status":"completed"}`}
 	overlay := filepath.Join(work, "disk.qcow2")
@@ -34,8 +35,12 @@ func saveState(t *testing.T) (multistep.StateBag, *qemumock.VMMock, string) {
 	keyOverlayPath.Put(state, overlay)
 	keyEFIVars.Put(state, filepath.Join(work, "efivars.fd"))
 	keyInstanceID.Put(state, "packer-iid")
-	keyWarm.Put(state, &warmState{Root: root, Key: in.Key(), Inputs: in, Started: time.Now().Add(-40 * time.Second)})
-	return state, vm, root
+	keyWarm.Put(state, &warmState{Cache: cache, Key: in.Key(), Inputs: in, Started: time.Now().Add(-40 * time.Second)})
+	return state, vm, cache.Root
+}
+
+func testInputs() warmstart.KeyInputs {
+	return warmstart.KeyInputs{Source: "abc", SeedUser: "packer", Machine: "q35", CPUs: 1, MemoryMiB: 1024, Accelerator: "tcg", QemuVersion: "7.2", PluginVersion: "0.1.0"}
 }
 
 func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
@@ -59,16 +64,16 @@ func TestStepWarmSave_savesAtOneInstantAndContinues(t *testing.T) {
 		t.Fatalf("overlay calls %v", calls)
 	}
 	in := warmOf(state).Inputs
-	e, err := openWarmEntry(root, in.Key(), in)
+	e, err := warmstart.Cache{Root: root}.Open(in)
 	if err != nil {
 		t.Fatalf("the saved entry does not verify: %v\n%s", err, uiOutput(state))
 	}
-	for name, want := range map[string]string{warmDiskFile: "frozen layer", warmKeyFile: "PRIVATE", warmVarsFile: "vars", warmStateFile: "migration stream"} {
-		if got, _ := os.ReadFile(e.path(name)); string(got) != want {
+	for name, want := range map[string]string{warmstart.DiskFile: "frozen layer", warmstart.KeyFile: "PRIVATE", warmstart.VarsFile: "vars", warmstart.StateFile: "migration stream"} {
+		if got, _ := os.ReadFile(e.File(name)); string(got) != want {
 			t.Errorf("%s holds %q, want %q", name, got, want)
 		}
 	}
-	if fi, _ := os.Stat(e.path(warmKeyFile)); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(e.File(warmstart.KeyFile)); fi.Mode().Perm() != 0o600 {
 		t.Errorf("key mode %v", fi.Mode().Perm())
 	}
 	if e.Manifest.InstanceID != "packer-iid" || e.Manifest.KeyComment != "packer_1" || e.Manifest.BootSeconds < 39 {
@@ -109,7 +114,7 @@ func TestStepWarmSave_haltsWhenTheVMCannotContinue(t *testing.T) {
 
 func TestStepWarmSave_skipsResumedAndDisabledBuilds(t *testing.T) {
 	state, vm, _ := saveState(t)
-	warmOf(state).Entry = &warmEntry{}
+	warmOf(state).Entry = &warmstart.Entry{}
 	(&stepWarmSave{}).Run(context.Background(), state)
 	warmOf(state).Entry = nil
 	warmOf(state).Key = ""

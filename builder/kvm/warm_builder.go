@@ -3,6 +3,7 @@ package kvm
 import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 	"github.com/kvmforge/packer-plugin-kvm/version"
 )
 
@@ -10,19 +11,14 @@ import (
 // cache key: everything in the template that changes the booted guest.
 func (b *Builder) warmRestore(hostname string, revoke *stepRevokeBuildAccess) *stepWarmRestore {
 	c := &b.config
-	var qemuArgs []string
-	for _, a := range c.QemuArgs {
-		qemuArgs = append(qemuArgs, a...)
-		qemuArgs = append(qemuArgs, "\x00")
-	}
 	return &stepWarmRestore{
 		Enabled:        c.WarmStart,
 		CacheDir:       func() (string, error) { return packersdk.CachePath() },
 		SourceChecksum: c.SourceImageChecksum,
 		Comm:           &c.Comm,
 		Revoke:         revoke,
-		Texts:          warmTexts{Password: c.Comm.SSHPassword, UserData: c.UserData, NetworkConfig: c.NetworkConfig},
-		Inputs: warmKeyInputs{
+		Texts:          warmstart.Texts{Password: c.Comm.SSHPassword, UserData: c.UserData, NetworkConfig: c.NetworkConfig},
+		Inputs: warmstart.KeyInputs{
 			SeedHostname:  hostname,
 			SeedUser:      c.Comm.SSHUsername,
 			SeedFastBoot:  c.FastBoot.True() || c.FastBoot == 0,
@@ -35,7 +31,7 @@ func (b *Builder) warmRestore(hostname string, revoke *stepRevokeBuildAccess) *s
 			Hardware:      c.hardware(),
 			Arch:          c.arch.Name,
 			VNC:           c.VNC,
-			QemuArgs:      qemuArgs,
+			QemuArgs:      warmstart.QemuArgsInput(c.QemuArgs),
 			PluginVersion: version.PluginVersion.String(),
 		},
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
 // Issue 20 item 5: every file of a saved entry, the memory and device
@@ -45,34 +47,15 @@ func TestStepWarmSave_everyFileOfTheEntryIsPrivate(t *testing.T) {
 	}
 }
 
-// An entry written by an older version with 0644 files is made private
-// when it is next opened.
-func TestOpenWarmEntry_makesAnOldEntrysFilesPrivate(t *testing.T) {
-	root := t.TempDir()
-	in := testInputs()
-	dir := writeTestEntry(t, root, in, map[string]string{warmStateFile: "state", warmDiskFile: "layer", warmKeyFile: "KEY"})
-	for _, name := range []string{warmStateFile, warmDiskFile} {
-		os.Chmod(filepath.Join(dir, name), 0o644)
-	}
-	if _, err := openWarmEntry(root, in.Key(), in); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{warmStateFile, warmDiskFile, warmKeyFile} {
-		if st, _ := os.Stat(filepath.Join(dir, name)); st.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", name, st.Mode().Perm())
-		}
-	}
-}
-
 // Issue 20 item 5: the manifest names ssh_password (and user_data,
 // network_config) by an HMAC under the cache's own random key, never by a
 // plain digest that a copied manifest lets anyone test guesses against.
 func TestStepWarmRestore_keysThePasswordWithTheCachesSecret(t *testing.T) {
 	const password = "hunter2"
 	plain := sha256.Sum256([]byte(password))
-	run := func(step *stepWarmRestore, state multistep.StateBag) warmKeyInputs {
+	run := func(step *stepWarmRestore, state multistep.StateBag) warmstart.KeyInputs {
 		t.Helper()
-		step.Texts = warmTexts{Password: password, UserData: "#cloud-config\n"}
+		step.Texts = warmstart.Texts{Password: password, UserData: "#cloud-config\n"}
 		if step.Run(context.Background(), state) != multistep.ActionContinue {
 			t.Fatal(stateErr(state))
 		}
@@ -86,7 +69,7 @@ func TestStepWarmRestore_keysThePasswordWithTheCachesSecret(t *testing.T) {
 	if first.UserData == "" || first.UserData == fmt.Sprintf("%x", sha256.Sum256([]byte("#cloud-config\n"))) {
 		t.Errorf("user_data is named %q: want an HMAC", first.UserData)
 	}
-	key, err := os.Lstat(filepath.Join(root, warmSecretFile))
+	key, err := os.Lstat(filepath.Join(root, warmstart.SecretFile))
 	if err != nil || key.Size() != 32 || key.Mode().Perm() != 0o600 {
 		t.Fatalf("cache key %v %v, want 32 bytes, mode 0600", key, err)
 	}
@@ -95,7 +78,7 @@ func TestStepWarmRestore_keysThePasswordWithTheCachesSecret(t *testing.T) {
 	}
 	// The same cache gives the same key inputs (entries are found again);
 	// another cache, with its own secret, others.
-	step.Texts = warmTexts{}
+	step.Texts = warmstart.Texts{}
 	again, _, _, _ := restoreFixture(t)
 	again.CacheDir = step.CacheDir
 	state2, _ := testState(t)
@@ -111,28 +94,5 @@ func TestStepWarmRestore_keysThePasswordWithTheCachesSecret(t *testing.T) {
 	}
 	if third := run(other, state3); third.SeedPassword == first.SeedPassword {
 		t.Error("two caches key the password alike: the secret is not the cache's own")
-	}
-}
-
-func TestWarmCacheSecret_refusesAKeyOthersCanReadOrALink(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "kvm-warm")
-	secret, err := warmCacheSecret(root)
-	if err != nil || len(secret) != 32 {
-		t.Fatalf("secret %x %v", secret, err)
-	}
-	if again, err := warmCacheSecret(root); err != nil || string(again) != string(secret) {
-		t.Fatalf("the key changed between uses: %v", err)
-	}
-	path := filepath.Join(root, warmSecretFile)
-	os.Chmod(path, 0o644)
-	if _, err := warmCacheSecret(root); err == nil || !strings.Contains(err.Error(), "only its owner reads") {
-		t.Errorf("a readable key: %v", err)
-	}
-	os.Remove(path)
-	target := filepath.Join(t.TempDir(), "elsewhere")
-	os.WriteFile(target, make([]byte, 32), 0o600)
-	os.Symlink(target, path)
-	if _, err := warmCacheSecret(root); err == nil {
-		t.Error("a key that is a symbolic link was used")
 	}
 }
