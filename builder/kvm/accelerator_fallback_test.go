@@ -9,13 +9,14 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
 func TestKVMFailedBeforeSSH(t *testing.T) {
-	internal := &vmFailure{msg: "the hypervisor stopped the guest on an internal error (QMP status \"internal-error\")\n(the serial console printed nothing)"}
+	internal := &vmwatch.Failure{Message: "the hypervisor stopped the guest on an internal error (QMP status \"internal-error\")\n(the serial console printed nothing)"}
 	msr := errors.New("starting QEMU: QEMU exited at start: exit status 134: qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69")
 	guest := errors.New("timeout waiting for SSH")
-	panicked := &vmFailure{msg: "the guest kernel panicked"}
+	panicked := &vmwatch.Failure{Message: "the guest kernel panicked"}
 	cases := []struct {
 		name      string
 		mode      string

@@ -20,6 +20,7 @@ import (
 	"github.com/kvmforge/packer-plugin-kvm/internal/firmware"
 	"github.com/kvmforge/packer-plugin-kvm/internal/outputdir"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
 // generatedDataNames are the values the builder publishes as `build.<Name>`
@@ -115,7 +116,7 @@ func (b *Builder) runSteps(ctx context.Context, ui packersdk.Ui, hook packersdk.
 	generated.Put("Architecture", c.arch.Name)
 
 	// The VM watch cancels the build's context with its reason, which
-	// interrupts whatever step is running (vm_watch.go).
+	// interrupts whatever step is running (internal/vmwatch).
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	b.runner = commonsteps.NewRunnerWithPauseFn(b.steps(generated, abort, verdicts, avoidKVM), c.PackerConfig, ui, state)
@@ -133,7 +134,7 @@ var (
 // runError is why a run of the steps failed, or nil: the VM watch's
 // finding first, as the failing step's own error is usually its echo.
 func runError(cause error, state multistep.StateBag) error {
-	if err := asVMFailure(cause); err != nil {
+	if err := vmwatch.AsFailure(cause); err != nil {
 		return err
 	}
 	if err, ok := keyError.GetOk(state); ok {

@@ -7,6 +7,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
@@ -184,7 +185,7 @@ const (
 	// keyVMWatch watches the running VM. stepRunVM puts it; stepShutdown
 	// tells it the power-off is expected, stepWarmRestore's Cleanup asks
 	// it why the VM ended.
-	keyVMWatch stateKey[*vmWatch] = "vm_watch"
+	keyVMWatch stateKey[*vmwatch.Watch] = "vm_watch"
 	// keyWarm is the warm start's run (warmState): stepWarmRestore puts
 	// it when warm_start is on; stepRunVM (warmQemuArgs),
 	// stepWarmContinue, stepWarmResumed and stepWarmSave read it.

@@ -11,11 +11,12 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/net"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
 // network whose SSH forward binds 127.0.0.1 only, a QMP socket and the
-// serial console going to a log file, and starts the VM watch (vm_watch.go)
+// serial console going to a log file, and starts the VM watch (vmwatch.Watch)
 // that calls Abort when the VM fails at any point of the build.
 //
 // It reads driver, ui, work_dir, accelerator, overlay_path and
@@ -33,7 +34,7 @@ type stepRunVM struct {
 	WatchInterval time.Duration
 
 	vm      qemu.VM
-	watch   *vmWatch
+	watch   *vmwatch.Watch
 	qmpDir  string
 	vncPort *net.Listener
 }
@@ -113,12 +114,10 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		}
 		ui.Say(fmt.Sprintf("VNC: connect to 127.0.0.1:%d to watch the console (such as: vncviewer 127.0.0.1::%d); its password is in %s", s.vncPort.Port, s.vncPort.Port, file))
 	}
-	interval := s.WatchInterval
-	if interval == 0 {
-		interval = time.Second
-	}
 	outputDir, _ := filepath.Abs(s.OutputDir)
-	s.watch = startVMWatch(vm, serialLog, outputDir, interval, s.Abort)
+	s.watch = vmwatch.Start(vm, vmwatch.Options{
+		Serial: serialLogOf(serialLog), DiskDir: outputDir, Interval: s.WatchInterval, OnFailure: s.Abort,
+	})
 	keyVMWatch.Put(state, s.watch)
 	return multistep.ActionContinue
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
 func TestStepShutdown_waitsForTheGuestToPowerOff(t *testing.T) {
@@ -70,7 +71,7 @@ func TestStepShutdown_theWatchAcceptsThePowerOff(t *testing.T) {
 	vm := qemumock.NewVMMock()
 	vm.PowerDownExits = true
 	keyVM.Put(state, vm)
-	watch := startVMWatch(vm, "", "/out", 10*time.Millisecond, nil)
+	watch := vmwatch.Start(vm, vmwatch.Options{DiskDir: "/out", Interval: 10 * time.Millisecond})
 	defer watch.Stop()
 	keyVMWatch.Put(state, watch)
 	if action := (&stepShutdown{Timeout: time.Second}).Run(context.Background(), state); action != multistep.ActionContinue {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	stdnet "net"
-	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
 // stepWaitForSSH polls the forwarded port for sshd's banner. QEMU's
@@ -17,11 +19,11 @@ import (
 // listens, so a plain SSH handshake there can hang for tens of seconds; a
 // banner read with a short deadline, a few times a second, sees sshd within
 // a fraction of a second of it listening. A VM that fails meanwhile ends
-// the step through the VM watch (vm_watch.go); a guest whose serial console
+// the step through the VM watch (internal/vmwatch); a guest whose serial console
 // stays silent for ProgressTimeout (an unbootable disk, a hung boot loader
 // or kernel) fails it long before Timeout, with the console's last lines,
 // and so does UEFI firmware that says it found nothing it may boot
-// (firmware_boot_failure.go).
+// (vmwatch.BootProgress, vmwatch.FirmwareBoot).
 //
 // An installer build (WatchActivity) also counts the screen changing and
 // the disks being read or written as progress, as a person watching would.
@@ -65,17 +67,18 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	defer deadline.Stop()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	progress := bootProgress{path: serialLog, lastChange: start}
+	serial := serialLogOf(serialLog)
+	var activity *vmwatch.Activity
+	activityEvery := s.ActivityInterval
 	if s.WatchActivity {
-		vm := keyVM.Get(state)
-		progress.activity = &vmActivity{vm: vm, screenFile: screenDumpPath(state)}
-		progress.activityEvery = s.ActivityInterval
-		if progress.activityEvery == 0 {
-			progress.activityEvery = 5 * time.Second
+		activity = vmwatch.NewActivity(keyVM.Get(state), screenDumpPath(state))
+		if activityEvery == 0 {
+			activityEvery = 5 * time.Second
 		}
-		defer progress.activity.cleanup()
+		defer activity.Cleanup()
 	}
-	firmware := firmwareBootWatch{path: serialLog}
+	progress := vmwatch.NewBootProgress(serial, activity, activityEvery)
+	firmware := vmwatch.NewFirmwareBoot(serial)
 	for {
 		select {
 		case <-ctx.Done():
@@ -84,10 +87,10 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 			return halt(state, fmt.Errorf("timed out after %s waiting for SSH on 127.0.0.1:%d (ssh_timeout)%s", s.Timeout, port, serialTail(serialLog, 30)))
 		case <-tick.C:
 		}
-		if err := progress.check(ctx, s.ProgressTimeout); err != nil {
+		if err := progress.Check(ctx, s.ProgressTimeout); err != nil {
 			return halt(state, err)
 		}
-		if err := firmware.check(); err != nil {
+		if err := firmware.Check(); err != nil {
 			return halt(state, err)
 		}
 		if sshBanner(port, s.BannerTimeout) {
@@ -97,51 +100,14 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 	}
 }
 
-// bootProgress tells a booting guest from a stuck one by its serial
-// console: boot loaders, kernels and systemd all print there, so a console
-// that stays silent for minutes belongs to a guest that is getting nowhere.
-// An installer may print nothing there (Debian's and Ubuntu's do not), so
-// for installer builds activity (vm_activity.go) also counts what a person
-// watching would see: the screen changing, the disks being read or written.
-type bootProgress struct {
-	path       string
-	size       int64
-	lastChange time.Time
-	// activity samples the VM every activityEvery; nil watches the serial
-	// console only.
-	activity      *vmActivity
-	activityEvery time.Duration
-	lastSample    time.Time
-}
-
-func (p *bootProgress) check(ctx context.Context, timeout time.Duration) error {
-	if timeout <= 0 || p.path == "" {
-		return nil
+// screenDumpPath is where the activity watch has QEMU write screendumps:
+// the build's work directory, removed with the build.
+func screenDumpPath(state multistep.StateBag) string {
+	dir := keyWorkDir.Get(state)
+	if dir == "" {
+		return ""
 	}
-	if fi, err := os.Stat(p.path); err == nil && fi.Size() != p.size {
-		p.size, p.lastChange = fi.Size(), time.Now()
-		return nil
-	}
-	if p.activity != nil && time.Since(p.lastSample) >= p.activityEvery {
-		p.lastSample = time.Now()
-		if p.activity.changed(ctx) {
-			p.lastChange = time.Now()
-			return nil
-		}
-	}
-	if time.Since(p.lastChange) < timeout {
-		return nil
-	}
-	if p.activity != nil {
-		return fmt.Errorf("%s for %s (boot_progress_timeout): the installer is stuck; is it waiting for input (watch its console with vnc = true; check boot_command and boot_wait)? Raise boot_progress_timeout for a slower install, or set it to \"0\" to wait for ssh_timeout only%s",
-			p.activity.describeIdle(p.size == 0), timeout, serialTail(p.path, 30))
-	}
-	what := fmt.Sprintf("the guest's serial console has been silent for %s", timeout)
-	if p.size == 0 {
-		what = fmt.Sprintf("the guest printed nothing on its serial console in %s", timeout)
-	}
-	return fmt.Errorf("%s (boot_progress_timeout): it is not booting; is the source image bootable and complete, with a console on ttyS0? Raise boot_progress_timeout for a slow boot, or set it to \"0\" to wait for ssh_timeout only%s",
-		what, serialTail(p.path, 30))
+	return filepath.Join(dir, "screen.ppm")
 }
 
 func (s *stepWaitForSSH) Cleanup(multistep.StateBag) {}

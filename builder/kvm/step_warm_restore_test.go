@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 	"github.com/kvmforge/packer-plugin-kvm/internal/warmstart"
 )
 
@@ -142,7 +143,7 @@ func TestStepWarmRestore_aFailedResumeDiscardsTheEntry(t *testing.T) {
 	entry := savedEntryFor(t, step, state)
 	step.Run(context.Background(), state)
 	vm := qemumock.NewVMMock()
-	watch := startVMWatch(vm, "", "", 10e6, nil)
+	watch := vmwatch.Start(vm, vmwatch.Options{Interval: 10e6})
 	keyVMWatch.Put(state, watch)
 	vm.Exit(errors.New("load of migration failed"))
 	<-watch.Failed()

@@ -1,26 +1,23 @@
-package kvm
+package vmwatch
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
-// vmActivity samples what a person watching an installer would see move,
+// Activity samples what a person watching an installer would see move,
 // over QMP: the screen (a screendump, hashed; a return to a recent picture,
 // as a blinking cursor makes, does not count) and the disks (the bytes and
 // operations of query-blockstats, the installer ISO's reads included).
-type vmActivity struct {
+type Activity struct {
 	vm qemu.VM
 	// screenFile is where QEMU writes the screendump; "" skips the screen.
 	screenFile string
@@ -32,12 +29,18 @@ type vmActivity struct {
 	sawScreen, sawDisks bool
 }
 
+// NewActivity samples vm; QEMU writes the screendumps to screenFile (""
+// skips the screen), which Cleanup removes.
+func NewActivity(vm qemu.VM, screenFile string) *Activity {
+	return &Activity{vm: vm, screenFile: screenFile}
+}
+
 // activityQMPTimeout bounds one sample's QMP commands.
 const activityQMPTimeout = 5 * time.Second
 
 // changed samples the VM and tells whether anything moved since the last
 // sample. The first sample only sets the baseline.
-func (a *vmActivity) changed(ctx context.Context) bool {
+func (a *Activity) changed(ctx context.Context) bool {
 	if a.vm == nil {
 		return false
 	}
@@ -69,7 +72,7 @@ const recentScreens = 8
 // sampleDisks sums the bytes and operations of every block device: any
 // read or write changes it (the timing fields, which change on their own,
 // are left out).
-func (a *vmActivity) sampleDisks(ctx context.Context) (string, error) {
+func (a *Activity) sampleDisks(ctx context.Context) (string, error) {
 	raw, err := a.vm.Command(ctx, "query-blockstats", nil)
 	if err != nil {
 		return "", err
@@ -95,7 +98,7 @@ func (a *vmActivity) sampleDisks(ctx context.Context) (string, error) {
 }
 
 // sampleScreen hashes a screendump of the VM's display.
-func (a *vmActivity) sampleScreen(ctx context.Context) (string, error) {
+func (a *Activity) sampleScreen(ctx context.Context) (string, error) {
 	if a.screenFile == "" {
 		return "", fmt.Errorf("no place for a screendump")
 	}
@@ -106,14 +109,15 @@ func (a *vmActivity) sampleScreen(ctx context.Context) (string, error) {
 	return sum, err
 }
 
-func (a *vmActivity) cleanup() {
+// Cleanup removes the last screendump.
+func (a *Activity) Cleanup() {
 	if a.screenFile != "" {
 		os.Remove(a.screenFile)
 	}
 }
 
 // describeIdle says what stayed still, for the error message.
-func (a *vmActivity) describeIdle(serialEmpty bool) string {
+func (a *Activity) describeIdle(serialEmpty bool) string {
 	parts := []string{"the guest printed nothing on its serial console"}
 	if !serialEmpty {
 		parts[0] = "the guest's serial console stayed silent"
@@ -128,14 +132,4 @@ func (a *vmActivity) describeIdle(serialEmpty bool) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-}
-
-// screenDumpPath is where the activity watch has QEMU write screendumps:
-// the build's work directory, removed with the build.
-func screenDumpPath(state multistep.StateBag) string {
-	dir := keyWorkDir.Get(state)
-	if dir == "" {
-		return ""
-	}
-	return filepath.Join(dir, "screen.ppm")
 }

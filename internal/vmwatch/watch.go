@@ -1,4 +1,9 @@
-package kvm
+// Package vmwatch follows a running QEMU guest for the things that make a
+// build pointless to continue: the guest stopping, QEMU exiting (Watch), a
+// boot that gets nowhere (BootProgress, Activity) and UEFI firmware giving
+// up (FirmwareBoot). Every error it reports ends with the serial console's
+// tail (SerialLog).
+package vmwatch
 
 import (
 	"context"
@@ -11,7 +16,7 @@ import (
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
 
-// vmWatch follows the VM from its start to its expected power-off and
+// Watch follows the VM from its start to its expected power-off and
 // reports the first thing that makes the build pointless to continue: a
 // guest paused on a disk I/O error (typically the output directory's
 // filesystem is full), a guest that powered off, panicked or hit a
@@ -22,15 +27,9 @@ import (
 //
 // It listens to QMP events and also polls the run state, so a dropped
 // event only delays the report by one poll interval.
-type vmWatch struct {
-	vm        qemu.VM
-	serialLog string
-	// diskDir is where the build's writable disks live, named when the
-	// guest stops because that filesystem is full.
-	diskDir  string
-	interval time.Duration
-	// onFailure is called once, from the watch's goroutine, with the error.
-	onFailure func(error)
+type Watch struct {
+	vm   qemu.VM
+	opts Options
 
 	mu        sync.Mutex
 	failure   error
@@ -42,11 +41,29 @@ type vmWatch struct {
 	ended  chan struct{}
 }
 
-// vmFailure marks an error found by the watch, so the builder can prefer it
-// to the secondary errors the interrupted step reports.
-type vmFailure struct{ msg string }
+// Options configure a Watch.
+type Options struct {
+	// Serial is the guest's serial console log, whose tail ends the errors.
+	Serial SerialLog
+	// DiskDir is where the build's writable disks live, named when the
+	// guest stops because that filesystem is full.
+	DiskDir string
+	// Interval is how often the run state is polled (1s if 0).
+	Interval time.Duration
+	// OnFailure, if set, is called once, from the watch's goroutine, with
+	// the error.
+	OnFailure func(error)
+}
 
-func (e *vmFailure) Error() string { return e.msg }
+// Failure marks an error found by the watch, so the builder can prefer it
+// to the secondary errors the interrupted step reports.
+type Failure struct {
+	// Message is the whole error text: the reason and the serial
+	// console's tail.
+	Message string
+}
+
+func (e *Failure) Error() string { return e.Message }
 
 // stoppedStates are QMP run states a guest does not leave by itself.
 var stoppedStates = map[string]string{
@@ -56,10 +73,13 @@ var stoppedStates = map[string]string{
 	"io-error":       "the guest paused on a disk I/O error",
 }
 
-// startVMWatch starts watching vm; Stop ends the watch.
-func startVMWatch(vm qemu.VM, serialLog, diskDir string, interval time.Duration, onFailure func(error)) *vmWatch {
-	w := &vmWatch{
-		vm: vm, serialLog: serialLog, diskDir: diskDir, interval: interval, onFailure: onFailure,
+// Start starts watching vm; Stop ends the watch.
+func Start(vm qemu.VM, opts Options) *Watch {
+	if opts.Interval == 0 {
+		opts.Interval = time.Second
+	}
+	w := &Watch{
+		vm: vm, opts: opts,
 		failed: make(chan struct{}), done: make(chan struct{}), ended: make(chan struct{}),
 	}
 	go w.loop()
@@ -67,10 +87,10 @@ func startVMWatch(vm qemu.VM, serialLog, diskDir string, interval time.Duration,
 }
 
 // Failed is closed once the watch has found a failure.
-func (w *vmWatch) Failed() <-chan struct{} { return w.failed }
+func (w *Watch) Failed() <-chan struct{} { return w.failed }
 
 // Err is the failure found, or nil.
-func (w *vmWatch) Err() error {
+func (w *Watch) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.failure
@@ -79,7 +99,7 @@ func (w *vmWatch) Err() error {
 // ExpectShutdown tells the watch that the guest is now being powered off
 // on purpose: from then on a power-off or QEMU's exit is not a failure
 // (a disk I/O error still is).
-func (w *vmWatch) ExpectShutdown() {
+func (w *Watch) ExpectShutdown() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.expected = true
@@ -88,7 +108,7 @@ func (w *vmWatch) ExpectShutdown() {
 // Settle waits up to grace for a failure the watch may be about to report:
 // a step that fails on a dropped SSH connection usually does so a moment
 // before QEMU reports that the guest powered off.
-func (w *vmWatch) Settle(grace time.Duration) {
+func (w *Watch) Settle(grace time.Duration) {
 	select {
 	case <-w.failed:
 	case <-w.ended:
@@ -97,7 +117,7 @@ func (w *vmWatch) Settle(grace time.Duration) {
 }
 
 // Stop ends the watch and waits for its goroutine.
-func (w *vmWatch) Stop() {
+func (w *Watch) Stop() {
 	select {
 	case <-w.done:
 	default:
@@ -106,9 +126,9 @@ func (w *vmWatch) Stop() {
 	<-w.ended
 }
 
-func (w *vmWatch) loop() {
+func (w *Watch) loop() {
 	defer close(w.ended)
-	tick := time.NewTicker(w.interval)
+	tick := time.NewTicker(w.opts.Interval)
 	defer tick.Stop()
 	events := w.vm.Events()
 	for !w.hasFailed() {
@@ -130,7 +150,7 @@ func (w *vmWatch) loop() {
 	}
 }
 
-func (w *vmWatch) hasFailed() bool {
+func (w *Watch) hasFailed() bool {
 	select {
 	case <-w.failed:
 		return true
@@ -141,7 +161,7 @@ func (w *vmWatch) hasFailed() bool {
 
 // onExit reads the events QEMU sent just before it exited (they carry the
 // reason, such as a guest power-off) before blaming the exit itself.
-func (w *vmWatch) onExit(events <-chan qemu.VMEvent) {
+func (w *Watch) onExit(events <-chan qemu.VMEvent) {
 	deadline := time.After(time.Second)
 	for events != nil && !w.hasFailed() {
 		select {
@@ -165,7 +185,7 @@ func (w *vmWatch) onExit(events <-chan qemu.VMEvent) {
 	w.fail(fmt.Sprintf("QEMU exited during the build: %s", why))
 }
 
-func (w *vmWatch) onEvent(e qemu.VMEvent) {
+func (w *Watch) onEvent(e qemu.VMEvent) {
 	switch e.Name {
 	case "BLOCK_IO_ERROR":
 		w.onIOError(e.Data)
@@ -195,7 +215,7 @@ func (w *vmWatch) onEvent(e qemu.VMEvent) {
 // paused the guest (its default for a full host disk, werror=enospc).
 // Errors the guest was told about (action "report") are only remembered
 // for the message, as the guest may cope with them.
-func (w *vmWatch) onIOError(data map[string]interface{}) {
+func (w *Watch) onIOError(data map[string]interface{}) {
 	device, _ := data["device"].(string)
 	if device == "" {
 		device, _ = data["node-name"].(string)
@@ -204,7 +224,7 @@ func (w *vmWatch) onIOError(data map[string]interface{}) {
 	nospace, _ := data["nospace"].(bool)
 	msg := fmt.Sprintf("the guest paused on a disk I/O error on drive %q: %s", device, reason)
 	if nospace {
-		msg = fmt.Sprintf("the guest paused on a disk I/O error: no space left on the output directory's filesystem (%s); free space there or choose another output_directory", w.diskDir)
+		msg = fmt.Sprintf("the guest paused on a disk I/O error: no space left on the output directory's filesystem (%s); free space there or choose another output_directory", w.opts.DiskDir)
 	}
 	w.mu.Lock()
 	w.lastIOErr = msg
@@ -214,7 +234,7 @@ func (w *vmWatch) onIOError(data map[string]interface{}) {
 	}
 }
 
-func (w *vmWatch) poll() {
+func (w *Watch) poll() {
 	status, err := w.vm.Status(context.Background())
 	if err != nil {
 		return
@@ -231,31 +251,31 @@ func (w *vmWatch) poll() {
 	w.fail(fmt.Sprintf("%s (QMP status %q)", why, status))
 }
 
-func (w *vmWatch) isExpected() bool {
+func (w *Watch) isExpected() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.expected
 }
 
-func (w *vmWatch) fail(msg string) {
+func (w *Watch) fail(msg string) {
 	w.mu.Lock()
 	if w.failure != nil {
 		w.mu.Unlock()
 		return
 	}
-	err := &vmFailure{msg: msg + serialTail(w.serialLog, 30)}
+	err := &Failure{Message: msg + w.opts.Serial.Tail(30)}
 	w.failure = err
 	close(w.failed)
 	w.mu.Unlock()
 	log.Printf("[ERROR] VM watch: %s", msg)
-	if w.onFailure != nil {
-		w.onFailure(err)
+	if w.opts.OnFailure != nil {
+		w.opts.OnFailure(err)
 	}
 }
 
-// asVMFailure returns the watch's failure behind err, if there is one.
-func asVMFailure(err error) error {
-	var f *vmFailure
+// AsFailure returns the watch's failure behind err, if there is one.
+func AsFailure(err error) error {
+	var f *Failure
 	if errors.As(err, &f) {
 		return f
 	}

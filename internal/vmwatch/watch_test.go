@@ -1,7 +1,6 @@
-package kvm
+package vmwatch
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,27 +8,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/packer-plugin-sdk/multistep"
-
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
 // watchedVM starts a watch on a mock VM with a serial log, and returns the
 // watch and the errors it passed to onFailure.
-func watchedVM(t *testing.T) (*qemumock.VMMock, *vmWatch, chan error) {
+func watchedVM(t *testing.T) (*qemumock.VMMock, *Watch, chan error) {
 	t.Helper()
 	vm := qemumock.NewVMMock()
 	log := filepath.Join(t.TempDir(), "serial.log")
 	os.WriteFile(log, []byte("[  OK  ] Started ssh.service\nprovisioning...\n"), 0o644)
 	reported := make(chan error, 4)
-	w := startVMWatch(vm, log, "/srv/out", 20*time.Millisecond, func(err error) { reported <- err })
+	w := Start(vm, Options{Serial: SerialLog{Path: log}, DiskDir: "/srv/out", Interval: 20 * time.Millisecond, OnFailure: func(err error) { reported <- err }})
 	t.Cleanup(w.Stop)
 	return vm, w, reported
 }
 
 // failure waits for the watch to report, and checks it reported once, with
 // the serial console's tail.
-func failure(t *testing.T, w *vmWatch, reported chan error) error {
+func failure(t *testing.T, w *Watch, reported chan error) error {
 	t.Helper()
 	select {
 	case <-w.Failed():
@@ -37,7 +34,7 @@ func failure(t *testing.T, w *vmWatch, reported chan error) error {
 		t.Fatal("the watch reported nothing")
 	}
 	err := <-reported
-	if err != w.Err() || asVMFailure(err) == nil {
+	if err != w.Err() || AsFailure(err) == nil {
 		t.Fatalf("onFailure got %v, Err() is %v", err, w.Err())
 	}
 	if !strings.Contains(err.Error(), "provisioning...") {
@@ -46,7 +43,7 @@ func failure(t *testing.T, w *vmWatch, reported chan error) error {
 	return err
 }
 
-func noFailure(t *testing.T, w *vmWatch) {
+func noFailure(t *testing.T, w *Watch) {
 	t.Helper()
 	select {
 	case <-w.Failed():
@@ -136,82 +133,5 @@ func TestVMWatch_aFullDiskDuringTheShutdownStillFails(t *testing.T) {
 	vm.Emit("BLOCK_IO_ERROR", map[string]interface{}{"device": "disk0", "action": "stop", "nospace": true, "reason": "No space left on device"})
 	if err := failure(t, w, reported); !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("got %v", err)
-	}
-}
-
-// blockingStep stands for any long step (StepProvision, StepConnect, ...):
-// it returns only when its context ends.
-type blockingStep struct{ started chan struct{} }
-
-func (s *blockingStep) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	close(s.started)
-	<-ctx.Done()
-	return halt(state, ctx.Err())
-}
-func (s *blockingStep) Cleanup(multistep.StateBag) {}
-
-// The watch started by stepRunVM interrupts whatever step runs, through the
-// build's context, with the reason; QEMU is stopped by the cleanup.
-func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
-	keySeedPath.Put(state, dir+"/seed.iso")
-	keySSHHostPort.Put(state, 2999)
-	driver.VM = qemumock.NewVMMock()
-
-	ctx, abort := context.WithCancelCause(context.Background())
-	defer abort(nil)
-	long := &blockingStep{started: make(chan struct{})}
-	runner := &multistep.BasicRunner{Steps: []multistep.Step{
-		&stepRunVM{Spec: testSpec(), OutputDir: dir, Abort: abort, WatchInterval: 20 * time.Millisecond},
-		long,
-	}}
-	done := make(chan struct{})
-	go func() { runner.Run(ctx, state); close(done) }()
-	<-long.started
-	driver.VM.Emit("BLOCK_IO_ERROR", map[string]interface{}{"device": "disk0", "action": "stop", "nospace": true, "reason": "No space left on device"})
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the running step was not interrupted")
-	}
-	err := asVMFailure(context.Cause(ctx))
-	if err == nil || !strings.Contains(err.Error(), "no space left on the output directory's filesystem ("+dir+")") {
-		t.Fatalf("want the VM failure as the build's cause, got %v", context.Cause(ctx))
-	}
-	if driver.VM.StopCalls != 1 {
-		t.Fatalf("QEMU stopped %d times, want once", driver.VM.StopCalls)
-	}
-}
-
-// A step that fails on the dropped connection of a guest powering off
-// usually halts a moment before QEMU says so: the cleanup waits briefly
-// for the watch, so the build reports the power-off, not the symptom.
-func TestStepRunVM_cleanupAfterAHaltGivesTheWatchAMomentToReport(t *testing.T) {
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
-	keySeedPath.Put(state, dir+"/seed.iso")
-	keySSHHostPort.Put(state, 2999)
-	driver.VM = qemumock.NewVMMock()
-	var reported []error
-	step := &stepRunVM{Spec: testSpec(), OutputDir: dir, Abort: func(err error) { reported = append(reported, err) }, WatchInterval: 20 * time.Millisecond}
-	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
-		t.Fatalf("halted: %v", stateErr(state))
-	}
-	state.Put(multistep.StateHalted, true)
-	go func() {
-		time.Sleep(500 * time.Millisecond)
-		driver.VM.Emit("SHUTDOWN", map[string]interface{}{"guest": true, "reason": "guest-shutdown"})
-		driver.VM.Exit(nil)
-	}()
-	step.Cleanup(state)
-	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "powered off") {
-		t.Fatalf("reported %v, want the power-off", reported)
 	}
 }

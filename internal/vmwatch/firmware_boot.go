@@ -1,4 +1,4 @@
-package kvm
+package vmwatch
 
 import (
 	"bytes"
@@ -17,21 +17,28 @@ var (
 	secureBootRefusal = [][]byte{[]byte(": Access Denied"), []byte(": Security Violation")}
 )
 
-// firmwareBootWatch follows the serial log for OVMF giving up, which ends
-// the build at once rather than after boot_progress_timeout. It reads only
-// what was appended since its last look.
-type firmwareBootWatch struct {
-	path    string
+// FirmwareBoot follows the serial log for OVMF giving up, which ends the
+// build at once rather than after boot_progress_timeout. It reads only what
+// was appended since its last look.
+type FirmwareBoot struct {
+	serial  SerialLog
 	offset  int64
 	tail    []byte // the end of what was read, for a marker cut in two
 	refused bool
 }
 
-func (w *firmwareBootWatch) check() error {
-	if w.path == "" {
+// NewFirmwareBoot watches the firmware's messages in the serial log.
+func NewFirmwareBoot(serial SerialLog) *FirmwareBoot {
+	return &FirmwareBoot{serial: serial}
+}
+
+// Check reads what the log gained since the last look, and returns the
+// error that ends the build once the firmware has given up, or nil.
+func (w *FirmwareBoot) Check() error {
+	if w.serial.Path == "" {
 		return nil
 	}
-	f, err := os.Open(w.path)
+	f, err := os.Open(w.serial.Path)
 	if err != nil {
 		return nil
 	}
@@ -53,11 +60,11 @@ func (w *firmwareBootWatch) check() error {
 	return nil
 }
 
-func (w *firmwareBootWatch) failure() error {
+func (w *FirmwareBoot) failure() error {
 	if w.refused {
 		return fmt.Errorf("the UEFI firmware refused to start the guest's boot loader (Secure Boot: \"Access Denied\"/\"Security Violation\"): it is not signed by a key the firmware trusts. With secure_boot = true the image needs a signed boot chain, such as Debian's shim-signed and grub-efi-amd64-signed as EFI/BOOT/BOOTX64.EFI and grubx64.efi; or set secure_boot = false%s",
-			serialTail(w.path, 30))
+			w.serial.Tail(30))
 	}
 	return fmt.Errorf("the UEFI firmware found nothing to boot: the disk has no EFI system partition with EFI/BOOT/BOOTX64.EFI (is the image made for firmware = \"bios\"?)%s",
-		serialTail(w.path, 30))
+		w.serial.Tail(30))
 }
