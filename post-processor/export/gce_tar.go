@@ -102,8 +102,10 @@ func oldGNUSparseHeader(name string, realSize int64, extents []fileutil.Extent, 
 }
 
 // writeGCETarball writes raw as disk.raw, a sparse member of an
-// oldgnu-format tar.gz, the layout Compute Engine imports.
-func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map[string]string, error) {
+// oldgnu-format tar.gz, the layout Compute Engine imports. The member
+// records modTime, owner 0/0 "root"; the gzip header no name, no time
+// and OS "unknown": nothing of the host.
+func writeGCETarball(ctx context.Context, raw, dst string, modTime time.Time, withSHA512 bool) (map[string]string, error) {
 	in, err := os.Open(raw)
 	if err != nil {
 		return nil, err
@@ -124,7 +126,10 @@ func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map
 	defer out.Close()
 	hashed, sums := hashingWriter(out, withSHA512)
 	gz := gzip.NewWriter(hashed)
-	if _, err := gz.Write(oldGNUSparseHeader("disk.raw", st.Size(), extents, time.Now())); err != nil {
+	// MTIME 0: "no time stamp" (RFC 1952); klauspost writes a zero
+	// time.Time as a wrapped value otherwise.
+	gz.ModTime = time.Unix(0, 0)
+	if _, err := gz.Write(oldGNUSparseHeader("disk.raw", st.Size(), extents, modTime)); err != nil {
 		return nil, err
 	}
 	var stored int64

@@ -17,6 +17,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskid"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
@@ -368,7 +369,7 @@ func TestWriteGCETarball_sparseMapWithExtensions(t *testing.T) {
 	}
 	tgz := filepath.Join(dir, "disk.tar.gz")
 	os.WriteFile(tgz, nil, 0o600)
-	if _, err := writeGCETarball(context.Background(), raw, tgz, false); err != nil {
+	if _, err := writeGCETarball(context.Background(), raw, tgz, diskid.FixedTime, false); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(raw)
