@@ -197,7 +197,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		}
 	case outerCompression(t):
 		// Named as it will be once decompressed: a VMDK records its name.
-		img := filepath.Join(workDir, strings.TrimSuffix(filepath.Base(p.Path), extension(t)) + extension(Target{Format: t.Format}))
+		img := filepath.Join(workDir, strings.TrimSuffix(filepath.Base(p.Path), extension(t))+extension(Target{Format: t.Format}))
 		if err := e.convert(ctx, t, source, sourceFormat, img, filepath.Base(img), 0, progress); err != nil {
 			return Output{}, err
 		}

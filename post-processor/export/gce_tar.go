@@ -3,7 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
-		"fmt"
+	"fmt"
 	"io"
 	"os"
 	"time"
