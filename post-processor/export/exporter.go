@@ -50,6 +50,9 @@ type exporter struct {
 	// DiskFormat is the format the artifact's additional disks are read
 	// as ("" probes them).
 	DiskFormat string
+	// Identity derives the outputs' identifiers and times; nil leaves
+	// qemu-img's (the unit tests' fake qemu-img writes no real formats).
+	Identity *identity
 	// FreeSpace tells the free bytes of a directory's file system, and
 	// whether it could; nil is freeBytes (tests fake a nearly full disk).
 	FreeSpace func(dir string) (int64, bool)
@@ -184,7 +187,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 		if err := prepareGCEDisk(raw); err != nil {
 			return Output{}, err
 		}
-		sums, err = writeGCETarball(ctx, raw, final, e.Checksum == "sha512")
+		sums, err = writeGCETarball(ctx, raw, final, e.outputTime(), e.Checksum == "sha512")
 		if err != nil {
 			return Output{}, err
 		}
@@ -193,11 +196,9 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 			return Output{}, err
 		}
 	case outerCompression(t):
-		img, err := tempFile(".image-*" + extension(Target{Format: t.Format}))
-		if err != nil {
-			return Output{}, err
-		}
-		if err := e.QemuImg.Convert(ctx, source, img, append(readAs, qemuFormatArgs(t)...), progress); err != nil {
+		// Named as it will be once decompressed: a VMDK records its name.
+		img := filepath.Join(workDir, strings.TrimSuffix(filepath.Base(p.Path), extension(t))+extension(Target{Format: t.Format}))
+		if err := e.convert(ctx, t, source, sourceFormat, img, filepath.Base(img), 0, progress); err != nil {
 			return Output{}, err
 		}
 		sums, err = compressFile(ctx, img, final, t.Compression, e.Checksum == "sha512")
@@ -205,7 +206,7 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 			return Output{}, err
 		}
 	default:
-		if err := e.QemuImg.Convert(ctx, source, final, append(readAs, qemuFormatArgs(t)...), progress); err != nil {
+		if err := e.convert(ctx, t, source, sourceFormat, final, filepath.Base(final), 0, progress); err != nil {
 			return Output{}, err
 		}
 		if sums, err = digestFile(final, e.Checksum == "sha512"); err != nil {
@@ -343,7 +344,9 @@ func compressFile(ctx context.Context, src, dst, compression string, withSHA512 
 	var zw io.WriteCloser
 	switch compression {
 	case "gzip":
-		zw = gzip.NewWriter(hashed)
+		gz := gzip.NewWriter(hashed)
+		gz.ModTime = time.Unix(0, 0) // RFC 1952: no time stamp
+		zw = gz
 	case "zstd":
 		zw, err = zstd.NewWriter(hashed)
 	case "xz":

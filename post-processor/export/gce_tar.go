@@ -3,14 +3,14 @@ package export
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // Compute Engine's manual import takes a gzip'd tar holding disk.raw and
@@ -23,35 +23,6 @@ const (
 	sparseInHeader    = 4  // sparse map entries in the member's header
 	sparseInExtension = 21 // entries in each extension block
 )
-
-// extent is one stretch of data in a sparse file.
-type extent struct{ Offset, Length int64 }
-
-// dataExtents lists where f holds data (SEEK_DATA/SEEK_HOLE). A file
-// system without hole reporting yields the whole file as data.
-func dataExtents(f *os.File, size int64) ([]extent, error) {
-	const seekData, seekHole = 3, 4
-	var extents []extent
-	for off := int64(0); off < size; {
-		start, err := f.Seek(off, seekData)
-		if errors.Is(err, syscall.ENXIO) {
-			break // only a hole is left
-		}
-		if errors.Is(err, syscall.EINVAL) {
-			return []extent{{0, size}}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		end, err := f.Seek(start, seekHole)
-		if err != nil {
-			return nil, err
-		}
-		extents = append(extents, extent{start, end - start})
-		off = end
-	}
-	return extents, nil
-}
 
 // putNumeric writes x in a tar numeric field: octal, or GNU base-256 when
 // it does not fit (a member over 8 GiB).
@@ -71,7 +42,7 @@ func putNumeric(field []byte, x int64) {
 }
 
 // putSparseEntries fills consecutive 24-byte {offset, length} entries.
-func putSparseEntries(b []byte, entries []extent) {
+func putSparseEntries(b []byte, entries []fileutil.Extent) {
 	for i, e := range entries {
 		putNumeric(b[24*i:24*i+12], e.Offset)
 		putNumeric(b[24*i+12:24*i+24], e.Length)
@@ -80,11 +51,11 @@ func putSparseEntries(b []byte, entries []extent) {
 
 // oldGNUSparseHeader builds the header block and extension blocks of a
 // sparse member named name of realSize bytes whose data is extents.
-func oldGNUSparseHeader(name string, realSize int64, extents []extent, modTime time.Time) []byte {
+func oldGNUSparseHeader(name string, realSize int64, extents []fileutil.Extent, modTime time.Time) []byte {
 	sparseMap := extents
 	if n := len(extents); n == 0 || extents[n-1].Offset+extents[n-1].Length < realSize {
 		// A trailing hole is marked by an empty entry at the end.
-		sparseMap = append(sparseMap[:n:n], extent{realSize, 0})
+		sparseMap = append(sparseMap[:n:n], fileutil.Extent{Offset: realSize})
 	}
 	var stored int64
 	for _, e := range extents {
@@ -131,8 +102,10 @@ func oldGNUSparseHeader(name string, realSize int64, extents []extent, modTime t
 }
 
 // writeGCETarball writes raw as disk.raw, a sparse member of an
-// oldgnu-format tar.gz, the layout Compute Engine imports.
-func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map[string]string, error) {
+// oldgnu-format tar.gz, the layout Compute Engine imports. The member
+// records modTime, owner 0/0 "root"; the gzip header no name, no time
+// and OS "unknown": nothing of the host.
+func writeGCETarball(ctx context.Context, raw, dst string, modTime time.Time, withSHA512 bool) (map[string]string, error) {
 	in, err := os.Open(raw)
 	if err != nil {
 		return nil, err
@@ -142,7 +115,7 @@ func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map
 	if err != nil {
 		return nil, err
 	}
-	extents, err := dataExtents(in, st.Size())
+	extents, err := fileutil.DataExtents(in, st.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +126,10 @@ func writeGCETarball(ctx context.Context, raw, dst string, withSHA512 bool) (map
 	defer out.Close()
 	hashed, sums := hashingWriter(out, withSHA512)
 	gz := gzip.NewWriter(hashed)
-	if _, err := gz.Write(oldGNUSparseHeader("disk.raw", st.Size(), extents, time.Now())); err != nil {
+	// MTIME 0: "no time stamp" (RFC 1952); klauspost writes a zero
+	// time.Time as a wrapped value otherwise.
+	gz.ModTime = time.Unix(0, 0)
+	if _, err := gz.Write(oldGNUSparseHeader("disk.raw", st.Size(), extents, modTime)); err != nil {
 		return nil, err
 	}
 	var stored int64

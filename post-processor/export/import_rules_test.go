@@ -16,6 +16,9 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskid"
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // The platforms' import rules (docs/post-processors/export.mdx, "Import
@@ -360,13 +363,13 @@ func TestWriteGCETarball_sparseMapWithExtensions(t *testing.T) {
 		f.WriteAt(bytes.Repeat([]byte{byte(i + 1)}, 4096), i*128<<10)
 	}
 	f.Close()
-	extents, err := dataExtents(mustOpen(t, raw), 8<<20)
+	extents, err := fileutil.DataExtents(mustOpen(t, raw), 8<<20)
 	if err != nil || len(extents) < sparseInHeader+sparseInExtension+1 {
 		t.Skipf("the file system does not report holes (%d extents, %v)", len(extents), err)
 	}
 	tgz := filepath.Join(dir, "disk.tar.gz")
 	os.WriteFile(tgz, nil, 0o600)
-	if _, err := writeGCETarball(context.Background(), raw, tgz, false); err != nil {
+	if _, err := writeGCETarball(context.Background(), raw, tgz, diskid.FixedTime, false); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(raw)

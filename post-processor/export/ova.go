@@ -215,22 +215,17 @@ func ovaMemberNames(ovaPath string) (ovf, mf, vmdk string) {
 func (e *exporter) writeOVA(ctx context.Context, source, sourceFormat, dst string, p plannedOutput, progress func(int)) (map[string]string, error) {
 	ovfName, mfName, vmdkName := ovaMemberNames(p.Path)
 	dir := filepath.Dir(dst)
-	whole, cleanup, err := e.wholeMiB(ctx, source, dir)
-	defer cleanup()
-	if err != nil {
-		return nil, err
-	}
-	if whole != source {
-		source, sourceFormat = whole, "qcow2"
-	}
 	disk, err := os.CreateTemp(dir, ".ova-disk-*.vmdk")
 	if err != nil {
 		return nil, err
 	}
 	disk.Close()
 	defer os.Remove(disk.Name())
-	args := append([]string{"-f", sourceFormat}, qemuFormatArgs(Target{Format: "vmdk", Subformat: "streamOptimized"})...)
-	if err := e.QemuImg.Convert(ctx, source, disk.Name(), args, progress); err != nil {
+	// vSphere's import spec sizes disks in KiB (capacityInKB) and would
+	// cut a partial KiB off: the disk is grown to a whole MiB.
+	capacity := (e.SourceInfo.VirtualSize + 1<<20 - 1) &^ (1<<20 - 1)
+	streamOptimized := Target{Format: "vmdk", Subformat: "streamOptimized"}
+	if err := e.convert(ctx, streamOptimized, source, sourceFormat, disk.Name(), vmdkName, capacity, progress); err != nil {
 		return nil, err
 	}
 	desc := ovfDescriptor{Name: strings.TrimSuffix(filepath.Base(p.Path), ".ova"), DiskFile: vmdkName}
@@ -248,32 +243,7 @@ func (e *exporter) writeOVA(ctx context.Context, source, sourceFormat, dst strin
 		{Name: ovfName, Data: descriptor},
 		{Name: mfName, Data: []byte(manifest)},
 		{Name: vmdkName, Path: disk.Name(), Size: desc.DiskFileSize},
-	}, e.Checksum == "sha512")
-}
-
-// wholeMiB returns the source, or an overlay of it grown to a whole MiB
-// when it is not one: vSphere's import spec sizes disks in KiB
-// (capacityInKB) and would cut a partial KiB off.
-func (e *exporter) wholeMiB(ctx context.Context, source, dir string) (string, func(), error) {
-	size := e.SourceInfo.VirtualSize
-	if size%(1<<20) == 0 {
-		return source, func() {}, nil
-	}
-	grown, err := os.CreateTemp(dir, ".ova-grow-*.qcow2")
-	if err != nil {
-		return "", func() {}, err
-	}
-	grown.Close()
-	cleanup := func() { os.Remove(grown.Name()) }
-	// A relative backing file would resolve from the overlay's directory.
-	backing, err := filepath.Abs(source)
-	if err != nil {
-		return "", cleanup, err
-	}
-	if err := e.QemuImg.CreateOverlay(ctx, backing, e.SourceInfo.Format, grown.Name(), (size+1<<20-1)&^(1<<20-1)); err != nil {
-		return "", cleanup, err
-	}
-	return grown.Name(), cleanup, nil
+	}, e.outputTime(), e.Checksum == "sha512")
 }
 
 // describeDisk fills the descriptor's disk sizes from the VMDK and

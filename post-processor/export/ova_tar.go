@@ -18,7 +18,7 @@ type ovaMember struct {
 
 // writeOVATar writes the members in order into dst and returns the
 // archive's digests.
-func writeOVATar(ctx context.Context, dst string, members []ovaMember, withSHA512 bool) (map[string]string, error) {
+func writeOVATar(ctx context.Context, dst string, members []ovaMember, mtime time.Time, withSHA512 bool) (map[string]string, error) {
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
@@ -26,13 +26,12 @@ func writeOVATar(ctx context.Context, dst string, members []ovaMember, withSHA51
 	defer out.Close()
 	hashed, sums := hashingWriter(out, withSHA512)
 	tw := tar.NewWriter(hashed)
-	now := time.Now().Truncate(time.Second)
 	for _, m := range members {
 		size := m.Size
 		if m.Path == "" {
 			size = int64(len(m.Data))
 		}
-		if err := tw.WriteHeader(ovaHeader(m.Name, size, now)); err != nil {
+		if err := tw.WriteHeader(ovaHeader(m.Name, size, mtime)); err != nil {
 			return nil, err
 		}
 		if err := copyMember(ctx, tw, m); err != nil {

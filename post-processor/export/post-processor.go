@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/diskid"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemuimg"
 	"github.com/kvmforge/packer-plugin-kvm/internal/validate"
@@ -128,6 +129,9 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		errs = packersdk.MultiErrorAppend(errs, errors.New(`at least one target block is required, such as target { format = "vmdk" }`))
 	}
 	if err := validate.OneOf("checksum", c.Checksum, validChecksums); err != nil {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
+	if _, err := diskid.Timestamp(); err != nil {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
 	if c.Parallel < 1 {
@@ -250,9 +254,15 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
 	resolveOVAHardware(plans, generated)
+	stamp, err := diskid.Timestamp()
+	if err != nil {
+		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
+	}
+	// Hashed beside the conversions; the ids and the artifact need it.
+	identity := newIdentity(ctx, input, stamp)
 	ui.Say(fmt.Sprintf("Exporting %s (%s, %s virtual) to %d targets, %d at a time", input, info.Format, fileutil.HumanBytes(info.VirtualSize), len(plans), c.Parallel))
 	ex := exporter{QemuImg: qemuImg, UI: ui, Source: input, SourceInfo: info, Force: c.PackerForce, Parallel: c.Parallel, Checksum: c.Checksum,
-		Perm: perm, DiskFormat: diskFormat}
+		Perm: perm, DiskFormat: diskFormat, Identity: identity}
 	start := time.Now()
 	var outputs []Output
 	var checksumFile string
@@ -265,7 +275,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
 	ui.Say(fmt.Sprintf("Export took %s", time.Since(start).Round(10*time.Millisecond)))
-	sourceSum, _, _ := fileutil.SHA256(input)
+	sourceSum, _ := identity.seed(ctx)
 	return &Artifact{
 		Outputs:       outputs,
 		ChecksumFile:  checksumFile,
