@@ -3,6 +3,7 @@ package boottest
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,4 +46,34 @@ func leftovers(t *testing.T) []string {
 	t.Helper()
 	m, _ := filepath.Glob(filepath.Join(os.TempDir(), "packer-kvm-boottest-*"))
 	return m
+}
+
+// A cancelled build stops the VMs at once and leaves nothing behind.
+func TestAccBoot_cancelLeavesNothing(t *testing.T) {
+	image := os.Getenv("KVM_TEST_IMAGE")
+	if os.Getenv("PACKER_ACC") == "" || image == "" {
+		t.Skip("set PACKER_ACC=1 and KVM_TEST_IMAGE")
+	}
+	before := leftovers(t)
+	h := ForTarget(TargetOptions{Format: "qcow2"})
+	h.Accelerator = "tcg"
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(8*time.Second, cancel)
+	start := time.Now()
+	results := Run(ctx, []Test{{Output: image, Format: "qcow2", Hardware: h}, {Output: image, Format: "qcow2", Hardware: h}},
+		Options{QemuImgBinary: "qemu-img", MemoryMiB: 512, Timeout: 5 * time.Minute, Parallel: 1})
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the run ended %s after its start, long after the cancel", took)
+	}
+	for _, r := range results {
+		if r.Passed || !strings.Contains(r.Reason, "cancelled") {
+			t.Errorf("a cancelled test: passed %v, %q", r.Passed, r.Reason)
+		}
+	}
+	if after := leftovers(t); len(after) != len(before) {
+		t.Errorf("left behind: %v", after)
+	}
+	if out, err := exec.Command("pgrep", "-f", "packer-kvm-boottest-").Output(); err == nil {
+		t.Errorf("QEMU still runs: %s", out)
+	}
 }

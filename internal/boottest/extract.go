@@ -100,7 +100,10 @@ func extractMember(r io.Reader, want func(string) bool, dest, archive string) er
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", archive, err)
 		}
-		if hdr.Typeflag == tar.TypeReg && want(path.Clean(hdr.Name)) {
+		// GCE's tarball holds disk.raw as an old GNU sparse member, which
+		// the reader expands, holes as zeros.
+		regular := hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeGNUSparse
+		if regular && want(path.Clean(hdr.Name)) {
 			return writeSparse(tr, dest)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -77,5 +78,34 @@ func TestDiskImage(t *testing.T) {
 	os.WriteFile(empty, tarOf(t, map[string][]byte{"a.ovf": []byte("x")}, []string{"a.ovf"}), 0o644)
 	if _, err := diskImage(context.Background(), empty, "ova", "none", t.TempDir()); err == nil {
 		t.Error("an OVA without a disk was accepted")
+	}
+}
+
+// Compute Engine's documented tarball: `tar --format=oldgnu -Sczf`, which
+// stores disk.raw as an old GNU sparse member.
+func TestDiskImage_gnuSparseTarball(t *testing.T) {
+	if _, err := exec.LookPath("tar"); err != nil {
+		t.Skip("no tar")
+	}
+	dir := t.TempDir()
+	want := disk()
+	if err := os.WriteFile(filepath.Join(dir, "disk.raw"), want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Holes where the disk holds zeros, so that tar -S writes a sparse map.
+	if err := exec.Command("fallocate", "--dig-holes", filepath.Join(dir, "disk.raw")).Run(); err != nil {
+		t.Logf("fallocate --dig-holes: %v (the member may be stored whole)", err)
+	}
+	gce := filepath.Join(dir, "image.tar.gz")
+	if out, err := exec.Command("tar", "--format=oldgnu", "-Sczf", gce, "-C", dir, "disk.raw").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	got, err := diskImage(context.Background(), gce, "gce", "none", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(got)
+	if !bytes.Equal(data, want) {
+		t.Errorf("disk.raw taken out of the sparse tarball differs (%d bytes)", len(data))
 	}
 }
