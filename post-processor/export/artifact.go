@@ -25,6 +25,8 @@ type Artifact struct {
 	SourceImageID string
 	VirtualSize   int64
 	GeneratedData map[string]interface{}
+	// BootTests are the outputs' boot tests (boot_test), in target order.
+	BootTests []BootTestResult
 }
 
 func (a *Artifact) BuilderId() string { return BuilderID }
@@ -66,6 +68,8 @@ func (a *Artifact) State(name string) interface{} {
 		return a.GeneratedData
 	case registryimage.ArtifactStateURI:
 		return a.hcpImages()
+	case "boot_tests":
+		return a.BootTests
 	}
 	if disk := a.vagrantDisk(); disk != nil {
 		switch name {

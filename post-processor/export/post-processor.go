@@ -53,6 +53,9 @@ type Target struct {
 	// `output_name`, rendered when the export runs. Defaults to the
 	// post-processor's `output_name`.
 	Name string `mapstructure:"name"`
+	// Boot test of this target: `off`, `on` or `warn`; defaults to the
+	// post-processor's `boot_test`.
+	BootTest string `mapstructure:"boot_test"`
 
 	OVAOptions `mapstructure:",squash"`
 }
@@ -85,6 +88,8 @@ type Config struct {
 	// export is whole or absent. Not for `ova` and `gce` targets, which hold
 	// one disk. Off by default: only the boot disk is exported.
 	IncludeAdditionalDisks bool `mapstructure:"include_additional_disks"`
+
+	BootTestOptions `mapstructure:",squash"`
 
 	ctx interpolate.Context
 }
@@ -145,6 +150,9 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	for _, err := range c.validateAdditionalDisks() {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
+	for _, err := range c.validateBootTest() {
+		errs = packersdk.MultiErrorAppend(errs, err)
+	}
 	for _, err := range c.validateOutputs() {
 		errs = packersdk.MultiErrorAppend(errs, err)
 	}
@@ -169,6 +177,7 @@ func (c *Config) applyDefaults() {
 	for i := range c.Targets {
 		c.Targets[i].applyDefaults()
 	}
+	c.applyBootTestDefaults()
 }
 
 // renderOptions interpolates the target's string options but its name,
@@ -275,6 +284,12 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
 	}
 	ui.Say(fmt.Sprintf("Export took %s", time.Since(start).Round(10*time.Millisecond)))
+	bootTests, err := p.runBootTests(ctx, ui, plans, generated)
+	if err != nil {
+		// An export whose outputs do not boot is no export.
+		_ = fileutil.RemoveFiles(append(outputPaths(outputs), checksumFile))
+		return nil, false, false, fmt.Errorf("kvm-export: %w", err)
+	}
 	sourceSum, _ := identity.seed(ctx)
 	return &Artifact{
 		Outputs:       outputs,
@@ -284,6 +299,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		SourceImageID: upstreamSourceID(artifact),
 		VirtualSize:   info.VirtualSize,
 		GeneratedData: generated,
+		BootTests:     bootTests,
 	}, false, false, nil
 }
 

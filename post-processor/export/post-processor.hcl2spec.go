@@ -25,6 +25,12 @@ type FlatConfig struct {
 	Parallel               *int              `mapstructure:"parallel" cty:"parallel" hcl:"parallel"`
 	QemuImgBinary          *string           `mapstructure:"qemu_img_binary" cty:"qemu_img_binary" hcl:"qemu_img_binary"`
 	IncludeAdditionalDisks *bool             `mapstructure:"include_additional_disks" cty:"include_additional_disks" hcl:"include_additional_disks"`
+	BootTest               *string           `mapstructure:"boot_test" cty:"boot_test" hcl:"boot_test"`
+	BootTestTimeout        *string           `mapstructure:"boot_test_timeout" cty:"boot_test_timeout" hcl:"boot_test_timeout"`
+	BootTestMemory         *int              `mapstructure:"boot_test_memory" cty:"boot_test_memory" hcl:"boot_test_memory"`
+	BootTestConsolePattern *string           `mapstructure:"boot_test_console_pattern" cty:"boot_test_console_pattern" hcl:"boot_test_console_pattern"`
+	BootTestAccelerator    *string           `mapstructure:"boot_test_accelerator" cty:"boot_test_accelerator" hcl:"boot_test_accelerator"`
+	BootTestParallel       *int              `mapstructure:"boot_test_parallel" cty:"boot_test_parallel" hcl:"boot_test_parallel"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -54,6 +60,12 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"parallel":                   &hcldec.AttrSpec{Name: "parallel", Type: cty.Number, Required: false},
 		"qemu_img_binary":            &hcldec.AttrSpec{Name: "qemu_img_binary", Type: cty.String, Required: false},
 		"include_additional_disks":   &hcldec.AttrSpec{Name: "include_additional_disks", Type: cty.Bool, Required: false},
+		"boot_test":                  &hcldec.AttrSpec{Name: "boot_test", Type: cty.String, Required: false},
+		"boot_test_timeout":          &hcldec.AttrSpec{Name: "boot_test_timeout", Type: cty.String, Required: false},
+		"boot_test_memory":           &hcldec.AttrSpec{Name: "boot_test_memory", Type: cty.Number, Required: false},
+		"boot_test_console_pattern":  &hcldec.AttrSpec{Name: "boot_test_console_pattern", Type: cty.String, Required: false},
+		"boot_test_accelerator":      &hcldec.AttrSpec{Name: "boot_test_accelerator", Type: cty.String, Required: false},
+		"boot_test_parallel":         &hcldec.AttrSpec{Name: "boot_test_parallel", Type: cty.Number, Required: false},
 	}
 	return s
 }
@@ -66,6 +78,7 @@ type FlatTarget struct {
 	Fixed           *bool   `mapstructure:"fixed" cty:"fixed" hcl:"fixed"`
 	Subformat       *string `mapstructure:"subformat" cty:"subformat" hcl:"subformat"`
 	Name            *string `mapstructure:"name" cty:"name" hcl:"name"`
+	BootTest        *string `mapstructure:"boot_test" cty:"boot_test" hcl:"boot_test"`
 	HardwareVersion *int    `mapstructure:"hardware_version" cty:"hardware_version" hcl:"hardware_version"`
 	CPUs            *int    `mapstructure:"cpus" cty:"cpus" hcl:"cpus"`
 	MemoryMiB       *int    `mapstructure:"memory" cty:"memory" hcl:"memory"`
@@ -93,6 +106,7 @@ func (*FlatTarget) HCL2Spec() map[string]hcldec.Spec {
 		"fixed":            &hcldec.AttrSpec{Name: "fixed", Type: cty.Bool, Required: false},
 		"subformat":        &hcldec.AttrSpec{Name: "subformat", Type: cty.String, Required: false},
 		"name":             &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: false},
+		"boot_test":        &hcldec.AttrSpec{Name: "boot_test", Type: cty.String, Required: false},
 		"hardware_version": &hcldec.AttrSpec{Name: "hardware_version", Type: cty.Number, Required: false},
 		"cpus":             &hcldec.AttrSpec{Name: "cpus", Type: cty.Number, Required: false},
 		"memory":           &hcldec.AttrSpec{Name: "memory", Type: cty.Number, Required: false},
