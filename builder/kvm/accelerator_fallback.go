@@ -2,7 +2,6 @@ package kvm
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -10,40 +9,6 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 )
-
-// hypervisorFailureSigns are what QEMU and the VM watch say when the
-// hypervisor, not the guest, gave up: QEMU's KVM layer aborting at start
-// (an MSR it cannot set), KVM stopping the guest (an instruction its
-// emulator refuses, a failed VM entry), or the run state QEMU reports
-// for either.
-var hypervisorFailureSigns = []string{
-	`QMP status "internal-error"`,
-	"KVM internal error",
-	"emulation failure",
-	"kvm run failed",
-	"KVM: entry failed",
-	"failed to set MSR",
-	"failed to get MSR",
-	"kvm_buf_set_msrs",
-	"kvm_init_vcpu",
-	"Could not access KVM kernel module",
-	"failed to initialize kvm",
-}
-
-// hypervisorFailure reports whether err is the hypervisor failing rather
-// than the guest or the template.
-func hypervisorFailure(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	for _, sign := range hypervisorFailureSigns {
-		if strings.Contains(msg, sign) {
-			return true
-		}
-	}
-	return false
-}
 
 // kvmFailedBeforeSSH is why a build under `accelerator = "auto"` should be
 // run again under TCG, or nil: it ran under KVM, never reached SSH, and
@@ -56,17 +21,10 @@ func kvmFailedBeforeSSH(mode string, state multistep.StateBag, err error) error 
 	if _, connected := keyCommunicator.GetOk(state); connected {
 		return nil
 	}
-	if !hypervisorFailure(err) {
+	if !qemu.IsHypervisorFailure(err) {
 		return nil
 	}
-	return fmt.Errorf("KVM stopped the guest before it reached SSH: %s", firstLineOf(err.Error()))
-}
-
-// firstLineOf keeps an error's first line: the watch's errors append the
-// serial console's tail, which belongs in the final error, not a warning.
-func firstLineOf(msg string) string {
-	line, _, _ := strings.Cut(msg, "\n")
-	return strings.TrimSpace(line)
+	return fmt.Errorf("KVM stopped the guest before it reached SSH: %s", qemu.FirstLine(err.Error()))
 }
 
 // rememberKVMFailed stores that KVM cannot run guests on this host, so

@@ -45,7 +45,7 @@ func TestKVMFailedBeforeSSH(t *testing.T) {
 			if (reason != nil) != tc.restart {
 				t.Fatalf("restart reason %v, want a restart: %v", reason, tc.restart)
 			}
-			if reason != nil && (strings.Contains(reason.Error(), "serial console") || !strings.Contains(reason.Error(), firstLineOf(tc.err.Error()))) {
+			if reason != nil && (strings.Contains(reason.Error(), "serial console") || !strings.Contains(reason.Error(), qemu.FirstLine(tc.err.Error()))) {
 				t.Fatalf("reason %q should quote the error's first line only", reason)
 			}
 		})
