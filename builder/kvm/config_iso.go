@@ -48,12 +48,12 @@ func (c *Config) resolveInstaller(warnings *[]string) []error {
 	if sum := c.ISOConfig.ISOChecksum; sum != "" && !validate.IsUnknown(sum) && !validate.IsUnknown(c.ISOConfig.RawSingleISOUrl) {
 		w, es := c.ISOConfig.Prepare(&c.ctx)
 		*warnings = append(*warnings, w...)
-		errs = append(errs, prefixErrors("iso_url/iso_checksum", es)...)
+		errs = append(errs, validate.PrefixErrors("iso_url/iso_checksum", es)...)
 	}
-	errs = append(errs, prefixErrors("boot_command", c.VNCConfig.Prepare(&c.ctx))...)
-	errs = append(errs, prefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
-	errs = append(errs, prefixErrors("cd_files", c.CDConfig.Prepare(&c.ctx))...)
-	errs = append(errs, prefixErrors("floppy_files", c.FloppyConfig.Prepare(&c.ctx))...)
+	errs = append(errs, validate.PrefixErrors("boot_command", c.VNCConfig.Prepare(&c.ctx))...)
+	errs = append(errs, validate.PrefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
+	errs = append(errs, validate.PrefixErrors("cd_files", c.CDConfig.Prepare(&c.ctx))...)
+	errs = append(errs, validate.PrefixErrors("floppy_files", c.FloppyConfig.Prepare(&c.ctx))...)
 
 	// Shown as build.SourceImageURL/SourceImageChecksum and in the
 	// artifact, as for a cloud image.
@@ -155,18 +155,4 @@ func (c *Config) validateISO() []error {
 		}
 	}
 	return errs
-}
-
-// prefixErrors names the option group of the SDK's own messages, which
-// do not always name the field.
-func prefixErrors(name string, errs []error) []error {
-	out := make([]error, 0, len(errs))
-	for _, err := range errs {
-		if strings.Contains(err.Error(), name) {
-			out = append(out, err)
-			continue
-		}
-		out = append(out, fmt.Errorf("%s: %w", name, err))
-	}
-	return out
 }

@@ -29,3 +29,18 @@ func OneOf(field, value string, allowed []string) error {
 	}
 	return fmt.Errorf("%s %q is not valid: use one of %s", field, value, strings.Join(allowed, ", "))
 }
+
+// PrefixErrors names the option group name in each of errs that does not
+// name it already: the SDK's own Prepare messages do not always name the
+// field.
+func PrefixErrors(name string, errs []error) []error {
+	out := make([]error, 0, len(errs))
+	for _, err := range errs {
+		if strings.Contains(err.Error(), name) {
+			out = append(out, err)
+			continue
+		}
+		out = append(out, fmt.Errorf("%s: %w", name, err))
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -26,5 +27,12 @@ func TestIsUnknown(t *testing.T) {
 	t.Parallel()
 	if !IsUnknown("<unknown>") || IsUnknown("") || IsUnknown("unknown") || !strings.Contains(Unknown, "unknown") {
 		t.Fatal("IsUnknown does not recognize exactly Packer's placeholder")
+	}
+}
+
+func TestPrefixErrors_namesTheGroupOnlyWhereMissing(t *testing.T) {
+	got := PrefixErrors("http", []error{errors.New("http_port_min must be less than http_port_max"), errors.New("port out of range")})
+	if got[0].Error() != "http_port_min must be less than http_port_max" || got[1].Error() != "http: port out of range" {
+		t.Fatalf("PrefixErrors = %v", got)
 	}
 }
