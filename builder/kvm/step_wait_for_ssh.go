@@ -1,16 +1,14 @@
 package kvm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	stdnet "net"
 	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/sshprobe"
 	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
@@ -93,7 +91,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 		if err := firmware.Check(); err != nil {
 			return halt(state, err)
 		}
-		if sshBanner(port, s.BannerTimeout) {
+		if sshprobe.Banner(port, s.BannerTimeout) {
 			ui.Say(fmt.Sprintf("SSH is up after %s", time.Since(start).Round(100*time.Millisecond)))
 			return multistep.ActionContinue
 		}
@@ -111,16 +109,3 @@ func screenDumpPath(state multistep.StateBag) string {
 }
 
 func (s *stepWaitForSSH) Cleanup(multistep.StateBag) {}
-
-// sshBanner reports whether sshd answers on the port with its banner.
-func sshBanner(port int, timeout time.Duration) bool {
-	conn, err := stdnet.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(timeout))
-	buf := make([]byte, 4)
-	n, _ := io.ReadFull(conn, buf)
-	return bytes.Equal(buf[:n], []byte("SSH-"))
-}
