@@ -3,21 +3,19 @@ package kvm
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
+	"github.com/kvmforge/packer-plugin-kvm/internal/imageout"
 )
 
 // stepSnapshot turns the build's overlay into the output image: flattened
-// into a standalone image (default) or kept as a thin overlay. The image is
-// written under a temporary name, synced and renamed into place, so the
-// final path never holds a partial image; its SHA-256 is written beside it
-// in `sha256sum -c` format. The additional disks (additional_disk_paths)
-// are written the same way beside it (snapshot_additional_disks.go).
+// into a standalone image (default) or kept as a thin overlay. The image
+// and the additional disks (additional_disk_paths) are written into place
+// by internal/imageout, each with its SHA-256 beside it.
 //
 // It reads driver, ui, overlay_path, additional_disk_paths and, for an
 // overlay, source_image_path, and writes
@@ -33,103 +31,62 @@ type stepSnapshot struct {
 	Mode        string // standalone | overlay
 	// AdditionalDiskLabels name the additional disks' images, in order.
 	AdditionalDiskLabels []string
-
-	tmpPath   string
-	extraTmps []string
 }
 
 func (s *stepSnapshot) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := keyUI.Get(state)
-	driver := keyDriver.Get(state)
-	overlay := keyOverlayPath.Get(state)
-	final := filepath.Join(s.OutputDir, s.ImageName+"."+s.Format)
-
-	tmp, err := os.CreateTemp(s.OutputDir, "."+s.ImageName+".*.tmp")
-	if err != nil {
-		return halt(state, err)
-	}
-	tmp.Close()
-	s.tmpPath = tmp.Name()
-
-	start := time.Now()
-	extras, err := s.writeAdditionalDisks(ctx, state, driver)
-	if err != nil {
-		return halt(state, err)
-	}
-	if s.Mode == "overlay" {
-		ui.Say("Keeping the disk as a thin overlay on the source image")
-		if source, ok := keySourceImagePath.GetOk(state); ok {
-			if backing, absErr := filepath.Abs(source); absErr == nil {
-				keyImageBackingFile.Put(state, backing)
+	overlayMode := s.Mode == "overlay"
+	set := imageout.Set{
+		Dir: s.OutputDir, Format: s.Format, Compression: s.Compression, Convert: keyDriver.Get(state).Convert,
+		Main:       imageout.Image{Source: keyOverlayPath.Get(state), Name: s.ImageName, Label: "the image", Move: overlayMode},
+		Additional: s.additionalDisks(keyAdditionalDiskPaths.Get(state)),
+		BeforeMain: func() {
+			if !overlayMode {
+				ui.Say(fmt.Sprintf("Writing a standalone %s image (compression: %s)...", s.Format, s.Compression))
+				return
 			}
-		}
-		err = os.Rename(overlay, s.tmpPath)
-	} else {
-		ui.Say(fmt.Sprintf("Writing a standalone %s image (compression: %s)...", s.Format, s.Compression))
-		err = driver.Convert(ctx, overlay, s.tmpPath, s.Format, s.Compression)
+			ui.Say("Keeping the disk as a thin overlay on the source image")
+			if source, ok := keySourceImagePath.GetOk(state); ok {
+				if backing, absErr := filepath.Abs(source); absErr == nil {
+					keyImageBackingFile.Put(state, backing)
+				}
+			}
+		},
 	}
+	start := time.Now()
+	image, extras, err := set.Write(ctx)
 	if err != nil {
-		return halt(state, fmt.Errorf("writing the image: %w", err))
-	}
-	sum, size, err := syncAndHash(s.tmpPath)
-	if err != nil {
-		return halt(state, fmt.Errorf("checksumming the image: %w", err))
-	}
-	if err := os.Chmod(s.tmpPath, 0o644); err != nil {
 		return halt(state, err)
 	}
-	checksumFile := final + ".sha256"
-	if err := fileutil.WriteAtomic(checksumFile, []byte(fmt.Sprintf("%s  %s\n", sum, filepath.Base(final)))); err != nil {
-		return halt(state, err)
+	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", image.Path, fileutil.HumanBytes(image.Size), image.Checksum[:12], time.Since(start).Round(100*time.Millisecond)))
+	keyImagePath.Put(state, image.Path)
+	keyImageChecksum.Put(state, image.Checksum)
+	keyChecksumPath.Put(state, image.ChecksumPath)
+	images, sums := []string{}, []string{}
+	for _, extra := range extras {
+		images, sums = append(images, extra.Path), append(sums, extra.Checksum)
 	}
-	if err := os.Rename(s.tmpPath, final); err != nil {
-		return halt(state, err)
-	}
-	s.tmpPath = ""
-	if err := s.commitAdditionalDisks(state, extras); err != nil {
-		return halt(state, err)
-	}
-	syncDir(s.OutputDir)
-	ui.Say(fmt.Sprintf("Image %s (%s, sha256 %s) written in %s", final, fileutil.HumanBytes(size), sum[:12], time.Since(start).Round(100*time.Millisecond)))
-	keyImagePath.Put(state, final)
-	keyImageChecksum.Put(state, sum)
-	keyChecksumPath.Put(state, checksumFile)
+	keyAdditionalDiskImages.Put(state, images)
+	keyAdditionalDiskChecksums.Put(state, sums)
 	return multistep.ActionContinue
 }
 
-// Cleanup removes a half-written image after a failure or a cancel.
-func (s *stepSnapshot) Cleanup(multistep.StateBag) {
-	if s.tmpPath != "" {
-		os.Remove(s.tmpPath)
+// additionalDisks names each additional disk's image
+// <image_name>-<label>.<format>. In overlay mode a qcow2 disk is moved as
+// is: an additional disk has no backing image, it is standalone already.
+func (s *stepSnapshot) additionalDisks(paths []string) []imageout.Image {
+	var images []imageout.Image
+	for i, src := range paths {
+		label := fmt.Sprintf("disk%d", i+1)
+		if i < len(s.AdditionalDiskLabels) {
+			label = s.AdditionalDiskLabels[i]
+		}
+		images = append(images, imageout.Image{Source: src, Name: s.ImageName + "-" + label,
+			Label: fmt.Sprintf("additional disk %q", label), Move: s.Mode == "overlay" && s.Format == "qcow2"})
 	}
-	for _, tmp := range s.extraTmps {
-		os.Remove(tmp)
-	}
+	return images
 }
 
-// syncAndHash flushes the file to disk and returns its SHA-256 and size.
-// The flush and the hash (a read from the page cache) run side by side.
-func syncAndHash(path string) (string, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	synced := make(chan error, 1)
-	go func() { synced <- f.Sync() }()
-	sum, n, hashErr := fileutil.SHA256(path)
-	if err := <-synced; err != nil {
-		return "", 0, err
-	}
-	if hashErr != nil {
-		return "", 0, hashErr
-	}
-	return sum, n, nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
+// Cleanup has nothing to do: a failed or cancelled write removes its own
+// temporary files.
+func (s *stepSnapshot) Cleanup(multistep.StateBag) {}

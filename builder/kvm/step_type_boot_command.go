@@ -3,15 +3,13 @@ package kvm
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/packer-plugin-sdk/bootcommand"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
-	vnc "github.com/mitchellh/go-vnc"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/vnc"
 )
 
 // userNetHostIP is the host as the guest sees it on QEMU's user network:
@@ -27,7 +25,7 @@ type bootCommandData struct {
 }
 
 // stepTypeBootCommand waits BootWait, then types Command at the VM's
-// console over VNC with the SDK's boot-command machinery (the same syntax
+// console over VNC with internal/vnc and the SDK's boot-command machinery (the same syntax
 // as every Packer builder: <enter>, <f10>, <wait5>, <leftCtrlOn>...).
 //
 // It reads ui, vnc_port, vnc_password and http_port.
@@ -38,9 +36,8 @@ type stepTypeBootCommand struct {
 	Name        string
 	PublicKey   func() string
 	Ctx         interpolate.Context
-	// Connect opens the key channel to the VNC server on the port with the
-	// display's password; the default is a go-vnc client on 127.0.0.1.
-	Connect func(ctx context.Context, port int, password string) (bootcommand.VNCKeyEvent, io.Closer, error)
+	// Connect opens the key channel to the VNC display; nil means vnc.Dial.
+	Connect vnc.ConnectFunc
 }
 
 func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -66,23 +63,9 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 	if err != nil {
 		return halt(state, fmt.Errorf("boot_command: %w", err))
 	}
-	seq, err := bootcommand.GenerateExpressionSequence(command)
-	if err != nil {
-		return halt(state, fmt.Errorf("boot_command: %w", err))
-	}
-	connect := s.Connect
-	if connect == nil {
-		connect = dialVNC
-	}
-	password := keyVNCPassword.Get(state)
-	keys, conn, err := connect(ctx, port, password)
-	if err != nil {
-		return halt(state, fmt.Errorf("connecting to the VM's VNC display on 127.0.0.1:%d: %w", port, err))
-	}
-	defer conn.Close()
-	ui.Say("Typing the boot command over VNC...")
-	if err := seq.Do(ctx, bootcommand.NewVNCDriver(keys, s.KeyInterval)); err != nil {
-		return halt(state, fmt.Errorf("typing the boot command: %w", err))
+	announce := func() { ui.Say("Typing the boot command over VNC...") }
+	if err := vnc.Type(ctx, command, port, keyVNCPassword.Get(state), s.KeyInterval, s.Connect, announce); err != nil {
+		return halt(state, err)
 	}
 	return multistep.ActionContinue
 }
@@ -95,24 +78,3 @@ func (s *stepTypeBootCommand) publicKey() string {
 }
 
 func (s *stepTypeBootCommand) Cleanup(multistep.StateBag) {}
-
-// dialVNC connects a shared (non-exclusive) VNC client, so a person
-// watching the display is not disconnected, with VNC authentication when
-// the display has a password (stepRunVM always gives it one).
-func dialVNC(ctx context.Context, port int, password string) (bootcommand.VNCKeyEvent, io.Closer, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return nil, nil, err
-	}
-	config := &vnc.ClientConfig{Exclusive: false}
-	if password != "" {
-		config.Auth = []vnc.ClientAuth{&vnc.PasswordAuth{Password: password}}
-	}
-	client, err := vnc.Client(c, config)
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	return client, client, nil
-}
