@@ -165,7 +165,7 @@ func acceleratorVerdicts() *qemu.VerdictStore {
 
 func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(error), verdicts *qemu.VerdictStore, avoidKVM error) []multistep.Step {
 	c := &b.config
-	hostname := "packer-" + sanitizeHostname(c.PackerBuildName)
+	hostname := "packer-" + cidata.Hostname(c.PackerBuildName)
 	keyComment := ""
 	if !c.RemoveTemporaryKey.False() {
 		keyComment = c.Comm.SSHTemporaryKeyPairName
@@ -298,21 +298,4 @@ func buildSourceImageID(state multistep.StateBag, configured string) (string, er
 		keySourceImageID.Put(state, id)
 	}
 	return id, err
-}
-
-// sanitizeHostname keeps what a hostname may hold.
-func sanitizeHostname(name string) string {
-	out := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		if r >= 'A' && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return '-'
-	}, name)
-	if len(out) > 50 {
-		out = out[:50]
-	}
-	return strings.Trim(out, "-")
 }

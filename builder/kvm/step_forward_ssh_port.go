@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/portlock"
 )
 
 // stepForwardSSHPort reserves a free host port on 127.0.0.1 for the guest's
@@ -29,7 +31,7 @@ func (s *stepForwardSSHPort) Run(ctx context.Context, state multistep.StateBag) 
 		return halt(state, fmt.Errorf("finding a free port for SSH between %d and %d: %w", s.MinPort, s.MaxPort, err))
 	}
 	// QEMU binds the port itself; the lock stays held until Cleanup.
-	_ = handOverPort(l)
+	_ = portlock.HandOver(l)
 	s.listener = l
 	ui.Say(fmt.Sprintf("Forwarding 127.0.0.1:%d to the guest's SSH port", l.Port))
 	keySSHHostPort.Put(state, l.Port)

@@ -10,8 +10,10 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/portlock"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vnc"
 )
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
@@ -64,10 +66,10 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		if err != nil {
 			return halt(state, fmt.Errorf("finding a free VNC port: %w", err))
 		}
-		_ = handOverPort(l)
+		_ = portlock.HandOver(l)
 		s.vncPort = l
 		vncDisplay = l.Port - 5900
-		if vncPassword, err = newVNCPassword(); err != nil {
+		if vncPassword, err = vnc.NewPassword(); err != nil {
 			return halt(state, err)
 		}
 		keyVNCPort.Put(state, l.Port)
@@ -102,13 +104,13 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	keyVM.Put(state, vm)
 	if vncPassword != "" {
 		// Until then QEMU's VNC server (password=on) refuses every client.
-		if err := setVNCPassword(ctx, vm, vncPassword); err != nil {
+		if err := vnc.SetPassword(ctx, vm, vncPassword); err != nil {
 			return halt(state, err)
 		}
 		// The person who wants to watch needs the password, but Packer logs
 		// what the UI says (PACKER_LOG=1) with no knowledge of the plugin's
 		// secrets: the UI names a file only its owner can read instead.
-		file, err := writeVNCPasswordFile(keyWorkDir.Get(state), vncPassword)
+		file, err := vnc.WritePasswordFile(keyWorkDir.Get(state), vncPassword)
 		if err != nil {
 			return halt(state, err)
 		}

@@ -15,6 +15,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vnc"
 )
 
 // A VNC display gets a random password: QEMU starts it with password=on,
@@ -35,8 +36,8 @@ func TestStepRunVM_protectsVNCWithARandomPassword(t *testing.T) {
 			t.Fatalf("command line lacks %q:\n%s", want, cmdline)
 		}
 		password := keyVNCPassword.Get(state)
-		if len(password) != vncPasswordLength {
-			t.Fatalf("vnc_password %q, want %d characters", password, vncPasswordLength)
+		if len(password) != vnc.PasswordLength {
+			t.Fatalf("vnc_password %q, want %d characters", password, vnc.PasswordLength)
 		}
 		set := -1
 		for i, name := range driver.VM.CommandCalls {
