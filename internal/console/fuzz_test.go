@@ -42,3 +42,20 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// Console output cut anywhere cleans to the same text as in one piece.
+func FuzzStream(f *testing.F) {
+	f.Add([]byte(grubMenu), 7)
+	f.Add([]byte("é\x1b]0;t\a\x1bP\x1b\\x\x1b(B\u009b2J"), 3)
+	f.Fuzz(func(t *testing.T, data []byte, cut int) {
+		if cut < 0 || cut > len(data) {
+			return
+		}
+		var a, b Stream
+		whole := a.Write(data)
+		parts := b.Write(data[:cut]) + b.Write(data[cut:])
+		if whole != parts {
+			t.Fatalf("cut at %d: %q, whole %q", cut, parts, whole)
+		}
+	})
+}
