@@ -1,5 +1,6 @@
 // Package console turns what a guest wrote on its serial console, for a
-// terminal, into text fit for an error message.
+// terminal, into text fit for an error message, and follows the log while
+// the VM writes it to wait for patterns in it (Follower).
 package console
 
 import (

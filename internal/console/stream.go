@@ -103,6 +103,6 @@ func escapeSpan(rest []byte, intro rune) (int, bool) {
 		end := rest[:n]
 		return n, bytes.HasSuffix(end, []byte{'\a'}) || bytes.HasSuffix(end, []byte("\x1b\\"))
 	}
-// ESC, intermediate bytes, a final byte.
+	// ESC, intermediate bytes, a final byte.
 	return n, rest[n-1] < 0x20 || rest[n-1] > 0x2f
 }
