@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Spec is the build's VM: everything of the QEMU command line that the
@@ -28,11 +29,15 @@ type Spec struct {
 // Media are the per-run parts of the command line: the files, sockets and
 // ports the build's steps produced before QEMU starts.
 type Media struct {
-	Accelerator      string
-	Overlay, Seed    string
-	SSHHostPort      int
-	QMPSocket        string
-	SerialLog        string
+	Accelerator   string
+	Overlay, Seed string
+	SSHHostPort   int
+	QMPSocket     string
+	SerialLog     string
+	// SerialSocket, when set, is where the serial console also listens as
+	// a unix socket for a boot command typed over serial
+	// (boot_command_input = "serial"); SerialLog still logs its output.
+	SerialSocket     string
 	EFICode, EFIVars string
 	// EFIFormats are the code's and the variables' block formats ("" is
 	// raw).
@@ -62,7 +67,7 @@ func Args(spec Spec, m Media) []string {
 		"-m", strconv.Itoa(spec.MemoryMiB) + "M",
 		"-nodefaults", "-no-user-config",
 		"-qmp", "unix:" + m.QMPSocket + ",server=on,wait=off",
-		"-chardev", "file,id=serial0,path=" + m.SerialLog,
+		"-chardev", serialChardev(m),
 		"-serial", "chardev:serial0",
 	}
 	// discard=unmap (the default) lets fstrim in the guest shrink the final image.
@@ -97,4 +102,16 @@ func Args(spec Spec, m Media) []string {
 		args = append(args, extra...)
 	}
 	return args
+}
+
+// serialChardev is the serial console's backend: its log file, or a unix
+// socket (server, not waiting for a client) that logs the same output to
+// the file whether a client is connected or not (QEMU's logfile option),
+// truncating it at start as the file backend does.
+func serialChardev(m Media) string {
+	if m.SerialSocket == "" {
+		return "file,id=serial0,path=" + m.SerialLog
+	}
+	return "socket,id=serial0,path=" + strings.ReplaceAll(m.SerialSocket, ",", ",,") +
+		",server=on,wait=off,logfile=" + strings.ReplaceAll(m.SerialLog, ",", ",,")
 }

@@ -111,6 +111,13 @@ func goldenCases() []goldenCase {
 		m.Seed = ""
 		m.Installer = InstallerMedia{Interface: "sata", ISO: "/cache/windows.iso", CD: "/build/cd.iso", Floppy: "/build/floppy.img"}
 	})
+	// An installer typed over the serial console: no VNC display.
+	add("x86_64-installer-serial-input", x86, func(s *Spec, m *Media) {
+		s.CDROMInterface = "virtio-scsi"
+		m.Seed = ""
+		m.SerialSocket = "/tmp/packer-kvm-1/serial.sock"
+		m.Installer = InstallerMedia{Interface: "virtio-scsi", ISO: "/cache/installer.iso"}
+	})
 	add("x86_64-bios-cpu-model-qemuargs", x86, func(s *Spec, _ *Media) {
 		s.CPUModel = "Haswell"
 		s.QemuArgs = [][]string{{"-device", "virtio-balloon"}, {"-smbios", "type=1,serial=golden"}}
