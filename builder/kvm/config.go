@@ -280,6 +280,8 @@ type Config struct {
 	HTTPConfig   commonsteps.HTTPConfig   `mapstructure:",squash"`
 	CDConfig     commonsteps.CDConfig     `mapstructure:",squash"`
 	FloppyConfig commonsteps.FloppyConfig `mapstructure:",squash"`
+	// boot_command_input and boot_serial_timeout (config_boot.go).
+	BootSerialConfig `mapstructure:",squash"`
 	// How an installer build attaches its ISO and its `cd_files` CD:
 	// `virtio-scsi` (default: every Linux installer and cloud kernel has
 	// the driver, and SeaBIOS and OVMF boot from it) or `sata` (the q35
@@ -372,10 +374,12 @@ func (c *Config) validate(warnings *[]string) []error {
 	errs = append(errs, c.validateCloudInit()...)
 	errs = append(errs, c.validateHardware()...)
 	errs = append(errs, c.validateWarmStart()...)
+	errs = append(errs, c.validateBootSerial()...)
 	return append(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 }
 
 func (c *Config) applyDefaults() {
+	c.applyBootSerialDefaults()
 	c.defaultOutputDir, c.defaultImageName = c.OutputDir == "", c.ImageName == ""
 	if c.OutputDir == "" {
 		c.OutputDir = "output-" + c.PackerBuildName

@@ -50,7 +50,7 @@ func (c *Config) resolveInstaller(warnings *[]string) []error {
 		*warnings = append(*warnings, w...)
 		errs = append(errs, validate.PrefixErrors("iso_url/iso_checksum", es)...)
 	}
-	errs = append(errs, validate.PrefixErrors("boot_command", c.VNCConfig.Prepare(&c.ctx))...)
+	errs = append(errs, validate.PrefixErrors("boot_command", c.prepareBootCommand())...)
 	errs = append(errs, validate.PrefixErrors("http", c.HTTPConfig.Prepare(&c.ctx))...)
 	errs = append(errs, validate.PrefixErrors("cd_files", c.CDConfig.Prepare(&c.ctx))...)
 	errs = append(errs, validate.PrefixErrors("floppy_files", c.FloppyConfig.Prepare(&c.ctx))...)

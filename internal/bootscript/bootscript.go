@@ -99,7 +99,8 @@ func parseWait(s string) (*Wait, int, error) {
 	pattern := rest[1 : 1+end]
 	after := rest[2+end:]
 	close := strings.IndexByte(after, '>')
-	if close < 0 {
+	// A '<' before it starts the next token: this one did not end.
+	if open := strings.IndexByte(after, '<'); close < 0 || open >= 0 && open < close {
 		return nil, 0, fmt.Errorf("boot_command: %s has no closing '>': %s", quoteStart(s), usage)
 	}
 	n := len(s) - len(after) + close + 1

@@ -50,13 +50,14 @@ func TestParse_leavesTheSDKSyntaxAlone(t *testing.T) {
 
 func TestParse_namesTheTokenAndTheFix(t *testing.T) {
 	for command, want := range map[string]string{
-		"<waitSerial>":            "has no pattern",
-		"<waitSerial 'login:>":    "has no closing quote",
-		"<waitSerial 'login:' 2m": "has no closing '>'",
-		"<waitSerial 'a(' >":      "<waitSerial 'a(' >: the pattern is not an RE2 regexp",
-		"<waitSerial 'a' soon>":   `"soon" is not a positive duration`,
-		"<waitSerial 'a' -1s>":    `"-1s" is not a positive duration`,
-		"<waitSerial ''>":         "the pattern is empty",
+		"<waitSerial>":              "has no pattern",
+		"<waitSerial 'login:>":      "has no closing quote",
+		"<waitSerial 'login:' 2m":   "has no closing '>'",
+		"<waitSerial 'a(' >":        "<waitSerial 'a(' >: the pattern is not an RE2 regexp",
+		"<waitSerial 'a' soon>":     `"soon" is not a positive duration`,
+		"<waitSerial 'a' -1s>":      `"-1s" is not a positive duration`,
+		"<waitSerial 'a' 2m<enter>": "has no closing '>'",
+		"<waitSerial ''>":           "the pattern is empty",
 	} {
 		_, err := Parse(command)
 		if err == nil {
