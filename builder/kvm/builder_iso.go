@@ -52,14 +52,18 @@ func (b *Builder) installerSteps(steps []multistep.Step) []multistep.Step {
 			// An installer configures the installed system itself.
 		case *stepRunVM:
 			s.Spec.CDROMInterface = c.CDROMInterface
-			s.Spec.VNC = s.Spec.VNC || len(c.VNCConfig.BootCommand) > 0
+			// A boot command typed over serial needs no display.
+			s.SerialInput = c.typesOverSerial()
+			s.Spec.VNC = s.Spec.VNC || len(c.VNCConfig.BootCommand) > 0 && !s.SerialInput
 			out = append(out, s, &stepTypeBootCommand{
-				Command:     c.VNCConfig.FlatBootCommand(),
-				BootWait:    c.VNCConfig.BootWait,
-				KeyInterval: c.VNCConfig.BootKeyInterval,
-				Name:        c.PackerBuildName,
-				PublicKey:   b.publicKeyWithComment,
-				Ctx:         c.ctx,
+				Command:       c.VNCConfig.FlatBootCommand(),
+				BootWait:      c.VNCConfig.BootWait,
+				KeyInterval:   c.VNCConfig.BootKeyInterval,
+				Name:          c.PackerBuildName,
+				PublicKey:     b.publicKeyWithComment,
+				Ctx:           c.ctx,
+				SerialInput:   s.SerialInput,
+				SerialTimeout: c.BootSerialTimeout,
 			})
 		case *stepWaitForSSH:
 			// Installers may print nothing on the serial console: the

@@ -176,6 +176,10 @@ const (
 	// keyVNCPort is the VM's VNC display port, when VNC is on. stepRunVM
 	// puts it; stepTypeBootCommand reads it.
 	keyVNCPort stateKey[int] = "vnc_port"
+	// keySerialSocket is the serial console's unix socket, when the boot
+	// command is typed over serial. stepRunVM puts it;
+	// stepTypeBootCommand reads it.
+	keySerialSocket stateKey[string] = "serial_socket"
 	// keyVNCPassword is the VNC display's password. stepRunVM puts it;
 	// stepTypeBootCommand reads it.
 	keyVNCPassword stateKey[string] = "vnc_password"

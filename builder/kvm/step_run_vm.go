@@ -25,9 +25,13 @@ import (
 // ssh_host_port (and seed_path, the efi_* values, additional_disk_paths,
 // tpm_socket, the installer's source_image_path, cd_path and floppy_path,
 // and the warm start's QEMU arguments when set), and writes serial_log,
-// vnc_port and vnc_password (with VNC), vm and vm_watch (state.go).
+// vnc_port and vnc_password (with VNC), serial_socket (with SerialInput),
+// vm and vm_watch (state.go).
 type stepRunVM struct {
 	Spec qemu.Spec
+	// SerialInput: the serial console also listens on a unix socket, for
+	// a boot command typed over serial; its output is still logged.
+	SerialInput bool
 	// OutputDir is named when the guest stops because its filesystem is full.
 	OutputDir string
 	// Abort ends the build with the watch's error.
@@ -59,6 +63,13 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		serialLog = filepath.Join(keyWorkDir.Get(state), "serial.log")
 	}
 	keySerialLog.Put(state, serialLog)
+	serialSocket := ""
+	if s.SerialInput {
+		// In the private (0700) socket directory: only the build's user
+		// can type into the guest's console.
+		serialSocket = filepath.Join(dir, "serial.sock")
+		keySerialSocket.Put(state, serialSocket)
+	}
 
 	vncDisplay, vncPassword := -1, ""
 	if s.Spec.VNC {
@@ -77,18 +88,19 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	}
 
 	args := qemu.Args(s.Spec, qemu.Media{
-		Accelerator: keyAccelerator.Get(state),
-		Overlay:     keyOverlayPath.Get(state),
-		Seed:        keySeedPath.Get(state),
-		SSHHostPort: keySSHHostPort.Get(state),
-		QMPSocket:   qmpSocket,
-		SerialLog:   serialLog,
-		EFICode:     keyEFICode.Get(state),
-		EFIVars:     keyEFIVars.Get(state),
-		EFIFormats:  [2]string{keyEFICodeFormat.Get(state), keyEFIVarsFormat.Get(state)},
-		EFISMM:      keyEFISMM.Get(state),
-		EFISecure:   keyEFISecureVars.Get(state),
-		VNCDisplay:  vncDisplay,
+		Accelerator:  keyAccelerator.Get(state),
+		Overlay:      keyOverlayPath.Get(state),
+		Seed:         keySeedPath.Get(state),
+		SSHHostPort:  keySSHHostPort.Get(state),
+		QMPSocket:    qmpSocket,
+		SerialLog:    serialLog,
+		SerialSocket: serialSocket,
+		EFICode:      keyEFICode.Get(state),
+		EFIVars:      keyEFIVars.Get(state),
+		EFIFormats:   [2]string{keyEFICodeFormat.Get(state), keyEFIVarsFormat.Get(state)},
+		EFISMM:       keyEFISMM.Get(state),
+		EFISecure:    keyEFISecureVars.Get(state),
+		VNCDisplay:   vncDisplay,
 		// The additional disks and the TPM, when the template asks for them.
 		AdditionalDisks: keyAdditionalDiskPaths.Get(state),
 		TPMSocket:       keyTPMSocket.Get(state),

@@ -46,19 +46,30 @@ func Type(ctx context.Context, command string, port int, password string, keyInt
 	if err != nil {
 		return fmt.Errorf("boot_command: %w", err)
 	}
-	if connect == nil {
-		connect = Dial
-	}
-	keys, conn, err := connect(ctx, port, password)
+	keys, conn, err := Open(ctx, port, password, keyInterval, connect)
 	if err != nil {
-		return fmt.Errorf("connecting to the VM's VNC display on 127.0.0.1:%d: %w", port, err)
+		return err
 	}
 	defer conn.Close()
 	if announce != nil {
 		announce()
 	}
-	if err := seq.Do(ctx, bootcommand.NewVNCDriver(keys, keyInterval)); err != nil {
+	if err := seq.Do(ctx, keys); err != nil {
 		return fmt.Errorf("typing the boot command: %w", err)
 	}
 	return nil
+}
+
+// Open connects with connect (Dial when nil) and returns the SDK's VNC
+// boot-command driver on the connection, keyInterval apart, for a boot
+// command typed in parts; the caller closes the connection.
+func Open(ctx context.Context, port int, password string, keyInterval time.Duration, connect ConnectFunc) (bootcommand.BCDriver, io.Closer, error) {
+	if connect == nil {
+		connect = Dial
+	}
+	keys, conn, err := connect(ctx, port, password)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the VM's VNC display on 127.0.0.1:%d: %w", port, err)
+	}
+	return bootcommand.NewVNCDriver(keys, keyInterval), conn, nil
 }
