@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 	"github.com/kvmforge/packer-plugin-kvm/internal/packertest"
@@ -22,13 +23,17 @@ func installerFixture(t *testing.T) string {
 	return dir
 }
 
-// An installer build end to end: the ISO's GRUB menu is edited over VNC to
-// append the install script's URL on the HTTP server, the installer in the
-// initramfs partitions and formats the blank disk, installs Debian and its
-// boot loaders, creates the user with a password, copies the cd_files CD
-// and reboots; the installed disk boots in the same QEMU, the build logs in
-// with the password, provisions, shuts down with shutdown_command and
-// snapshots. A second build, from that image as a cloud image, boots it.
+// An installer build end to end, with no fixed wait: boot_wait is 0s and
+// the boot command waits for what GRUB prints on the serial console
+// (<waitSerial>) before it opens the menu's editor and before it edits the
+// kernel line to append the install script's URL on the HTTP server. The
+// installer in the initramfs partitions and formats the blank disk,
+// installs Debian and its boot loaders, creates the user with a password,
+// copies the cd_files CD and reboots; the installed disk boots in the same
+// QEMU, the build logs in with the password, provisions, shuts down with
+// shutdown_command and snapshots. A second build, from that image as a
+// cloud image, boots it. (TestAccBuilder_aSilentSerialInstallerIsNotStopped
+// covers the fixed-wait boot command.)
 func TestAccBuilder_installsFromAnISO(t *testing.T) {
 	env := packertest.Setup(t)
 	fixture := installerFixture(t)
@@ -40,33 +45,35 @@ func TestAccBuilder_installsFromAnISO(t *testing.T) {
 	// One installer source per firmware, built side by side: GRUB's menu
 	// comes from the ISO's El Torito image under SeaBIOS and from its EFI
 	// system partition under OVMF, and the installed disk boots through
-	// extlinux and through systemd-boot respectively.
-	source := func(name, firmware, bootWait string) string {
+	// extlinux and through systemd-boot respectively. Under SeaBIOS the
+	// boot command is typed on the serial console (GRUB reads it:
+	// terminal_input console serial), under OVMF over VNC.
+	source := func(name, firmware, input string) string {
 		return fmt.Sprintf(`
 source "kvm" %q {
-  iso_url          = %q
-  iso_checksum     = "sha256:%s"
-  firmware         = %q
-  disk_size        = "3G"
-  memory           = 1024
-  http_directory   = %q
-  cd_files         = [%q]
-  cd_content       = { "notes/readme.txt" = "from-cd-content" }
-  cd_label         = "INSTDATA"
-  boot_wait        = %q
-  # GRUB's editor shows the entry as "setparams '<title>'", a blank line,
-  # then its commands: "insmod gzio", "linux ...".
-  boot_command     = ["e<wait><down><down><down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<wait><f10>"]
-  ssh_username     = "packer"
-  ssh_password     = "packer"
-  ssh_timeout      = "20m"
-  shutdown_command = "echo packer | sudo -S poweroff"
+  iso_url            = %q
+  iso_checksum       = "sha256:%s"
+  firmware           = %q
+  disk_size          = "3G"
+  memory             = 1024
+  http_directory     = %q
+  cd_files           = [%q]
+  cd_content         = { "notes/readme.txt" = "from-cd-content" }
+  cd_label           = "INSTDATA"
+  boot_wait          = "0s"
+  boot_command_input = %q
+  # The menu's entry, then GRUB's editor, which shows the entry as
+  # "setparams '<title>'", a blank line, then its commands: "insmod gzio",
+  # "linux ...", "initrd ..." (the last line drawn).
+  boot_command       = ["<waitSerial 'Install Debian \\(kvm builder fixture\\)'>e<waitSerial 'initrd /boot/initrd.img'><down><down><down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<f10>"]
+  ssh_username       = "packer"
+  ssh_password       = "packer"
+  ssh_timeout        = "20m"
+  shutdown_command   = "echo packer | sudo -S poweroff"
 }
-`, name, iso, mustFileSHA256(t, iso), firmware, filepath.Join(fixture, "http"), marker, bootWait)
+`, name, iso, mustFileSHA256(t, iso), firmware, filepath.Join(fixture, "http"), marker, input)
 	}
-	// The menu waits for a key (timeout=-1), so a long boot_wait only
-	// costs time; OVMF takes longer than SeaBIOS to reach it.
-	dir := packertest.WriteTemplate(t, source("installer", "bios", "20s")+source("installer-uefi", "uefi", "45s")+`
+	dir := packertest.WriteTemplate(t, source("installer", "bios", "serial")+source("installer-uefi", "uefi", "vnc")+`
 build {
   sources = ["source.kvm.installer", "source.kvm.installer-uefi"]
   provisioner "shell" {
@@ -82,16 +89,23 @@ build {
   }
 }
 `)
+	start := time.Now()
 	res := env.Run(t, dir, "build", ".")
 	if res.ExitCode != 0 {
 		t.Fatalf("installer build failed")
 	}
+	t.Logf("the two installer builds took %s", time.Since(start).Round(time.Second))
 	mustContain(t, res.Output,
-		"VNC: connect to 127.0.0.1:", "Typing the boot command over VNC",
+		"kvm.installer: Typing the boot command on the serial console",
+		"kvm.installer-uefi: VNC: connect to 127.0.0.1:", "kvm.installer-uefi: Typing the boot command over VNC",
+		"Waiting for <waitSerial 'initrd /boot/initrd.img'> on the serial console",
 		"CD=from-cd-files CONTENT=from-cd-content", "HOST=installed CLOUDINIT=disabled",
 		"kvm.installer: FIRMWARE=bios", "kvm.installer-uefi: FIRMWARE=uefi",
 		"SOURCE="+iso, "SUM=sha256:", "IMAGE="+filepath.Join("output-installer", "installer.qcow2"),
 		"IMAGE="+filepath.Join("output-installer-uefi", "installer-uefi.qcow2"))
+	if strings.Contains(res.Output, "kvm.installer: VNC:") {
+		t.Fatal("the build typing over serial started a VNC display")
+	}
 	image := filepath.Join(dir, "output-installer", "installer.qcow2")
 	info := qemuImgInfo(t, image)
 	if _, backed := info["backing-filename"]; backed || info["format"] != "qcow2" || info["virtual-size"] != float64(3<<30) {
