@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,11 +19,14 @@ import (
 // keyRecorder is a VNC connection that records the keys pressed (the X11
 // keysyms of key-down events; printable ASCII keysyms equal their byte).
 type keyRecorder struct {
+	mu     sync.Mutex
 	down   []uint32
 	closed bool
 }
 
 func (k *keyRecorder) KeyEvent(key uint32, down bool) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if down {
 		k.down = append(k.down, key)
 	}
@@ -31,6 +38,8 @@ func (k *keyRecorder) Close() error { k.closed = true; return nil }
 const xkShiftL = 0xffe1
 
 func (k *keyRecorder) typed() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	var b strings.Builder
 	for _, key := range k.down {
 		if key == xkShiftL {
@@ -108,5 +117,117 @@ func TestStepTypeBootCommand_reportsAnUnreachableDisplay(t *testing.T) {
 	}
 	if action := step.Run(context.Background(), state); action != multistep.ActionHalt || !strings.Contains(stateErr(state).Error(), "127.0.0.1:5901") {
 		t.Fatalf("want an error naming the VNC address, got %v", stateErr(state))
+	}
+}
+
+// appendSerial writes text to the serial log at path after delay, as the
+// guest's firmware and boot loader would.
+func appendSerial(path string, delay time.Duration, text string) {
+	time.AfterFunc(delay, func() {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return
+		}
+		f.WriteString(text)
+		f.Close()
+	})
+}
+
+// serialBootState is bootCommandState with a serial log in the work
+// directory, which the test writes over time.
+func serialBootState(t *testing.T, command string) (multistep.StateBag, *keyRecorder, *stepTypeBootCommand, string) {
+	state, keys, step := bootCommandState(t)
+	log := filepath.Join(t.TempDir(), workDirPrefix+"1", "serial.log")
+	os.MkdirAll(filepath.Dir(log), 0o700)
+	keySerialLog.Put(state, log)
+	step.Command, step.SerialTimeout, step.PollInterval = command, time.Second, 5*time.Millisecond
+	return state, keys, step, log
+}
+
+// Each part of the boot command is typed only once the serial console has
+// printed what the <waitSerial> before it waits for; the two prompts
+// printed in one burst are matched one after the other.
+func TestStepTypeBootCommand_waitsForTheSerialConsole(t *testing.T) {
+	state, keys, step, log := serialBootState(t, "<waitSerial 'Install'>e<waitSerial 'boot: '>a<waitSerial 'boot: '>b<enter>")
+	typedBefore := make(chan string, 1)
+	appendSerial(log, 20*time.Millisecond, "\x1b[2J\x1b[1;1HGRUB\x1b[3;2H*Inst")
+	time.AfterFunc(60*time.Millisecond, func() { typedBefore <- keys.typed() })
+	appendSerial(log, 80*time.Millisecond, "all Debian\r\n")
+	appendSerial(log, 120*time.Millisecond, "boot: boot: ")
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if got := <-typedBefore; got != "" {
+		t.Fatalf("typed %q before the menu was printed", got)
+	}
+	if got := keys.typed(); got != "eab<key>" {
+		t.Fatalf("typed %q", got)
+	}
+}
+
+func TestStepTypeBootCommand_aWaitTimesOutWithTheConsolesTail(t *testing.T) {
+	state, keys, step, log := serialBootState(t, "e<waitSerial 'login:' 50ms>x")
+	os.WriteFile(log, []byte("Booting the kernel\r\n\x1b[1mKernel panic\x1b[0m\r\n"), 0o600)
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt {
+		t.Fatal("the build went on without a match")
+	}
+	err := stateErr(state).Error()
+	for _, want := range []string{"boot_command: <waitSerial 'login:' 50ms> saw no match on the serial console within 50ms", "Kernel panic", "serial_log_file"} {
+		if !strings.Contains(err, want) {
+			t.Errorf("the error does not say %q:\n%s", want, err)
+		}
+	}
+	if keys.typed() != "e" {
+		t.Fatalf("typed %q past the failed wait", keys.typed())
+	}
+}
+
+func TestStepTypeBootCommand_aWaitEndsWithTheBuild(t *testing.T) {
+	state, _, step, _ := serialBootState(t, "<waitSerial 'never'>x")
+	step.SerialTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	done := make(chan multistep.StepAction)
+	go func() { done <- step.Run(ctx, state) }()
+	select {
+	case action := <-done:
+		if action != multistep.ActionHalt {
+			t.Fatal("went on after cancel")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait did not end with the build")
+	}
+}
+
+// Typed over serial, the keys are the bytes a terminal sends, written to
+// the serial console's socket; no VNC display is needed.
+func TestStepTypeBootCommand_typesOnTheSerialConsole(t *testing.T) {
+	state, _, step, log := serialBootState(t, "<waitSerial 'grub>'>ls<enter><down><leftCtrlOn>x<leftCtrlOff>")
+	state.Remove(string(keyVNCPort))
+	step.SerialInput = true
+	step.Connect = nil
+	socket := filepath.Join(t.TempDir(), "serial.sock")
+	l, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	keySerialSocket.Put(state, socket)
+	received := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			received <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(c)
+		received <- string(b)
+	}()
+	appendSerial(log, 20*time.Millisecond, "grub> ")
+	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
+		t.Fatalf("halted: %v", stateErr(state))
+	}
+	if got := <-received; got != "ls\r\x1b[B\x18" {
+		t.Fatalf("the serial console received %q", got)
 	}
 }
