@@ -162,6 +162,8 @@ type FlatConfig struct {
 	FloppyDirectories         []string             `mapstructure:"floppy_dirs" cty:"floppy_dirs" hcl:"floppy_dirs"`
 	FloppyContent             map[string]string    `mapstructure:"floppy_content" cty:"floppy_content" hcl:"floppy_content"`
 	FloppyLabel               *string              `mapstructure:"floppy_label" cty:"floppy_label" hcl:"floppy_label"`
+	BootCommandInput          *string              `mapstructure:"boot_command_input" cty:"boot_command_input" hcl:"boot_command_input"`
+	BootSerialTimeout         *string              `mapstructure:"boot_serial_timeout" cty:"boot_serial_timeout" hcl:"boot_serial_timeout"`
 	CDROMInterface            *string              `mapstructure:"cdrom_interface" cty:"cdrom_interface" hcl:"cdrom_interface"`
 }
 
@@ -304,6 +306,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"floppy_dirs":                  &hcldec.AttrSpec{Name: "floppy_dirs", Type: cty.List(cty.String), Required: false},
 		"floppy_content":               &hcldec.AttrSpec{Name: "floppy_content", Type: cty.Map(cty.String), Required: false},
 		"floppy_label":                 &hcldec.AttrSpec{Name: "floppy_label", Type: cty.String, Required: false},
+		"boot_command_input":           &hcldec.AttrSpec{Name: "boot_command_input", Type: cty.String, Required: false},
+		"boot_serial_timeout":          &hcldec.AttrSpec{Name: "boot_serial_timeout", Type: cty.String, Required: false},
 		"cdrom_interface":              &hcldec.AttrSpec{Name: "cdrom_interface", Type: cty.String, Required: false},
 	}
 	return s
