@@ -124,6 +124,10 @@ func (s *stepTypeBootCommand) openKeys(ctx context.Context, state multistep.Stat
 	if err != nil {
 		return nil, nil, fmt.Errorf("boot_command: connecting to the VM's serial console (%s): %w", socket, err)
 	}
+	// The console's output also comes to this connection (and still goes
+	// to the serial log): it is read and dropped, or the unread socket
+	// would soon stop QEMU's UART and the guest with it.
+	go io.Copy(io.Discard, conn)
 	ui.Say("Typing the boot command on the serial console...")
 	return serialkeys.New(ctx, conn, s.KeyInterval), conn, nil
 }

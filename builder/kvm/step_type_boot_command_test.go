@@ -200,7 +200,8 @@ func TestStepTypeBootCommand_aWaitEndsWithTheBuild(t *testing.T) {
 }
 
 // Typed over serial, the keys are the bytes a terminal sends, written to
-// the serial console's socket; no VNC display is needed.
+// the serial console's socket; no VNC display is needed. The console's
+// output on the socket is drained: unread, it would stop QEMU's UART.
 func TestStepTypeBootCommand_typesOnTheSerialConsole(t *testing.T) {
 	state, _, step, log := serialBootState(t, "<waitSerial 'grub>'>ls<enter><down><leftCtrlOn>x<leftCtrlOff>")
 	state.Remove(string(keyVNCPort))
@@ -220,6 +221,10 @@ func TestStepTypeBootCommand_typesOnTheSerialConsole(t *testing.T) {
 			received <- err.Error()
 			return
 		}
+		if _, err := c.Write(make([]byte, 4<<20)); err != nil {
+			received <- err.Error()
+			return
+		}
 		b, _ := io.ReadAll(c)
 		received <- string(b)
 	}()
@@ -227,7 +232,12 @@ func TestStepTypeBootCommand_typesOnTheSerialConsole(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	if got := <-received; got != "ls\r\x1b[B\x18" {
-		t.Fatalf("the serial console received %q", got)
+	select {
+	case got := <-received:
+		if got != "ls\r\x1b[B\x18" {
+			t.Fatalf("the serial console received %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console's output was not read")
 	}
 }
