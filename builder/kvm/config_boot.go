@@ -48,12 +48,28 @@ func (c *Config) typesOverSerial() bool {
 
 // prepareBootCommand is the SDK's Prepare of boot_command and boot_wait.
 // Typed over serial the boot command needs no VNC display, so the SDK's
-// refusal of disable_vnc with a boot command does not apply.
+// refusal of disable_vnc with a boot command does not apply. A boot
+// command that starts with a <waitSerial> waits for the guest instead of
+// guessing: boot_wait then defaults to none rather than the SDK's 10s
+// (which a boot_wait of "0s" cannot undo, the SDK reading 0 as unset).
 func (c *Config) prepareBootCommand() []error {
+	noBootWait := c.VNCConfig.BootWait == 0 && c.startsWithWaitSerial()
+	var errs []error
 	if c.typesOverSerial() {
-		return c.VNCConfig.BootConfig.Prepare(&c.ctx)
+		errs = c.VNCConfig.BootConfig.Prepare(&c.ctx)
+	} else {
+		errs = c.VNCConfig.Prepare(&c.ctx)
 	}
-	return c.VNCConfig.Prepare(&c.ctx)
+	if noBootWait {
+		c.VNCConfig.BootWait = 0
+	}
+	return errs
+}
+
+// startsWithWaitSerial: the boot command's first step is a <waitSerial>.
+func (c *Config) startsWithWaitSerial() bool {
+	steps, err := bootscript.Parse(c.VNCConfig.FlatBootCommand())
+	return err == nil && len(steps) > 0 && steps[0].Wait != nil
 }
 
 // validateBootSerial checks boot_command_input and the boot command's

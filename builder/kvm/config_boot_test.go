@@ -28,6 +28,16 @@ func TestConfigBoot_defaultsAndSerialInput(t *testing.T) {
 	if !c.typesOverSerial() || c.BootSerialTimeout != 90*time.Second {
 		t.Fatalf("input %q, timeout %s", c.BootCommandInput, c.BootSerialTimeout)
 	}
+	// The leading <waitSerial> replaces boot_wait's guess.
+	if c.VNCConfig.BootWait != 0 {
+		t.Fatalf("boot_wait %s before a <waitSerial>", c.VNCConfig.BootWait)
+	}
+	c, _, err = prepare(t, with(isoConfig(t), map[string]interface{}{
+		"boot_command": []string{"<waitSerial 'boot:'>x"}, "boot_wait": "3s",
+	}))
+	if err != nil || c.VNCConfig.BootWait != 3*time.Second {
+		t.Fatalf("a boot_wait set with a <waitSerial> became %s (%v)", c.VNCConfig.BootWait, err)
+	}
 }
 
 func TestConfigBoot_invalid(t *testing.T) {

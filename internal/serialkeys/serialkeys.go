@@ -23,7 +23,8 @@ import (
 const DefaultInterval = 10 * time.Millisecond
 
 // specials are the bytes of the SDK's special keys (its names, lower
-// case). The function keys F1-F5 are the Linux console's (ESC [ [ A-E),
+// case). Home and End are xterm's ESC [ H and ESC [ F, which GRUB's serial
+// terminal reads (not the VT220's ESC [ 4~ for End). The function keys F1-F5 are the Linux console's (ESC [ [ A-E),
 // which GRUB's serial terminal reads for all five, unlike xterm's ESC O R,
 // ESC O S and ESC [ 15~; F6-F12 are what xterm and the Linux console both
 // send.
@@ -34,7 +35,7 @@ var specials = map[string]string{
 	"esc":      "\x1b",
 	"spacebar": " ",
 	"up":       "\x1b[A", "down": "\x1b[B", "right": "\x1b[C", "left": "\x1b[D",
-	"home": "\x1b[1~", "insert": "\x1b[2~", "del": "\x1b[3~", "end": "\x1b[4~",
+	"home": "\x1b[H", "insert": "\x1b[2~", "del": "\x1b[3~", "end": "\x1b[F",
 	"pageup": "\x1b[5~", "pagedown": "\x1b[6~",
 	"f1": "\x1b[[A", "f2": "\x1b[[B", "f3": "\x1b[[C", "f4": "\x1b[[D", "f5": "\x1b[[E",
 	"f6": "\x1b[17~", "f7": "\x1b[18~", "f8": "\x1b[19~", "f9": "\x1b[20~", "f10": "\x1b[21~",

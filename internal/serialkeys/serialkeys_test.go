@@ -27,7 +27,7 @@ func TestDriver_typesWhatATerminalSends(t *testing.T) {
 		"ls -l<enter>":                          "ls -l\r",
 		"Ab<tab><bs><esc><spacebar>":            "Ab\t\x7f\x1b ",
 		"<up><down><right><left>":               "\x1b[A\x1b[B\x1b[C\x1b[D",
-		"<home><end><insert><del>":              "\x1b[1~\x1b[4~\x1b[2~\x1b[3~",
+		"<home><end><insert><del>":              "\x1b[H\x1b[F\x1b[2~\x1b[3~",
 		"<pageUp><pageDown>":                    "\x1b[5~\x1b[6~",
 		"<f1><f5><f6><f10><f12>":                "\x1b[[A\x1b[[E\x1b[17~\x1b[21~\x1b[24~",
 		"<leftCtrlOn>x<leftCtrlOff>x":           "\x18x",

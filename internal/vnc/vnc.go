@@ -38,31 +38,10 @@ func Dial(ctx context.Context, port int, password string) (bootcommand.VNCKeyEve
 	return client, client, nil
 }
 
-// Type parses command (the SDK's boot-command syntax: <enter>, <f10>,
-// <wait5>, <leftCtrlOn>...), connects with connect (Dial when nil) and
-// types it, keyInterval apart. announce, if set, runs once connected.
-func Type(ctx context.Context, command string, port int, password string, keyInterval time.Duration, connect ConnectFunc, announce func()) error {
-	seq, err := bootcommand.GenerateExpressionSequence(command)
-	if err != nil {
-		return fmt.Errorf("boot_command: %w", err)
-	}
-	keys, conn, err := Open(ctx, port, password, keyInterval, connect)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if announce != nil {
-		announce()
-	}
-	if err := seq.Do(ctx, keys); err != nil {
-		return fmt.Errorf("typing the boot command: %w", err)
-	}
-	return nil
-}
-
 // Open connects with connect (Dial when nil) and returns the SDK's VNC
-// boot-command driver on the connection, keyInterval apart, for a boot
-// command typed in parts; the caller closes the connection.
+// boot-command driver on the connection, which types the SDK's
+// boot-command syntax (<enter>, <f10>, <wait5>, <leftCtrlOn>...)
+// keyInterval apart; the caller closes the connection.
 func Open(ctx context.Context, port int, password string, keyInterval time.Duration, connect ConnectFunc) (bootcommand.BCDriver, io.Closer, error) {
 	if connect == nil {
 		connect = Dial
