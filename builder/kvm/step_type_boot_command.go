@@ -59,6 +59,11 @@ type stepTypeBootCommand struct {
 	// PollInterval is how often a <waitSerial> reads the serial log; 0 is
 	// the Follower's default.
 	PollInterval time.Duration
+
+	// serialConn stays open until Cleanup: QEMU reads the typed bytes only
+	// as fast as the guest takes them from its UART, and drops what it has
+	// not read when the client goes away.
+	serialConn io.Closer
 }
 
 func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -91,7 +96,11 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 	if err != nil {
 		return halt(state, err)
 	}
-	defer conn.Close()
+	if s.SerialInput {
+		s.serialConn = conn
+	} else {
+		defer conn.Close()
+	}
 	serialLog := keySerialLog.Get(state)
 	follower := &console.Follower{Path: serialLog, Interval: s.PollInterval}
 	defer follower.Close()
@@ -176,4 +185,9 @@ func (s *stepTypeBootCommand) publicKey() string {
 	return strings.TrimSpace(s.PublicKey())
 }
 
-func (s *stepTypeBootCommand) Cleanup(multistep.StateBag) {}
+func (s *stepTypeBootCommand) Cleanup(multistep.StateBag) {
+	if s.serialConn != nil {
+		s.serialConn.Close()
+		s.serialConn = nil
+	}
+}

@@ -232,6 +232,14 @@ func TestStepTypeBootCommand_typesOnTheSerialConsole(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
+	// The connection stays open until the build ends: QEMU takes the keys
+	// only as fast as the guest reads them, and drops the rest on close.
+	select {
+	case got := <-received:
+		t.Fatalf("the connection closed before the build ended (received %q)", got)
+	case <-time.After(50 * time.Millisecond):
+	}
+	step.Cleanup(state)
 	select {
 	case got := <-received:
 		if got != "ls\r\x1b[B\x18" {
