@@ -38,9 +38,10 @@ func main() {
 	image := flag.String("image", os.Getenv("KVM_TEST_IMAGE"), "the guest image (scripts/base-image.sh)")
 	runs := flag.Int("runs", 3, "runs of each sequence")
 	packer := flag.String("packer", ".tools/bin/packer", "the packer CLI, with the plugin installed")
-	suite := flag.String("suite", "all", "build, export, warm or all")
+	suite := flag.String("suite", "all", "build, export, warm, installer or all")
+	installer := flag.String("installer", os.Getenv("KVM_TEST_INSTALLER"), "the installer fixture (scripts/installer-fixture.sh), for -suite installer")
 	flag.Parse()
-	if *image == "" {
+	if *image == "" && *suite != "installer" {
 		fail("give -image (the output of scripts/base-image.sh)")
 	}
 	// Packer runs in per-run directories: its path must not be relative.
@@ -51,6 +52,13 @@ func main() {
 	check(err)
 	defer os.RemoveAll(work)
 
+	if *suite == "installer" {
+		if *installer == "" {
+			fail("give -installer (the output of scripts/installer-fixture.sh)")
+		}
+		runInstallerBench(*packer, *installer, *runs, work)
+		return
+	}
 	if *suite == "export" || *suite == "all" {
 		runExportBench(*packer, *image, *runs, work)
 	}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The installer fixture's boot command (scripts/installer-fixture.sh), as
+// the acceptance tests type it: with today's fixed waits (boot_wait and
+// <wait>, over VNC) and driven by what GRUB prints on the serial console
+// (<waitSerial>, typed over serial).
+const (
+	fixedWaitBoot = `
+  boot_wait    = "20s"
+  boot_command = ["e<wait><down><down><down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<wait><f10>"]`
+	serialDrivenBoot = `
+  boot_command_input = "serial"
+  boot_command       = ["<waitSerial 'Install Debian'>e<waitSerial 'initrd /boot/initrd.img'><down><down><down><end> url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/install.sh<f10>"]`
+)
+
+// runInstallerBench builds the installer fixture (BIOS) per run with the
+// fixed-wait boot command, then with the serial-driven one, one after the
+// other, and prints the medians of the time from starting the VM to the
+// boot command typed, and of the whole build, against the fixed waits.
+func runInstallerBench(packer, fixture string, runs int, work string) {
+	var fixedBoot, fixedTotal, serialBoot, serialTotal []time.Duration
+	for i := 0; i < runs; i++ {
+		dir := filepath.Join(work, fmt.Sprint("installer", i))
+		fmt.Fprintf(os.Stderr, "installer run %d/%d: fixed waits\n", i+1, runs)
+		b, t := runInstallerJob(packer, fixture, filepath.Join(dir, "fixed"), fixedWaitBoot)
+		fixedBoot, fixedTotal = append(fixedBoot, b), append(fixedTotal, t)
+		fmt.Fprintf(os.Stderr, "installer run %d/%d: serial-driven\n", i+1, runs)
+		b, t = runInstallerJob(packer, fixture, filepath.Join(dir, "serial"), serialDrivenBoot)
+		serialBoot, serialTotal = append(serialBoot, b), append(serialTotal, t)
+	}
+	fmt.Printf("installer build (fixture, BIOS, %s), %d runs each, medians\n\n", accelerator, runs)
+	fmt.Printf("| phase | fixed waits (VNC) | serial-driven | serial/fixed |\n| --- | ---: | ---: | ---: |\n")
+	for _, row := range []struct {
+		name          string
+		fixed, serial []time.Duration
+	}{{"VM start to boot command typed", fixedBoot, serialBoot}, {"total", fixedTotal, serialTotal}} {
+		f, s := medianOf(row.fixed), medianOf(row.serial)
+		fmt.Printf("| %s | %.1f s | %.1f s | %.2fx |\n", row.name, f.Seconds(), s.Seconds(), s.Seconds()/f.Seconds())
+	}
+}
+
+// runInstallerJob builds the fixture with boot (the boot options) and
+// returns the time from "Starting the VM" to the wait for SSH (the boot
+// command typed) and the whole build's.
+func runInstallerJob(packer, fixture, dir, boot string) (time.Duration, time.Duration) {
+	check(os.MkdirAll(dir, 0o755))
+	iso := filepath.Join(fixture, "installer.iso")
+	template := fmt.Sprintf(`
+source "kvm" "installer" {
+  iso_url          = %q
+  iso_checksum     = "none"
+  disk_size        = "3G"
+  memory           = 1024
+  http_directory   = %q
+  output_directory = %q
+  ssh_username     = "packer"
+  ssh_password     = "packer"
+  ssh_timeout      = "20m"
+  shutdown_command = "echo packer | sudo -S poweroff"
+%s
+}
+build {
+  sources = ["source.kvm.installer"]
+  provisioner "shell" { inline = ["true"] }
+}
+`, iso, filepath.Join(fixture, "http"), filepath.Join(dir, "out"), boot)
+	check(os.WriteFile(filepath.Join(dir, "bench.pkr.hcl"), []byte(template), 0o644))
+	cmd := exec.Command(packer, "build", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1")
+	stdout, err := cmd.StdoutPipe()
+	check(err)
+	cmd.Stderr = cmd.Stdout
+	start := time.Now()
+	check(cmd.Start())
+	var vmStarted, typed time.Time
+	var out strings.Builder
+	scanner := bufio.NewScanner(stdout)
+	for scanner.Scan() {
+		line, at := scanner.Text(), time.Now()
+		out.WriteString(line + "\n")
+		if vmStarted.IsZero() && strings.Contains(line, "Starting the VM") {
+			vmStarted = at
+		}
+		if typed.IsZero() && strings.Contains(line, "Waiting for the guest's SSH server") {
+			typed = at
+		}
+		if strings.Contains(line, "Accelerator: ") {
+			accelerator = strings.Fields(line[strings.Index(line, "Accelerator: ")+len("Accelerator: "):])[0]
+			accelerator = strings.TrimSuffix(accelerator, ",")
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		fail("packer build: %v\n%s", err, out.String())
+	}
+	return typed.Sub(vmStarted), time.Since(start)
+}
