@@ -73,7 +73,7 @@ func (d *Driver) SendKey(key rune, action bootcommand.KeyAction) error {
 	if d.ctrl > 0 {
 		code, ok := controlCode(key)
 		if !ok {
-			return fmt.Errorf("Ctrl+%q has no control code on a serial terminal: only letters and @[\\]^_? do", key)
+			return fmt.Errorf("%q with Ctrl held has no control code on a serial terminal: only letters and @[\\]^_? do", key)
 		}
 		s = string(code)
 	}
