@@ -202,3 +202,24 @@ func TestFindDiskImage_takesTheFirstImageQemuImgRecognizes(t *testing.T) {
 		t.Errorf("error %v, want no disk image", err)
 	}
 }
+
+// The first failure cancels the targets still waiting for their turn:
+// with one at a time, the target after a failed one is never converted.
+func TestExporter_aFailureCancelsTheWaitingTargets(t *testing.T) {
+	dir := t.TempDir()
+	tool := newFakeImageTool()
+	tool.failOn = ".vdi"
+	plans := []plannedOutput{
+		{Target: Target{Format: "vdi", Compression: "none"}, Path: filepath.Join(dir, "out.vdi")},
+		{Target: Target{Format: "raw", Compression: "none"}, Path: filepath.Join(dir, "out.raw")},
+	}
+	e := fakeExporter(tool, "/images/in.qcow2", 1<<30, packersdk.TestUi(t))
+	e.Parallel = 1
+	_, _, err := e.run(context.Background(), plans, dir)
+	if err == nil || !strings.Contains(err.Error(), "out.vdi: qemu-img convert: simulated failure") {
+		t.Fatalf("error %v, want the failed target's, not the cancelled one's", err)
+	}
+	if _, ok := tool.converted["out.raw"]; ok {
+		t.Error("the target waiting behind the failed one was still converted")
+	}
+}
