@@ -226,11 +226,9 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 func qemuFormatArgs(t Target) []string {
 	switch t.Format {
 	case "vmdk":
-		opts := "subformat=" + t.Subformat
-		if t.Subformat == "streamOptimized" {
-			opts += ",adapter_type=lsilogic"
-		}
-		return []string{"-O", "vmdk", "-o", opts}
+		// Only monolithicSparse comes here: convert writes streamOptimized
+		// with internal/vmdk.
+		return []string{"-O", "vmdk", "-o", "subformat=" + t.Subformat}
 	case "vhdx":
 		// Microsoft's guidance for Linux guests: 1 MiB blocks, not the
 		// 8 MiB and larger blocks qemu-img picks by default, each stored whole

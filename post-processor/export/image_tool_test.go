@@ -223,3 +223,33 @@ func TestExporter_aFailureCancelsTheWaitingTargets(t *testing.T) {
 		t.Error("the target waiting behind the failed one was still converted")
 	}
 }
+
+// qemu-img writes a monolithicSparse VMDK; a streamOptimized one is the
+// plugin's own writer's, qemu-img only giving it the source as raw data.
+func TestExporter_qemuImgWritesOnlyTheSparseVMDK(t *testing.T) {
+	dir := t.TempDir()
+	tool := newFakeImageTool()
+	plans := []plannedOutput{
+		{Target: Target{Format: "vmdk", Subformat: "monolithicSparse", Compression: "none"}, Path: filepath.Join(dir, "sparse.vmdk")},
+		{Target: Target{Format: "vmdk", Subformat: "streamOptimized", Compression: "none"}, Path: filepath.Join(dir, "stream.vmdk")},
+	}
+	e := fakeExporter(tool, "/images/in.qcow2", 1<<30, packersdk.TestUi(t))
+	if _, _, err := e.run(context.Background(), plans, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tool.converted["sparse.vmdk"], "/images/in.qcow2 -f qcow2 -O vmdk -o subformat=monolithicSparse"; got != want {
+		t.Errorf("sparse.vmdk converted as %q, want %q", got, want)
+	}
+	if len(tool.converted) != 2 {
+		t.Fatalf("qemu-img converted %v, want the sparse VMDK and the stream VMDK's raw copy", tool.converted)
+	}
+	for name, how := range tool.converted {
+		if name != "sparse.vmdk" && (!strings.HasSuffix(name, ".raw") || !strings.HasSuffix(how, " -O raw")) {
+			t.Errorf("qemu-img wrote %s as %q, want only a raw copy for the stream VMDK", name, how)
+		}
+	}
+	stream, err := os.ReadFile(filepath.Join(dir, "stream.vmdk"))
+	if err != nil || !bytes.Contains(stream, []byte(`createType="streamOptimized"`)) {
+		t.Errorf("stream.vmdk is not the plugin's streamOptimized VMDK (%v)", err)
+	}
+}
