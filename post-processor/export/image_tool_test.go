@@ -121,15 +121,16 @@ func TestExporter_convertsEachTargetAndListsItsDigest(t *testing.T) {
 	}
 }
 
-// A failed target takes the finished ones with it: an export is whole or
-// absent, and it leaves no work files.
-func TestExporter_oneFailureLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
+// exportFailingOnVDI exports one target of each format to dir, one at a
+// time, with qemu-img failing on the VDI, and checks that the error names
+// that target with qemu-img's reason.
+func exportFailingOnVDI(t *testing.T, dir string, formats ...string) *fakeImageTool {
+	t.Helper()
 	tool := newFakeImageTool()
 	tool.failOn = ".vdi"
-	plans := []plannedOutput{
-		{Target: Target{Format: "raw", Compression: "none"}, Path: filepath.Join(dir, "out.raw")},
-		{Target: Target{Format: "vdi", Compression: "none"}, Path: filepath.Join(dir, "out.vdi")},
+	var plans []plannedOutput
+	for _, f := range formats {
+		plans = append(plans, plannedOutput{Target: Target{Format: f, Compression: "none"}, Path: filepath.Join(dir, "out."+f)})
 	}
 	e := fakeExporter(tool, "/images/in.qcow2", 1<<30, packersdk.TestUi(t))
 	e.Parallel = 1
@@ -137,6 +138,14 @@ func TestExporter_oneFailureLeavesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out.vdi: qemu-img convert: simulated failure") {
 		t.Fatalf("error %v, want the failed target named with qemu-img's reason", err)
 	}
+	return tool
+}
+
+// A failed target takes the finished ones with it: an export is whole or
+// absent, and it leaves no work files.
+func TestExporter_oneFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	exportFailingOnVDI(t, dir, "raw", "vdi")
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a failed export left %v", entries)
 	}
@@ -206,19 +215,7 @@ func TestFindDiskImage_takesTheFirstImageQemuImgRecognizes(t *testing.T) {
 // The first failure cancels the targets still waiting for their turn:
 // with one at a time, the target after a failed one is never converted.
 func TestExporter_aFailureCancelsTheWaitingTargets(t *testing.T) {
-	dir := t.TempDir()
-	tool := newFakeImageTool()
-	tool.failOn = ".vdi"
-	plans := []plannedOutput{
-		{Target: Target{Format: "vdi", Compression: "none"}, Path: filepath.Join(dir, "out.vdi")},
-		{Target: Target{Format: "raw", Compression: "none"}, Path: filepath.Join(dir, "out.raw")},
-	}
-	e := fakeExporter(tool, "/images/in.qcow2", 1<<30, packersdk.TestUi(t))
-	e.Parallel = 1
-	_, _, err := e.run(context.Background(), plans, dir)
-	if err == nil || !strings.Contains(err.Error(), "out.vdi: qemu-img convert: simulated failure") {
-		t.Fatalf("error %v, want the failed target's, not the cancelled one's", err)
-	}
+	tool := exportFailingOnVDI(t, t.TempDir(), "vdi", "raw")
 	if _, ok := tool.converted["out.raw"]; ok {
 		t.Error("the target waiting behind the failed one was still converted")
 	}
