@@ -26,7 +26,7 @@ import (
 // generatedDataNames are the values the builder publishes as `build.<Name>`
 // to provisioners and post-processors. Every one is set on every path.
 var generatedDataNames = []string{
-	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort",
+	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort", "HTTPIP", "HTTPPort",
 	"ImageFormat", "ImagePath", "ImageChecksum", "OutputDirectory", "Firmware",
 	"CPUs", "MemoryMiB", "Architecture",
 	"AdditionalDiskPaths",
