@@ -53,7 +53,7 @@ func newBridgeLab(t *testing.T) *bridgeLab {
 		if out, err := exec.Command("ip", "netns", "delete", lab.NS).CombinedOutput(); err != nil {
 			t.Errorf("deleting netns %s: %v\n%s", lab.NS, err, out)
 		}
-		if out, _ := exec.Command("ip", "netns", "list").Output(); regexp.MustCompile(`(?m)^`+lab.NS+`\b`).Match(out) {
+		if out, _ := exec.Command("ip", "netns", "list").Output(); regexp.MustCompile(`(?m)^` + lab.NS + `\b`).Match(out) {
 			t.Errorf("netns %s is still there after the test: %s", lab.NS, out)
 		}
 	})

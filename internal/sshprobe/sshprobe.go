@@ -4,7 +4,7 @@ package sshprobe
 
 import (
 	"bytes"
-		"io"
+	"io"
 	"net"
 	"strconv"
 	"time"
