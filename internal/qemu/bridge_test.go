@@ -1,12 +1,15 @@
 package qemu
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The helper's and QEMU's messages, as QEMU 7.2's qemu-bridge-helper and
@@ -125,4 +128,30 @@ func TestRandomMAC(t *testing.T) {
 	if len(seen) < 15 {
 		t.Errorf("only %d different addresses in 20", len(seen))
 	}
+}
+
+// The real QEMU and helper on a bridge that does not exist: whatever the
+// host's ACL says (no file, no line for the bridge, or allowed and then no
+// such bridge), QEMU fails to start and the failure is recognised.
+func TestBridgeFailure_realQEMU(t *testing.T) {
+	helper := FindBridgeHelper(DefaultBridgeHelpers)
+	qemuBin, err := exec.LookPath("qemu-system-x86_64")
+	if helper == "" || err != nil {
+		t.Skip("QEMU or its bridge helper is not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, qemuBin, "-nodefaults", "-display", "none", "-machine", "none",
+		"-netdev", "bridge,id=net0,br=pkr-nosuch0,helper="+helper).CombinedOutput()
+	if err == nil {
+		t.Fatalf("QEMU started on a bridge that does not exist: %s", out)
+	}
+	got := BridgeFailure(errors.New("QEMU exited at start: "+err.Error()+": "+string(out)), "pkr-nosuch0", helper)
+	if got == nil {
+		t.Fatalf("not recognised as a bridge failure: %s", out)
+	}
+	if strings.Contains(string(out), "acl file") && !strings.Contains(got.Error(), "`allow pkr-nosuch0` to /etc/qemu/bridge.conf") {
+		t.Errorf("an ACL refusal without the line to add: %v", got)
+	}
+	t.Logf("QEMU said %q; the build says %v", out, got)
 }
