@@ -100,10 +100,14 @@ func newBridgeLab(t *testing.T) *bridgeLab {
 // land in the test's temporary directory, and the mount goes with the
 // mount namespace when packer (and the QEMU it started) exits. `ip netns
 // exec` also mounts the namespace's own /sys, where the builder checks the
-// bridge.
-func (lab *bridgeLab) packerPrefix(t *testing.T) []string {
+// bridge. allow is the bridge the ACL allows.
+func (lab *bridgeLab) packerPrefix(t *testing.T, allow string) []string {
 	t.Helper()
-	upper, work := filepath.Join(lab.dir, "etc-upper"), filepath.Join(lab.dir, "etc-work")
+	layer, err := os.MkdirTemp(lab.dir, "etc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper, work := filepath.Join(layer, "upper"), filepath.Join(layer, "work")
 	for _, d := range []string{upper, work} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -113,12 +117,13 @@ func (lab *bridgeLab) packerPrefix(t *testing.T) []string {
 mount -t overlay overlay -o lowerdir=/etc,upperdir=%s,workdir=%s /etc
 mkdir -p /etc/qemu
 echo 'allow %s' > /etc/qemu/bridge.conf
-exec "$@"`, upper, work, lab.Bridge)
+exec "$@"`, upper, work, allow)
 	return []string{"ip", "netns", "exec", lab.NS, "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"}
 }
 
-// TestAccBuilder_bridgeNetwork: a cloud-image build on net_bridge. The
-// guest gets its address from dnsmasq by DHCP, the builder finds it by the
+// TestAccBuilder_bridgeNetwork: a cloud-image build on net_bridge. First
+// with an ACL that does not allow the bridge, which must fail with the fix;
+// then allowed: the guest gets its address from dnsmasq by DHCP, the builder finds it by the
 // guest's MAC and provisions over SSH to it, and the guest fetches a file
 // of http_directory from the HTTP server on the host's bridge address,
 // which does not listen on the loopback.
@@ -153,7 +158,15 @@ build {
   }
 }
 `)
-	res := env.WithPrefix(lab.packerPrefix(t)...).Run(t, dir, "build", ".")
+	// An ACL that allows another bridge: QEMU's helper refuses, and the
+	// build says which line to add.
+	denied := env.WithPrefix(lab.packerPrefix(t, "br-other")...).Run(t, dir, "build", ".")
+	if denied.ExitCode == 0 {
+		t.Fatalf("the build ran on a bridge the helper's ACL does not allow")
+	}
+	mustContain(t, denied.Output, "add the line `allow "+lab.Bridge+"` to /etc/qemu/bridge.conf", "access denied by acl file")
+
+	res := env.WithPrefix(lab.packerPrefix(t, lab.Bridge)...).Run(t, dir, "build", "-force", ".")
 	if res.ExitCode != 0 {
 		t.Fatalf("bridged build failed")
 	}
