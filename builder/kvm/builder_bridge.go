@@ -30,9 +30,15 @@ func (b *Builder) bridgeSteps(steps []multistep.Step) []multistep.Step {
 		case *stepForwardSSHPort:
 			// SSH goes to the guest's own address.
 		case *stepWaitForSSH:
-			out = append(out, &stepFindGuestAddress{
+			find := &stepFindGuestAddress{
 				Bridge: c.NetBridge, MAC: c.MACAddress, SSHHost: c.Comm.SSHHost, Timeout: c.addressTimeout(),
-			}, step)
+			}
+			if !c.installer {
+				// Installers may print nothing on the serial console;
+				// stepWaitForSSH watches their screen and disks instead.
+				find.ProgressTimeout = c.bootProgressTimeout
+			}
+			out = append(out, find, step)
 		default:
 			out = append(out, step)
 		}

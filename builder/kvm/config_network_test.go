@@ -131,6 +131,9 @@ func TestBridgeSteps(t *testing.T) {
 	if find < 0 || find+1 != wait || find < indexOf(steps, "*kvm.stepRunVM") {
 		t.Fatalf("the address is not found between the VM's start and the SSH wait: %v", stepTypes(steps))
 	}
+	if steps[find].(*stepFindGuestAddress).ProgressTimeout <= 0 {
+		t.Error("a silent boot is not watched while the address is searched")
+	}
 	check := steps[0].(*stepCheckBridge)
 	if check.SSHPort != 22 || !check.HTTPServer || check.HTTPBindAddress != "" {
 		t.Errorf("check step %+v", check)
@@ -152,5 +155,8 @@ func TestBridgeSteps(t *testing.T) {
 	find = indexOf(steps, "*kvm.stepFindGuestAddress")
 	if find < 0 || find < indexOf(steps, "*kvm.stepTypeBootCommand") || steps[find].(*stepFindGuestAddress).Timeout != 10*time.Minute {
 		t.Fatalf("installer on a bridge: %v", stepTypes(steps))
+	}
+	if steps[find].(*stepFindGuestAddress).ProgressTimeout != 0 {
+		t.Error("an installer's silent serial console would fail the search")
 	}
 }

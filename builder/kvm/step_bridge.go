@@ -1,8 +1,8 @@
 package kvm
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/guestaddr"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
+	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
 // stepCheckBridge checks, before anything is downloaded or started, what
@@ -127,14 +128,21 @@ type addressFinder interface {
 
 // stepFindGuestAddress finds the address the guest on net_bridge got,
 // from what the host sees of its MAC (internal/guestaddr), unless SSHHost
-// (ssh_host) names it. The VM watch ends the wait when the VM fails.
+// (ssh_host) names it. The VM watch ends the wait when the VM fails, and
+// a serial console silent for ProgressTimeout ends it as it ends the wait
+// for SSH (vmwatch.BootProgress).
 //
-// It reads ui and bridge_address, and writes guest_address.
+// It reads ui, bridge_address and serial_log, and writes guest_address.
 type stepFindGuestAddress struct {
 	Bridge, MAC, SSHHost string
 	Timeout              time.Duration
+	// ProgressTimeout bounds the serial console's silence; 0 disables it
+	// (installers may print nothing there).
+	ProgressTimeout time.Duration
 	// NewFinder makes the finder; nil means guestaddr.New.
 	NewFinder func(bridge string, mac net.HardwareAddr, subnet netip.Prefix) addressFinder
+	// PollInterval is how often the boot progress is checked (250ms if 0).
+	PollInterval time.Duration
 }
 
 func (s *stepFindGuestAddress) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -156,16 +164,49 @@ func (s *stepFindGuestAddress) Run(ctx context.Context, state multistep.StateBag
 	}
 	ui.Say(fmt.Sprintf("Looking for the address of MAC %s on bridge %s (up to %s)...", mac, s.Bridge, s.Timeout))
 	start := time.Now()
-	found, err := newFinder(s.Bridge, mac, keyBridgeAddress.Get(state)).Wait(ctx, s.Timeout)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return halt(state, ctx.Err())
-		}
-		return halt(state, fmt.Errorf("finding the guest on bridge %s: %w", s.Bridge, err))
+	found, stalled, err := s.wait(ctx, state, newFinder(s.Bridge, mac, keyBridgeAddress.Get(state)))
+	switch {
+	case stalled != nil:
+		return halt(state, stalled)
+	case err != nil && ctx.Err() != nil:
+		return halt(state, ctx.Err())
+	case err != nil:
+		return halt(state, fmt.Errorf("finding the guest on bridge %s: %w%s", s.Bridge, err, serialTail(keySerialLog.Get(state), 30)))
 	}
 	ui.Say(fmt.Sprintf("The guest is at %s (from %s, after %s)", found.Addr, found.Source, time.Since(start).Round(100*time.Millisecond)))
 	keyGuestAddress.Put(state, found.Addr.String())
 	return multistep.ActionContinue
+}
+
+// wait runs the finder while it watches the boot's progress: stalled is
+// the progress watch's error, err the finder's.
+func (s *stepFindGuestAddress) wait(ctx context.Context, state multistep.StateBag, finder addressFinder) (found guestaddr.Found, stalled, err error) {
+	findCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		found guestaddr.Found
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, werr := finder.Wait(findCtx, s.Timeout)
+		done <- result{f, werr}
+	}()
+	progress := vmwatch.NewBootProgress(serialLogOf(keySerialLog.Get(state)), nil, 0)
+	tick := time.NewTicker(cmp.Or(s.PollInterval, 250*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.found, nil, r.err
+		case <-tick.C:
+			if silent := progress.Check(ctx, s.ProgressTimeout); silent != nil {
+				cancel()
+				<-done
+				return guestaddr.Found{}, silent, nil
+			}
+		}
+	}
 }
 
 func (s *stepFindGuestAddress) Cleanup(multistep.StateBag) {}

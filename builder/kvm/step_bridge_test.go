@@ -166,10 +166,16 @@ type fakeFinder struct {
 	err     error
 	subnet  netip.Prefix
 	timeout time.Duration
+	// block: Wait returns only when its context ends.
+	block bool
 }
 
-func (f *fakeFinder) Wait(_ context.Context, timeout time.Duration) (guestaddr.Found, error) {
+func (f *fakeFinder) Wait(ctx context.Context, timeout time.Duration) (guestaddr.Found, error) {
 	f.timeout = timeout
+	if f.block {
+		<-ctx.Done()
+		return guestaddr.Found{}, ctx.Err()
+	}
 	return f.found, f.err
 }
 
@@ -202,6 +208,51 @@ func TestStepFindGuestAddress(t *testing.T) {
 	}
 	if err := stateErr(state); err == nil || !strings.Contains(err.Error(), "finding the guest on bridge br0: no IPv4 address seen") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// A guest whose serial console stays silent fails the search as it fails
+// the wait for SSH, long before the address timeout.
+func TestStepFindGuestAddress_silentConsoleEndsTheSearch(t *testing.T) {
+	state, _ := testState(t)
+	serial := filepath.Join(t.TempDir(), "serial.log")
+	if err := os.WriteFile(serial, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keySerialLog.Put(state, serial)
+	finder := &fakeFinder{block: true}
+	step := &stepFindGuestAddress{Bridge: "br0", MAC: "52:54:00:12:34:56", Timeout: time.Hour,
+		ProgressTimeout: 100 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+		NewFinder: func(string, net.HardwareAddr, netip.Prefix) addressFinder { return finder }}
+	start := time.Now()
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt {
+		t.Fatal("continued")
+	}
+	if err := stateErr(state); err == nil || !strings.Contains(err.Error(), "boot_progress_timeout") {
+		t.Fatalf("error %v, want the boot progress watch's", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+// The not-found error carries the serial console's tail: why the guest
+// has no address is often there.
+func TestStepFindGuestAddress_notFoundShowsTheConsole(t *testing.T) {
+	state, _ := testState(t)
+	serial := filepath.Join(t.TempDir(), "serial.log")
+	if err := os.WriteFile(serial, []byte("dhclient: No DHCPOFFERS received.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keySerialLog.Put(state, serial)
+	finder := &fakeFinder{err: errors.New("no IPv4 address seen")}
+	step := &stepFindGuestAddress{Bridge: "br0", MAC: "52:54:00:12:34:56", Timeout: time.Minute,
+		NewFinder: func(string, net.HardwareAddr, netip.Prefix) addressFinder { return finder }}
+	if action := step.Run(context.Background(), state); action != multistep.ActionHalt {
+		t.Fatal("continued")
+	}
+	if err := stateErr(state); err == nil || !strings.Contains(err.Error(), "No DHCPOFFERS received") {
+		t.Fatalf("error %v, want the console's tail", err)
 	}
 }
 
