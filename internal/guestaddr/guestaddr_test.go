@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -183,5 +184,19 @@ func TestBridgeAddressLoopback(t *testing.T) {
 	}
 	if _, err := BridgeAddress("no-such-if0"); err == nil {
 		t.Error("a missing interface has an address")
+	}
+}
+
+// The real `ip` reads the real table: the loopback has no neighbours, and
+// a missing device is an error that names it.
+func TestIPNeighborsReal(t *testing.T) {
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("iproute2 is not installed")
+	}
+	if got, err := IPNeighbors(context.Background(), "lo"); err != nil || len(got) != 0 {
+		t.Fatalf("lo: %v, %v", got, err)
+	}
+	if _, err := IPNeighbors(context.Background(), "no-such-if0"); err == nil || !strings.Contains(err.Error(), "no-such-if0") {
+		t.Fatalf("missing device: %v", err)
 	}
 }
