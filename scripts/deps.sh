@@ -9,6 +9,7 @@ packages=(
   busybox                                  # kvm-sysprep's tests run its script under ash too
   swtpm jq                                 # tpm = true; scripts/secureboot-image.sh
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso cpio kmod  # the installer ISO fixture (scripts/installer-fixture.sh)
+  dnsmasq-base iproute2                    # net_bridge's acceptance test: a DHCP server on a bridge in its own netns (dnsmasq-base: no system service)
   qemu-system-arm qemu-efi-aarch64 qemu-user-static binfmt-support arch-test  # arm64 guests and their test image (mmdebstrap needs arch-test for a foreign one)
 )
 missing=()

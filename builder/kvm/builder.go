@@ -26,7 +26,7 @@ import (
 // generatedDataNames are the values the builder publishes as `build.<Name>`
 // to provisioners and post-processors. Every one is set on every path.
 var generatedDataNames = []string{
-	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort",
+	"SourceImageURL", "SourceImageChecksum", "Accelerator", "SSHHostPort", "HTTPIP", "HTTPPort",
 	"ImageFormat", "ImagePath", "ImageChecksum", "OutputDirectory", "Firmware",
 	"CPUs", "MemoryMiB", "Architecture",
 	"AdditionalDiskPaths",
@@ -203,6 +203,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 			UserData:      c.UserData,
 			NetworkConfig: c.NetworkConfig,
 		},
+		b.httpServer(),
 		&stepForwardSSHPort{MinPort: 2222, MaxPort: 4444},
 		&stepChooseAccelerator{Mode: c.Accelerator, MachineType: c.MachineType, CPUModel: c.CPUModel, ProbeTimeout: c.AcceleratorProbeTimeout, Arch: c.arch.Name,
 			Verdicts: verdicts, Avoid: avoidKVM},
@@ -222,7 +223,7 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 		&stepWaitForSSH{Timeout: c.Comm.SSHTimeout, ProgressTimeout: c.bootProgressTimeout},
 		&communicator.StepConnect{
 			Config:    &c.Comm,
-			Host:      func(multistep.StateBag) (string, error) { return "127.0.0.1", nil },
+			Host:      func(state multistep.StateBag) (string, error) { return sshHost(state), nil },
 			SSHConfig: c.Comm.SSHConfigFunc(),
 			SSHPort:   func(state multistep.StateBag) (int, error) { return keySSHHostPort.Get(state), nil },
 		},
@@ -237,6 +238,9 @@ func (b *Builder) steps(generated *packerbuilderdata.GeneratedData, abort func(e
 	}
 	if c.isISOBuild() {
 		steps = b.installerSteps(steps) // builder_iso.go
+	}
+	if c.NetBridge != "" {
+		steps = b.bridgeSteps(steps) // builder_bridge.go
 	}
 	return steps
 }

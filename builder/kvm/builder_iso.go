@@ -10,7 +10,7 @@ import (
 // installerSteps turns the cloud-image build's steps into an installer
 // build's: the ISO is downloaded instead of the cloud image and checked
 // (stepCheckInstallerMedia), a blank disk replaces the overlay and is followed by the installer's media (cd_files
-// CD, floppy, HTTP server), there is no cloud-init seed, the boot command
+// CD, floppy; the HTTP server is every build's), there is no cloud-init seed, the boot command
 // is typed once QEMU runs, cloud-init is waited for only on request, and
 // the builder takes back only the temporary key (the installer, not the
 // builder, created the user and its access). Editing the one step list
@@ -40,13 +40,6 @@ func (b *Builder) installerSteps(steps []multistep.Step) []multistep.Step {
 					Directories: c.FloppyConfig.FloppyDirectories,
 					Content:     c.FloppyConfig.FloppyContent,
 					Label:       c.FloppyConfig.FloppyLabel,
-				},
-				&commonsteps.StepHTTPServer{
-					HTTPDir:     c.HTTPConfig.HTTPDir,
-					HTTPContent: c.HTTPConfig.HTTPContent,
-					HTTPPortMin: c.HTTPConfig.HTTPPortMin,
-					HTTPPortMax: c.HTTPConfig.HTTPPortMax,
-					HTTPAddress: c.HTTPConfig.HTTPAddress,
 				})
 		case *stepCreateSeed:
 			// An installer configures the installed system itself.

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
 )
 
@@ -43,7 +42,7 @@ func TestInstallerSteps_replaceTheCloudImageSteps(t *testing.T) {
 			t.Errorf("an installer build runs %s: %v", gone, stepTypes(steps))
 		}
 	}
-	disk, http, run, typing, ssh := indexOf(steps, "*kvm.stepCreateBlankDisk"), indexOf(steps, "*commonsteps.StepHTTPServer"),
+	disk, http, run, typing, ssh := indexOf(steps, "*kvm.stepCreateBlankDisk"), indexOf(steps, "*kvm.stepHTTPServer"),
 		indexOf(steps, "*kvm.stepRunVM"), indexOf(steps, "*kvm.stepTypeBootCommand"), indexOf(steps, "*kvm.stepWaitForSSH")
 	if disk < 0 || indexOf(steps, "*kvm.stepCreateCD") < 0 || indexOf(steps, "*commonsteps.StepCreateFloppy") < 0 {
 		t.Fatalf("installer steps missing: %v", stepTypes(steps))
@@ -59,7 +58,7 @@ func TestInstallerSteps_replaceTheCloudImageSteps(t *testing.T) {
 	if download.Url[0] != "https://mirror.example.org/debian/mini.iso" || download.ResultKey != "source_image_path" {
 		t.Fatalf("downloads %v into %s, want the ISO into source_image_path", download.Url, download.ResultKey)
 	}
-	if server := steps[http].(*commonsteps.StepHTTPServer); server.HTTPAddress != "127.0.0.1" {
+	if server := steps[http].(*stepHTTPServer).Server; server.HTTPAddress != "127.0.0.1" {
 		t.Fatalf("HTTP server binds %q", server.HTTPAddress)
 	}
 	revoke := steps[indexOf(steps, "*kvm.stepRevokeBuildAccess")].(*stepRevokeBuildAccess)

@@ -270,6 +270,9 @@ type Config struct {
 	// to QEMU's. It must be a unicast address other than
 	// `00:00:00:00:00:00` (which QEMU would replace with its own).
 	MACAddress string `mapstructure:"mac_address"`
+	// Bridged networking (config_network.go): `net_bridge`,
+	// `net_bridge_helper`, `net_bridge_address_timeout`.
+	BridgeConfig `mapstructure:",squash"`
 
 	// Installer builds (config_iso.go), exclusive with source_image_url:
 	// `iso_url`/`iso_urls`, `iso_checksum`, a blank disk of `disk_size`,
@@ -304,6 +307,10 @@ type Config struct {
 	// installer: the build starts from an installer ISO alone
 	// (applyInstallerDefaults, config_iso.go).
 	installer bool
+	// httpOnBridge: with net_bridge, the HTTP server listens on the
+	// host's address on the bridge, as the user named no address of
+	// their own (config_network.go).
+	httpOnBridge bool
 
 	// arch is the guest architecture's spec (config_arch.go).
 	arch qemu.Arch
@@ -374,6 +381,7 @@ func (c *Config) validate(warnings *[]string) []error {
 	errs = append(errs, c.validateCloudInit()...)
 	errs = append(errs, c.validateHardware()...)
 	errs = append(errs, c.validateWarmStart()...)
+	errs = append(errs, c.validateNetwork()...)
 	errs = append(errs, c.validateBootSerial()...)
 	return append(errs, negativeDurations(reflect.ValueOf(c).Elem())...)
 }
@@ -402,6 +410,7 @@ func (c *Config) applyDefaults() {
 	c.applyArchDefaults()
 	setDefault(&c.QemuImgBinary, "qemu-img")
 	c.applyHardwareDefaults()
+	c.applyNetworkDefaults() // before the installer's HTTP address default
 	c.applyInstallerDefaults()
 	if c.CPUs == 0 {
 		c.CPUs = min(2, runtime.NumCPU())

@@ -138,6 +138,9 @@ type FlatConfig struct {
 	AdditionalDisks           []FlatAdditionalDisk `mapstructure:"additional_disks" cty:"additional_disks" hcl:"additional_disks"`
 	NetDevice                 *string              `mapstructure:"net_device" cty:"net_device" hcl:"net_device"`
 	MACAddress                *string              `mapstructure:"mac_address" cty:"mac_address" hcl:"mac_address"`
+	NetBridge                 *string              `mapstructure:"net_bridge" cty:"net_bridge" hcl:"net_bridge"`
+	NetBridgeHelper           *string              `mapstructure:"net_bridge_helper" cty:"net_bridge_helper" hcl:"net_bridge_helper"`
+	NetBridgeAddressTimeout   *string              `mapstructure:"net_bridge_address_timeout" cty:"net_bridge_address_timeout" hcl:"net_bridge_address_timeout"`
 	ISOChecksum               *string              `mapstructure:"iso_checksum" required:"true" cty:"iso_checksum" hcl:"iso_checksum"`
 	RawSingleISOUrl           *string              `mapstructure:"iso_url" required:"true" cty:"iso_url" hcl:"iso_url"`
 	ISOUrls                   []string             `mapstructure:"iso_urls" cty:"iso_urls" hcl:"iso_urls"`
@@ -282,6 +285,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"additional_disks":             &hcldec.BlockListSpec{TypeName: "additional_disks", Nested: hcldec.ObjectSpec((*FlatAdditionalDisk)(nil).HCL2Spec())},
 		"net_device":                   &hcldec.AttrSpec{Name: "net_device", Type: cty.String, Required: false},
 		"mac_address":                  &hcldec.AttrSpec{Name: "mac_address", Type: cty.String, Required: false},
+		"net_bridge":                   &hcldec.AttrSpec{Name: "net_bridge", Type: cty.String, Required: false},
+		"net_bridge_helper":            &hcldec.AttrSpec{Name: "net_bridge_helper", Type: cty.String, Required: false},
+		"net_bridge_address_timeout":   &hcldec.AttrSpec{Name: "net_bridge_address_timeout", Type: cty.String, Required: false},
 		"iso_checksum":                 &hcldec.AttrSpec{Name: "iso_checksum", Type: cty.String, Required: false},
 		"iso_url":                      &hcldec.AttrSpec{Name: "iso_url", Type: cty.String, Required: false},
 		"iso_urls":                     &hcldec.AttrSpec{Name: "iso_urls", Type: cty.List(cty.String), Required: false},

@@ -93,6 +93,8 @@ func (c *Config) hardware() qemu.Hardware {
 		NetDevice:        c.NetDevice,
 		MACAddress:       c.MACAddress,
 		SecureBoot:       c.SecureBoot,
+		Bridge:           c.NetBridge,
+		BridgeHelper:     c.NetBridgeHelper,
 	}
 }
 

@@ -92,7 +92,6 @@ func TestConfigISO_invalid(t *testing.T) {
 		{"bad cdrom_interface", with(iso, map[string]interface{}{"cdrom_interface": "ide"}), "cdrom_interface \"ide\""},
 		{"boot_command without vnc", with(iso, map[string]interface{}{"disable_vnc": true}), "vnc"},
 		{"boot_command without an ISO", map[string]interface{}{"boot_command": []string{"<enter>"}}, "boot_command only applies to installer builds (iso_url)"},
-		{"http_directory without an ISO", map[string]interface{}{"http_directory": t.TempDir()}, "http_directory only applies to installer builds"},
 		{"cd_files without an ISO", map[string]interface{}{"cd_content": map[string]string{"a": "b"}}, "cd_content only applies to installer builds"},
 		{"floppy_dirs without an ISO", map[string]interface{}{"floppy_dirs": []string{t.TempDir()}}, "floppy_dirs only applies to installer builds"},
 		{"boot_wait without an ISO", map[string]interface{}{"boot_wait": "10s"}, "boot_wait only applies to installer builds"},
@@ -100,7 +99,6 @@ func TestConfigISO_invalid(t *testing.T) {
 		{"cdrom_interface without an ISO", map[string]interface{}{"cdrom_interface": "sata"}, "cdrom_interface only applies to installer builds"},
 		{"iso_checksum with a cloud image", map[string]interface{}{"iso_checksum": testSHA256}, "iso_checksum only applies to installer builds"},
 		{"iso_checksum alone", map[string]interface{}{"source_image_url": nil, "source_image_checksum": nil, "iso_checksum": testSHA256}, "iso_checksum is set without iso_url"},
-		{"http_port_min without an ISO", map[string]interface{}{"http_port_min": 8100}, "http_port_min only applies to installer builds"},
 		{"floppy_label without an ISO", map[string]interface{}{"floppy_label": "OEMDRV"}, "floppy_label only applies to installer builds"},
 		{"boot_key_interval without an ISO", map[string]interface{}{"boot_key_interval": "10ms"}, "boot_key_interval only applies to installer builds"},
 	}

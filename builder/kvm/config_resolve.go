@@ -35,6 +35,7 @@ func (c *Config) resolve(warnings *[]string) []error {
 	}
 	errs = append(errs, c.resolveAdditionalDiskSizes()...)
 	errs = append(errs, c.resolveInstaller(warnings)...) // config_iso.go
+	errs = append(errs, c.resolveCloudHTTP()...)         // config_network.go
 	return append(errs, c.resolveWatchTimeouts()...)
 }
 

@@ -10,14 +10,10 @@ import (
 )
 
 func TestStepRunVM_attachesTheInstallerMediaAndPublishesVNC(t *testing.T) {
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	state, driver, dir := runVMState(t)
+	state.Remove(string(keySeedPath)) // an installer build has no seed
 	keySourceImagePath.Put(state, "/cache/installer.iso")
 	keyCDPath.Put(state, dir+"/cd.iso")
-	keySSHHostPort.Put(state, 2999)
 	spec := testSpec()
 	spec.VNC, spec.CDROMInterface = true, "virtio-scsi"
 	step := &stepRunVM{Spec: spec}

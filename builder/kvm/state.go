@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -132,10 +133,24 @@ const (
 	// uses. stepCreateCD puts it; installerMediaFromState (stepRunVM)
 	// reads it.
 	keyCDPath stateKey[string] = "cd_path"
-	// keySSHHostPort is the host port forwarded to the guest's SSH.
-	// stepForwardSSHPort puts it; stepRunVM, stepWaitForSSH, StepConnect
+	// keySSHHostPort is the host port forwarded to the guest's SSH, or
+	// with net_bridge the guest's own ssh_port. stepForwardSSHPort (or
+	// stepCheckBridge) puts it; stepRunVM, stepWaitForSSH, StepConnect
 	// (through the builder's SSHPort) and stepPublishRuntimeData read it.
 	keySSHHostPort stateKey[int] = "ssh_host_port"
+	// keyBridgeAddress is the host's IPv4 address on net_bridge, with its
+	// prefix, when the bridge has one. stepCheckBridge puts it;
+	// stepHTTPServer (the address it listens on) and stepFindGuestAddress
+	// (the subnet it probes and takes leases from) read it.
+	keyBridgeAddress stateKey[netip.Prefix] = "bridge_address"
+	// keyHTTPIP is where a guest on net_bridge reaches the HTTP server:
+	// the bridge's address, or the user's http_bind_address when the
+	// bridge has none. stepCheckBridge puts it; guestHTTPIP reads it.
+	keyHTTPIP stateKey[string] = "http_ip"
+	// keyGuestAddress is the guest's address on net_bridge (or ssh_host).
+	// stepFindGuestAddress puts it; stepWaitForSSH and StepConnect
+	// (through sshHost) read it. Without it SSH goes to 127.0.0.1.
+	keyGuestAddress stateKey[string] = "guest_address"
 	// keyAccelerator is the accelerator chosen: kvm, hvf, whpx or tcg.
 	// stepChooseAccelerator puts it; stepPublishRuntimeData, stepRunVM,
 	// stepWarmRestore, the accelerator fallback and the artifact read it.

@@ -2,35 +2,15 @@ package kvm
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/diskfs/go-diskfs"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-)
 
-// readISOFile reads one file, by path, from an ISO image.
-func readISOFile(t *testing.T, image, name string) string {
-	t.Helper()
-	img, err := diskfs.Open(image, diskfs.WithOpenMode(diskfs.ReadOnly))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	fs, err := img.GetFilesystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fs.OpenFile(name, os.O_RDONLY)
-	if err != nil {
-		t.Fatalf("%s is not on the CD: %v", name, err)
-	}
-	data, _ := io.ReadAll(f)
-	return string(data)
-}
+	"github.com/kvmforge/packer-plugin-kvm/internal/iso9660/isotest"
+)
 
 func TestStepCreateCD_writesFilesDirectoriesAndContent(t *testing.T) {
 	src := t.TempDir()
@@ -50,19 +30,19 @@ func TestStepCreateCD_writesFilesDirectoriesAndContent(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	image := keyCDPath.Get(state)
-	label, _ := readISO(t, image)
-	if label != "OEMDRV" {
-		t.Fatalf("label %q, want OEMDRV (cd_label)", label)
-	}
-	for name, want := range map[string]string{
+	want := map[string]string{
 		"/preseed.cfg":            "d-i debian-installer/locale string en_US\n",
 		"/drivers/net/virtio.inf": "[Version]\n",
 		"/ks/user-data":           "#cloud-config\n",
 		"/big.bin":                big,
-	} {
-		if got := readISOFile(t, image, name); got != want {
-			t.Errorf("%s holds %d bytes, want %d", name, len(got), len(want))
+	}
+	label, files := isotest.Read(t, keyCDPath.Get(state), "/preseed.cfg", "/drivers/net/virtio.inf", "/ks/user-data", "/big.bin")
+	if label != "OEMDRV" {
+		t.Fatalf("label %q, want OEMDRV (cd_label)", label)
+	}
+	for name, content := range want {
+		if files[name] != content {
+			t.Errorf("%s holds %d bytes, want %d", name, len(files[name]), len(content))
 		}
 	}
 }
@@ -75,8 +55,8 @@ func TestStepCreateCD_aTrailingSlashCopiesOnlyTheContents(t *testing.T) {
 	if action := (&stepCreateCD{Files: []string{src + "/"}}).Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	if got := readISOFile(t, keyCDPath.Get(state), "/answer.txt"); got != "42" {
-		t.Fatalf("answer.txt holds %q", got)
+	if _, files := isotest.Read(t, keyCDPath.Get(state), "/answer.txt"); files["/answer.txt"] != "42" {
+		t.Fatalf("answer.txt holds %q", files["/answer.txt"])
 	}
 }
 

@@ -2,48 +2,31 @@ package kvm
 
 import (
 	"context"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/diskfs/go-diskfs"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"gopkg.in/yaml.v3"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/cidata"
 	"github.com/kvmforge/packer-plugin-kvm/internal/guestaccess"
+	"github.com/kvmforge/packer-plugin-kvm/internal/iso9660/isotest"
 )
 
-// readISO returns the volume label and files of an ISO image.
-func readISO(t *testing.T, path string) (string, map[string]string) {
+// readSeed returns the seed volume's label and the named files in its
+// root, keyed by name.
+func readSeed(t *testing.T, state multistep.StateBag, names ...string) (string, map[string]string) {
 	t.Helper()
-	img, err := diskfs.Open(path, diskfs.WithOpenMode(diskfs.ReadOnly))
-	if err != nil {
-		t.Fatal(err)
+	paths := make([]string, len(names))
+	for i, name := range names {
+		paths[i] = "/" + name
 	}
-	defer img.Close()
-	fs, err := img.GetFilesystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	label, read := isotest.Read(t, keySeedPath.Get(state), paths...)
 	files := map[string]string{}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		f, err := fs.OpenFile(e.Name(), os.O_RDONLY)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(f)
-		files[e.Name()] = string(data)
+	for i, name := range names {
+		files[name] = read[paths[i]]
 	}
-	return strings.TrimRight(fs.Label(), "\x00 "), files
+	return label, files
 }
 
 func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
@@ -59,7 +42,7 @@ func TestStepCreateSeed_writesANoCloudVolume(t *testing.T) {
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	label, files := readISO(t, keySeedPath.Get(state))
+	label, files := readSeed(t, state, "meta-data", "user-data", "network-config")
 	if !strings.EqualFold(label, "cidata") {
 		t.Fatalf("volume label %q, want cidata", label)
 	}
@@ -84,7 +67,7 @@ func TestStepCreateSeed_eachBuildGetsANewInstanceID(t *testing.T) {
 		keyWorkDir.Put(state, t.TempDir())
 		step := &stepCreateSeed{Hostname: "h", User: cidata.User{Name: "u"}, PublicKey: func() string { return "k" }}
 		step.Run(context.Background(), state)
-		_, files := readISO(t, keySeedPath.Get(state))
+		_, files := readSeed(t, state, "meta-data")
 		ids[files["meta-data"]] = true
 	}
 	if len(ids) != 2 {
@@ -106,7 +89,7 @@ func TestStepCreateSeed_passwordGoesAsAHashWithTheBuildAccessBootcmd(t *testing.
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))
 	}
-	_, files := readISO(t, keySeedPath.Get(state))
+	_, files := readSeed(t, state, "user-data")
 	ud := files["user-data"]
 	if strings.Contains(ud, "s3cret") {
 		t.Fatal("the plain-text password is in the user-data")

@@ -17,7 +17,8 @@ import (
 )
 
 // stepRunVM starts QEMU headless with the overlay, the seed, a user-mode
-// network whose SSH forward binds 127.0.0.1 only, a QMP socket and the
+// network whose SSH forward binds 127.0.0.1 only (or the host bridge
+// net_bridge), a QMP socket and the
 // serial console going to a log file, and starts the VM watch (vmwatch.Watch)
 // that calls Abort when the VM fails at any point of the build.
 //
@@ -110,6 +111,9 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	ui.Say("Starting the VM...")
 	vm, err := driver.Start(args, qmpSocket)
 	if err != nil {
+		if bridgeErr := qemu.BridgeFailure(err, s.Spec.Hardware.Bridge, s.Spec.Hardware.BridgeHelper); bridgeErr != nil {
+			return halt(state, bridgeErr)
+		}
 		return halt(state, fmt.Errorf("starting QEMU: %w", err))
 	}
 	s.vm = vm

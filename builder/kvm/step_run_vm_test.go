@@ -16,13 +16,7 @@ func testSpec() qemu.Spec {
 }
 
 func TestStepRunVM_startsAndAlwaysStopsQEMU(t *testing.T) {
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
-	keySeedPath.Put(state, dir+"/seed.iso")
-	keySSHHostPort.Put(state, 2999)
+	state, driver, dir := runVMState(t)
 	step := &stepRunVM{Spec: testSpec()}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {
 		t.Fatalf("halted: %v", stateErr(state))

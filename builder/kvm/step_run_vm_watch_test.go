@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
-	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
 )
 
@@ -26,14 +25,7 @@ func (s *blockingStep) Cleanup(multistep.StateBag) {}
 // The watch started by stepRunVM interrupts whatever step runs, through the
 // build's context, with the reason; QEMU is stopped by the cleanup.
 func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
-	keySeedPath.Put(state, dir+"/seed.iso")
-	keySSHHostPort.Put(state, 2999)
-	driver.VM = qemumock.NewVMMock()
+	state, driver, dir := runVMState(t)
 
 	ctx, abort := context.WithCancelCause(context.Background())
 	defer abort(nil)
@@ -64,14 +56,7 @@ func TestVMWatch_interruptsTheRunningStepWithTheReason(t *testing.T) {
 // usually halts a moment before QEMU says so: the cleanup waits briefly
 // for the watch, so the build reports the power-off, not the symptom.
 func TestStepRunVM_cleanupAfterAHaltGivesTheWatchAMomentToReport(t *testing.T) {
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
-	keySeedPath.Put(state, dir+"/seed.iso")
-	keySSHHostPort.Put(state, 2999)
-	driver.VM = qemumock.NewVMMock()
+	state, driver, dir := runVMState(t)
 	var reported []error
 	step := &stepRunVM{Spec: testSpec(), OutputDir: dir, Abort: func(err error) { reported = append(reported, err) }, WatchInterval: 20 * time.Millisecond}
 	if action := step.Run(context.Background(), state); action != multistep.ActionContinue {

@@ -21,6 +21,22 @@ func testState(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock) {
 	return state, driver
 }
 
+// runVMState is a state bag ready for stepRunVM, with the work directory
+// it returns: TCG, the overlay and seed in the work directory, the SSH port
+// 2999 reserved, and a mock VM for the driver to start.
+func runVMState(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock, string) {
+	t.Helper()
+	state, driver := testState(t)
+	dir := t.TempDir()
+	keyWorkDir.Put(state, dir)
+	keyAccelerator.Put(state, "tcg")
+	keyOverlayPath.Put(state, dir+"/disk.qcow2")
+	keySeedPath.Put(state, dir+"/seed.iso")
+	keySSHHostPort.Put(state, 2999)
+	driver.VM = qemumock.NewVMMock()
+	return state, driver, dir
+}
+
 func stateErr(state multistep.StateBag) error {
 	return keyError.Get(state)
 }

@@ -83,7 +83,7 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 		}
 	}
 	httpPort := keyHTTPPort.Get(state)
-	s.Ctx.Data = &bootCommandData{HTTPIP: userNetHostIP, HTTPPort: httpPort, Name: s.Name, SSHPublicKey: s.publicKey()}
+	s.Ctx.Data = &bootCommandData{HTTPIP: guestHTTPIP(state), HTTPPort: httpPort, Name: s.Name, SSHPublicKey: s.publicKey()}
 	command, err := interpolate.Render(s.Command, &s.Ctx)
 	if err != nil {
 		return halt(state, fmt.Errorf("boot_command: %w", err))

@@ -3,7 +3,9 @@ package kvm
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -26,7 +28,9 @@ import (
 // An installer build (WatchActivity) also counts the screen changing and
 // the disks being read or written as progress, as a person watching would.
 //
-// It reads ui, ssh_host_port and serial_log (and vm and work_dir with
+// With net_bridge it polls the guest's address (guest_address) instead.
+//
+// It reads ui, ssh_host_port, guest_address and serial_log (and vm and work_dir with
 // WatchActivity).
 type stepWaitForSSH struct {
 	Timeout time.Duration
@@ -49,7 +53,7 @@ const bannerTimeout = 5 * time.Second
 
 func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	ui := keyUI.Get(state)
-	port := keySSHHostPort.Get(state)
+	host, port := sshHost(state), keySSHHostPort.Get(state)
 	serialLog := keySerialLog.Get(state)
 	interval := s.PollInterval
 	if interval == 0 {
@@ -82,7 +86,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 		case <-ctx.Done():
 			return halt(state, ctx.Err())
 		case <-deadline.C:
-			return halt(state, fmt.Errorf("timed out after %s waiting for SSH on 127.0.0.1:%d (ssh_timeout)%s", s.Timeout, port, serialTail(serialLog, 30)))
+			return halt(state, fmt.Errorf("timed out after %s waiting for SSH on %s (ssh_timeout)%s", s.Timeout, net.JoinHostPort(host, strconv.Itoa(port)), serialTail(serialLog, 30)))
 		case <-tick.C:
 		}
 		if err := progress.Check(ctx, s.ProgressTimeout); err != nil {
@@ -91,7 +95,7 @@ func (s *stepWaitForSSH) Run(ctx context.Context, state multistep.StateBag) mult
 		if err := firmware.Check(); err != nil {
 			return halt(state, err)
 		}
-		if sshprobe.Banner(port, s.BannerTimeout) {
+		if sshprobe.BannerAt(host, port, s.BannerTimeout) {
 			ui.Say(fmt.Sprintf("SSH is up after %s", time.Since(start).Round(100*time.Millisecond)))
 			return multistep.ActionContinue
 		}

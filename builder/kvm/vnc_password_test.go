@@ -95,12 +95,7 @@ func TestStepRunVM_failsWhenTheVNCPasswordCannotBeSet(t *testing.T) {
 // vncRunVMStep is a run-VM step with VNC on, and the state it reads.
 func vncRunVMStep(t *testing.T) (*multistep.BasicStateBag, *qemumock.DriverMock, *stepRunVM) {
 	t.Helper()
-	state, driver := testState(t)
-	dir := t.TempDir()
-	keyWorkDir.Put(state, dir)
-	keyAccelerator.Put(state, "tcg")
-	keyOverlayPath.Put(state, dir+"/disk.qcow2")
-	keySSHHostPort.Put(state, 2999)
+	state, driver, _ := runVMState(t)
 	spec := testSpec()
 	spec.VNC = true
 	return state, driver, &stepRunVM{Spec: spec}

@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/console"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
@@ -76,23 +77,21 @@ func (r Result) accel() string { return r.Test.Hardware.Accelerator }
 // left behind either way.
 func Run(ctx context.Context, tests []Test, opts Options) []Result {
 	results := make([]Result, len(tests))
-	slots := make(chan struct{}, max(opts.Parallel, 1))
-	var wg sync.WaitGroup
+	// Every test runs to its own result: one failing stops none of the
+	// others, so no function of the group returns an error.
+	var g errgroup.Group
+	g.SetLimit(max(opts.Parallel, 1))
 	for i, t := range tests {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = Result{Test: t, Reason: "cancelled: " + ctx.Err().Error()}
-				return
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				results[i] = Result{Test: t, Reason: "cancelled: " + err.Error()}
+				return nil
 			}
-			defer func() { <-slots }()
 			results[i] = runOne(ctx, t, opts)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return results
 }
 

@@ -1,39 +1,13 @@
 package iso9660
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/diskfs/go-diskfs"
+	"github.com/kvmforge/packer-plugin-kvm/internal/iso9660/isotest"
 )
-
-// readBack reads the label and the named files of an image with
-// go-diskfs's reader, independent of the writer's bookkeeping.
-func readBack(t *testing.T, image string, names ...string) (string, map[string]string) {
-	t.Helper()
-	img, err := diskfs.Open(image, diskfs.WithOpenMode(diskfs.ReadOnly))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	fs, err := img.GetFilesystem(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, name := range names {
-		f, err := fs.OpenFile(name, os.O_RDONLY)
-		if err != nil {
-			t.Fatalf("%s is not in the image: %v", name, err)
-		}
-		data, _ := io.ReadAll(f)
-		files[name] = string(data)
-	}
-	return strings.TrimRight(fs.Label(), "\x00 "), files
-}
 
 func TestWrite_contentAndHostFilesReadBack(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "big.bin")
@@ -50,7 +24,7 @@ func TestWrite_contentAndHostFilesReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	label, files := readBack(t, image, "/meta-data", "/dir/sub/user-data", "/big.bin")
+	label, files := isotest.Read(t, image, "/meta-data", "/dir/sub/user-data", "/big.bin")
 	if !strings.EqualFold(label, "cidata") {
 		t.Errorf("label %q, want cidata", label)
 	}

@@ -27,6 +27,8 @@ type Env struct {
 	Plugin string
 	// extra is environment added to packer's (see WithEnv).
 	extra []string
+	// prefix runs packer through another command (see WithPrefix).
+	prefix []string
 }
 
 var (
@@ -140,10 +142,23 @@ func run(t *testing.T, cmd *exec.Cmd, args []string) *Result {
 // Command prepares a packer command in dir without starting it.
 func (e *Env) Command(dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(e.Packer, args...)
+	if len(e.prefix) > 0 {
+		cmd = exec.Command(e.prefix[0], append(append(e.prefix[1:len(e.prefix):len(e.prefix)], e.Packer), args...)...)
+	}
 	cmd.Dir = dir
 	cmd.Env = e.environ()
 	cmd.SysProcAttr = ownProcessGroup()
 	return cmd
+}
+
+// WithPrefix is the environment with packer run as an argument of
+// command, such as `ip netns exec <ns> packer ...`: command gets packer's
+// path and arguments after its own and must run them with the environment
+// it was given.
+func (e *Env) WithPrefix(command ...string) *Env {
+	c := *e
+	c.prefix = append([]string(nil), command...)
+	return &c
 }
 
 // WriteTemplate writes an HCL2 template into a new directory and returns it.

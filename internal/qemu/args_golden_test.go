@@ -122,6 +122,18 @@ func goldenCases() []goldenCase {
 		s.CPUModel = "Haswell"
 		s.QemuArgs = [][]string{{"-device", "virtio-balloon"}, {"-smbios", "type=1,serial=golden"}}
 	})
+	add("x86_64-bios-bridge-mac", x86, func(s *Spec, m *Media) {
+		s.Hardware.Bridge, s.Hardware.BridgeHelper = "br0", "/usr/lib/qemu/qemu-bridge-helper"
+		s.Hardware.MACAddress = "52:54:00:12:34:56"
+		m.SSHHostPort = 0
+	})
+	add("x86_64-uefi-bridge-e1000e-vnc", x86, func(s *Spec, m *Media) {
+		s.Hardware.Bridge, s.Hardware.BridgeHelper = "lan-br", "/usr/libexec/qemu-bridge-helper"
+		s.Hardware.NetDevice, s.Hardware.MACAddress = "e1000e", "52-54-00-AA-BB-CC"
+		s.VNC = true
+		*m = withOVMF(*m)
+		m.SSHHostPort, m.VNCDisplay = 0, 2
+	})
 	return cases
 }
 

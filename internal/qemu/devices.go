@@ -18,6 +18,12 @@ type Hardware struct {
 	NetDevice        string // virtio-net | e1000 | e1000e | vmxnet3 | rtl8139
 	MACAddress       string
 	SecureBoot       bool
+	// Bridge, when set, attaches the network card to this host bridge
+	// through BridgeHelper (qemu-bridge-helper) instead of the user
+	// network: the guest is then on the bridge's LAN and SSH is not
+	// forwarded.
+	Bridge       string
+	BridgeHelper string
 }
 
 // MaxDisksPerInterface is how many disks (the main one included) each
@@ -79,8 +85,8 @@ var netDeviceModels = map[string]string{
 	"virtio-net": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "vmxnet3": "vmxnet3", "rtl8139": "rtl8139",
 }
 
-// netArgs is the user-mode network, whose SSH forward binds 127.0.0.1
-// only, and the guest's network card.
+// netArgs is the guest's network card on the user-mode network, whose SSH
+// forward binds 127.0.0.1 only, or on the host bridge h.Bridge.
 func netArgs(h Hardware, sshHostPort int) []string {
 	model := netDeviceModels[h.NetDevice]
 	if model == "" {
@@ -90,10 +96,13 @@ func netArgs(h Hardware, sshHostPort int) []string {
 	if h.MACAddress != "" {
 		dev += ",mac=" + strings.ToLower(strings.ReplaceAll(h.MACAddress, "-", ":"))
 	}
-	return []string{
-		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22", sshHostPort),
-		"-device", dev,
+	netdev := fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22", sshHostPort)
+	if h.Bridge != "" {
+		// A comma in a QEMU option value is written twice.
+		netdev = "bridge,id=net0,br=" + strings.ReplaceAll(h.Bridge, ",", ",,") +
+			",helper=" + strings.ReplaceAll(h.BridgeHelper, ",", ",,")
 	}
+	return []string{"-netdev", netdev, "-device", dev}
 }
 
 // smmArgs turns on what firmware marked "requires-smm" needs (OVMF's

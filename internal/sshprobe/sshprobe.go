@@ -1,12 +1,12 @@
 // Package sshprobe tells whether an SSH server, not just any listener,
-// answers on a forwarded local port.
+// answers on a forwarded local port (or on a bridged guest's address).
 package sshprobe
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"time"
 )
 
@@ -14,7 +14,12 @@ import (
 // within timeout: QEMU's user network accepts connections on a forwarded
 // port before anything in the guest listens.
 func Banner(port int, timeout time.Duration) bool {
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	return BannerAt("127.0.0.1", port, timeout)
+}
+
+// BannerAt is Banner for sshd on host.
+func BannerAt(host string, port int, timeout time.Duration) bool {
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), time.Second)
 	if err != nil {
 		return false
 	}

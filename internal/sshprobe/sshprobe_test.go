@@ -38,3 +38,12 @@ func TestBanner(t *testing.T) {
 		t.Fatal("another server taken for sshd")
 	}
 }
+
+func TestBannerAt(t *testing.T) {
+	if !BannerAt("127.0.0.1", listen(t, "SSH-2.0-OpenSSH_9.2\r\n"), time.Second) {
+		t.Fatal("sshd's banner not recognised at an explicit host")
+	}
+	if BannerAt("127.0.0.1", listen(t, "HTTP/1.1 400\r\n"), time.Second) {
+		t.Fatal("a non-SSH server taken for sshd")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/diskcheck"
 	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
@@ -64,37 +65,34 @@ func (e *exporter) run(ctx context.Context, plans []plannedOutput, outDir string
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, "", e.explainNoSpace(err, outDir, outDir)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	outputs := make([]Output, len(plans))
+	// Each target's error is kept in its place: firstError reports the
+	// first real failure in plan order, not whichever returned first.
 	errs := make([]error, len(plans))
-	slots := make(chan struct{}, e.Parallel)
-	var wg sync.WaitGroup
+	// A failure cancels convCtx, and with it the other targets; convCtx
+	// ends when Wait returns.
+	g, convCtx := errgroup.WithContext(ctx)
+	g.SetLimit(e.Parallel)
 	for i, p := range plans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
+		g.Go(func() error {
+			if err := convCtx.Err(); err != nil {
+				errs[i] = err
+				return err
 			}
-			defer func() { <-slots }()
-			out, err := e.one(ctx, p)
+			out, err := e.one(convCtx, p)
 			var noSpace *noSpaceError
 			if err != nil && !errors.As(err, &noSpace) {
 				err = fmt.Errorf("%s: %w", filepath.Base(p.Path), err)
 			}
 			if err != nil {
 				errs[i] = err
-				cancel()
-				return
+				return err
 			}
 			outputs[i] = out
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	if err := firstError(errs); err != nil {
 		// Targets that finished before the failure are removed too: an
 		// export is whole or absent.
@@ -228,11 +226,9 @@ func (e *exporter) one(ctx context.Context, p plannedOutput) (_ Output, err erro
 func qemuFormatArgs(t Target) []string {
 	switch t.Format {
 	case "vmdk":
-		opts := "subformat=" + t.Subformat
-		if t.Subformat == "streamOptimized" {
-			opts += ",adapter_type=lsilogic"
-		}
-		return []string{"-O", "vmdk", "-o", opts}
+		// Only monolithicSparse comes here: convert writes streamOptimized
+		// with internal/vmdk.
+		return []string{"-O", "vmdk", "-o", "subformat=" + t.Subformat}
 	case "vhdx":
 		// Microsoft's guidance for Linux guests: 1 MiB blocks, not the
 		// 8 MiB and larger blocks qemu-img picks by default, each stored whole

@@ -121,15 +121,16 @@ func TestExporter_convertsEachTargetAndListsItsDigest(t *testing.T) {
 	}
 }
 
-// A failed target takes the finished ones with it: an export is whole or
-// absent, and it leaves no work files.
-func TestExporter_oneFailureLeavesNothing(t *testing.T) {
-	dir := t.TempDir()
+// exportFailingOnVDI exports one target of each format to dir, one at a
+// time, with qemu-img failing on the VDI, and checks that the error names
+// that target with qemu-img's reason.
+func exportFailingOnVDI(t *testing.T, dir string, formats ...string) *fakeImageTool {
+	t.Helper()
 	tool := newFakeImageTool()
 	tool.failOn = ".vdi"
-	plans := []plannedOutput{
-		{Target: Target{Format: "raw", Compression: "none"}, Path: filepath.Join(dir, "out.raw")},
-		{Target: Target{Format: "vdi", Compression: "none"}, Path: filepath.Join(dir, "out.vdi")},
+	var plans []plannedOutput
+	for _, f := range formats {
+		plans = append(plans, plannedOutput{Target: Target{Format: f, Compression: "none"}, Path: filepath.Join(dir, "out."+f)})
 	}
 	e := fakeExporter(tool, "/images/in.qcow2", 1<<30, packersdk.TestUi(t))
 	e.Parallel = 1
@@ -137,6 +138,14 @@ func TestExporter_oneFailureLeavesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out.vdi: qemu-img convert: simulated failure") {
 		t.Fatalf("error %v, want the failed target named with qemu-img's reason", err)
 	}
+	return tool
+}
+
+// A failed target takes the finished ones with it: an export is whole or
+// absent, and it leaves no work files.
+func TestExporter_oneFailureLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	exportFailingOnVDI(t, dir, "raw", "vdi")
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a failed export left %v", entries)
 	}
@@ -200,5 +209,44 @@ func TestFindDiskImage_takesTheFirstImageQemuImgRecognizes(t *testing.T) {
 	}
 	if _, _, err := findDiskImage(context.Background(), tool, []string{notes}); err == nil || !strings.Contains(err.Error(), "no disk image that qemu-img can read") {
 		t.Errorf("error %v, want no disk image", err)
+	}
+}
+
+// The first failure cancels the targets still waiting for their turn:
+// with one at a time, the target after a failed one is never converted.
+func TestExporter_aFailureCancelsTheWaitingTargets(t *testing.T) {
+	tool := exportFailingOnVDI(t, t.TempDir(), "vdi", "raw")
+	if _, ok := tool.converted["out.raw"]; ok {
+		t.Error("the target waiting behind the failed one was still converted")
+	}
+}
+
+// qemu-img writes a monolithicSparse VMDK; a streamOptimized one is the
+// plugin's own writer's, qemu-img only giving it the source as raw data.
+func TestExporter_qemuImgWritesOnlyTheSparseVMDK(t *testing.T) {
+	dir := t.TempDir()
+	tool := newFakeImageTool()
+	plans := []plannedOutput{
+		{Target: Target{Format: "vmdk", Subformat: "monolithicSparse", Compression: "none"}, Path: filepath.Join(dir, "sparse.vmdk")},
+		{Target: Target{Format: "vmdk", Subformat: "streamOptimized", Compression: "none"}, Path: filepath.Join(dir, "stream.vmdk")},
+	}
+	e := fakeExporter(tool, "/images/in.qcow2", 1<<30, packersdk.TestUi(t))
+	if _, _, err := e.run(context.Background(), plans, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tool.converted["sparse.vmdk"], "/images/in.qcow2 -f qcow2 -O vmdk -o subformat=monolithicSparse"; got != want {
+		t.Errorf("sparse.vmdk converted as %q, want %q", got, want)
+	}
+	if len(tool.converted) != 2 {
+		t.Fatalf("qemu-img converted %v, want the sparse VMDK and the stream VMDK's raw copy", tool.converted)
+	}
+	for name, how := range tool.converted {
+		if name != "sparse.vmdk" && (!strings.HasSuffix(name, ".raw") || !strings.HasSuffix(how, " -O raw")) {
+			t.Errorf("qemu-img wrote %s as %q, want only a raw copy for the stream VMDK", name, how)
+		}
+	}
+	stream, err := os.ReadFile(filepath.Join(dir, "stream.vmdk"))
+	if err != nil || !bytes.Contains(stream, []byte(`createType="streamOptimized"`)) {
+		t.Errorf("stream.vmdk is not the plugin's streamOptimized VMDK (%v)", err)
 	}
 }
