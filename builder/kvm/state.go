@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"io"
 	"net/netip"
 	"time"
 
@@ -191,10 +192,10 @@ const (
 	// keyVNCPort is the VM's VNC display port, when VNC is on. stepRunVM
 	// puts it; stepTypeBootCommand reads it.
 	keyVNCPort stateKey[int] = "vnc_port"
-	// keySerialSocket is the serial console's unix socket, when the boot
-	// command is typed over serial. stepRunVM puts it;
-	// stepTypeBootCommand reads it.
-	keySerialSocket stateKey[string] = "serial_socket"
+	// keySerialConsole types into the serial console, when the boot
+	// command is typed over serial. stepRunVM puts it (its
+	// console.Recorder); stepTypeBootCommand reads it.
+	keySerialConsole stateKey[io.Writer] = "serial_console"
 	// keyVNCPassword is the VNC display's password. stepRunVM puts it;
 	// stepTypeBootCommand reads it.
 	keyVNCPassword stateKey[string] = "vnc_password"

@@ -3,6 +3,8 @@ package kvm
 import (
 	"context"
 	"fmt"
+	"io"
+	stdnet "net"
 	"os"
 	"path/filepath"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	"github.com/hashicorp/packer-plugin-sdk/net"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/console"
 	"github.com/kvmforge/packer-plugin-kvm/internal/portlock"
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu"
 	"github.com/kvmforge/packer-plugin-kvm/internal/vmwatch"
@@ -26,13 +29,16 @@ import (
 // ssh_host_port (and seed_path, the efi_* values, additional_disk_paths,
 // tpm_socket, the installer's source_image_path, cd_path and floppy_path,
 // and the warm start's QEMU arguments when set), and writes serial_log,
-// vnc_port and vnc_password (with VNC), serial_socket (with SerialInput),
+// vnc_port and vnc_password (with VNC), serial_console (with SerialInput),
 // vm and vm_watch (state.go).
 type stepRunVM struct {
 	Spec qemu.Spec
-	// SerialInput: the serial console also listens on a unix socket, for
-	// a boot command typed over serial; its output is still logged.
+	// SerialInput: the serial console listens on a unix socket, for a
+	// boot command typed over serial; the step holds the one connection to
+	// it and writes the serial log from it (console.Recorder).
 	SerialInput bool
+	// DialSerial connects to the serial console's socket; nil dials it.
+	DialSerial func(ctx context.Context, socket string) (stdnet.Conn, error)
 	// OutputDir is named when the guest stops because its filesystem is full.
 	OutputDir string
 	// Abort ends the build with the watch's error.
@@ -41,6 +47,7 @@ type stepRunVM struct {
 	WatchInterval time.Duration
 
 	vm      qemu.VM
+	serial  *console.Recorder
 	watch   *vmwatch.Watch
 	qmpDir  string
 	vncPort *net.Listener
@@ -69,7 +76,6 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 		// In the private (0700) socket directory: only the build's user
 		// can type into the guest's console.
 		serialSocket = filepath.Join(dir, "serial.sock")
-		keySerialSocket.Put(state, serialSocket)
 	}
 
 	vncDisplay, vncPassword := -1, ""
@@ -118,6 +124,11 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	}
 	s.vm = vm
 	keyVM.Put(state, vm)
+	if serialSocket != "" {
+		if err := s.recordSerial(ctx, state, vm, serialSocket, serialLog); err != nil {
+			return halt(state, err)
+		}
+	}
 	if vncPassword != "" {
 		// Until then QEMU's VNC server (password=on) refuses every client.
 		if err := vnc.SetPassword(ctx, vm, vncPassword); err != nil {
@@ -140,6 +151,32 @@ func (s *stepRunVM) Run(ctx context.Context, state multistep.StateBag) multistep
 	return multistep.ActionContinue
 }
 
+// recordSerial connects to the serial console of the VM QEMU started
+// paused (-S), starts recording its log, then lets the guest run: the
+// firmware's first byte is already recorded.
+func (s *stepRunVM) recordSerial(ctx context.Context, state multistep.StateBag, vm qemu.VM, socket, logPath string) error {
+	dial := s.DialSerial
+	if dial == nil {
+		dial = func(ctx context.Context, socket string) (stdnet.Conn, error) {
+			var d stdnet.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
+	conn, err := dial(ctx, socket)
+	if err != nil {
+		return fmt.Errorf("connecting to the VM's serial console (%s): %w", socket, err)
+	}
+	if s.serial, err = console.Record(conn, logPath); err != nil {
+		conn.Close()
+		return err
+	}
+	keySerialConsole.Put(state, io.Writer(s.serial))
+	if _, err := vm.Command(ctx, "cont", nil); err != nil {
+		return fmt.Errorf("starting the VM's CPUs: %w", err)
+	}
+	return nil
+}
+
 // Cleanup stops QEMU if it still runs: after a failure, a cancel, or a
 // guest that did not power off in time. When a step failed, the watch gets
 // a moment to report a VM failure first: that is the real reason when, for
@@ -155,6 +192,14 @@ func (s *stepRunVM) Cleanup(state multistep.StateBag) {
 		if err := s.vm.Stop(); err != nil {
 			keyUI.Get(state).Error(fmt.Sprintf("stopping QEMU: %s", err))
 		}
+	}
+	// Only now: QEMU drops the keys it has not handed to the guest when
+	// the console's client goes away.
+	if s.serial != nil {
+		if err := s.serial.Close(); err != nil {
+			keyUI.Get(state).Error(err.Error())
+		}
+		s.serial = nil
 	}
 	if s.vncPort != nil {
 		s.vncPort.Close()

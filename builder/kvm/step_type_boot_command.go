@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 
@@ -39,7 +38,7 @@ type bootCommandData struct {
 // (internal/bootscript) wait until the serial console log prints text
 // matching REGEXP (internal/console's Follower).
 //
-// It reads ui, vnc_port, vnc_password (over VNC), serial_socket (over
+// It reads ui, vnc_port, vnc_password (over VNC), serial_console (over
 // serial), serial_log, vm and http_port.
 type stepTypeBootCommand struct {
 	Command     string
@@ -59,11 +58,6 @@ type stepTypeBootCommand struct {
 	// PollInterval is how often a <waitSerial> reads the serial log; 0 is
 	// the Follower's default.
 	PollInterval time.Duration
-
-	// serialConn stays open until Cleanup: QEMU reads the typed bytes only
-	// as fast as the guest takes them from its UART, and drops what it has
-	// not read when the client goes away.
-	serialConn io.Closer
 }
 
 func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
@@ -96,11 +90,7 @@ func (s *stepTypeBootCommand) Run(ctx context.Context, state multistep.StateBag)
 	if err != nil {
 		return halt(state, err)
 	}
-	if s.SerialInput {
-		s.serialConn = conn
-	} else {
-		defer conn.Close()
-	}
+	defer conn.Close()
 	serialLog := keySerialLog.Get(state)
 	follower := &console.Follower{Path: serialLog, Interval: s.PollInterval}
 	defer follower.Close()
@@ -127,18 +117,15 @@ func (s *stepTypeBootCommand) openKeys(ctx context.Context, state multistep.Stat
 		}
 		return keys, conn, err
 	}
-	socket := keySerialSocket.Get(state)
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", socket)
-	if err != nil {
-		return nil, nil, fmt.Errorf("boot_command: connecting to the VM's serial console (%s): %w", socket, err)
+	serial, ok := keySerialConsole.GetOk(state)
+	if !ok || serial == nil {
+		return nil, nil, errors.New("boot_command_input = \"serial\" needs the VM's serial console, which is not connected")
 	}
-	// The console's output also comes to this connection (and still goes
-	// to the serial log): it is read and dropped, or the unread socket
-	// would soon stop QEMU's UART and the guest with it.
-	go io.Copy(io.Discard, conn)
 	ui.Say("Typing the boot command on the serial console...")
-	return serialkeys.New(ctx, conn, s.KeyInterval), conn, nil
+	// The connection is stepRunVM's, and stays open until the VM stops:
+	// QEMU hands the typed bytes to the guest only as fast as its UART
+	// takes them, and drops the rest when the client goes away.
+	return serialkeys.New(ctx, serial, s.KeyInterval), io.NopCloser(nil), nil
 }
 
 // typeKeys types one part of the boot command in the SDK's syntax.
@@ -185,9 +172,4 @@ func (s *stepTypeBootCommand) publicKey() string {
 	return strings.TrimSpace(s.PublicKey())
 }
 
-func (s *stepTypeBootCommand) Cleanup(multistep.StateBag) {
-	if s.serialConn != nil {
-		s.serialConn.Close()
-		s.serialConn = nil
-	}
-}
+func (s *stepTypeBootCommand) Cleanup(multistep.StateBag) {}

@@ -34,9 +34,11 @@ type Media struct {
 	SSHHostPort   int
 	QMPSocket     string
 	SerialLog     string
-	// SerialSocket, when set, is where the serial console also listens as
-	// a unix socket for a boot command typed over serial
-	// (boot_command_input = "serial"); SerialLog still logs its output.
+	// SerialSocket, when set, is where the serial console listens as a
+	// unix socket for a boot command typed over serial (boot_command_input
+	// = "serial"), instead of writing SerialLog: the plugin connects,
+	// records the log itself (console.Recorder), then starts the paused VM
+	// (QEMU runs with -S) so that no byte of the console is missed.
 	SerialSocket     string
 	EFICode, EFIVars string
 	// EFIFormats are the code's and the variables' block formats ("" is
@@ -69,6 +71,9 @@ func Args(spec Spec, m Media) []string {
 		"-qmp", "unix:" + m.QMPSocket + ",server=on,wait=off",
 		"-chardev", serialChardev(m),
 		"-serial", "chardev:serial0",
+	}
+	if m.SerialSocket != "" {
+		args = append(args, "-S")
 	}
 	// discard=unmap (the default) lets fstrim in the guest shrink the final image.
 	args = append(args, diskArgs(spec.Hardware, append([]string{m.Overlay}, m.AdditionalDisks...))...)
@@ -105,13 +110,12 @@ func Args(spec Spec, m Media) []string {
 }
 
 // serialChardev is the serial console's backend: its log file, or a unix
-// socket (server, not waiting for a client) that logs the same output to
-// the file whether a client is connected or not (QEMU's logfile option),
-// truncating it at start as the file backend does.
+// socket (a server that does not wait for its client: QEMU must answer QMP
+// before the plugin connects). Not QEMU's logfile option: with a client
+// connected it logs bytes the socket did not take twice or not at all.
 func serialChardev(m Media) string {
 	if m.SerialSocket == "" {
 		return "file,id=serial0,path=" + m.SerialLog
 	}
-	return "socket,id=serial0,path=" + strings.ReplaceAll(m.SerialSocket, ",", ",,") +
-		",server=on,wait=off,logfile=" + strings.ReplaceAll(m.SerialLog, ",", ",,")
+	return "socket,id=serial0,path=" + strings.ReplaceAll(m.SerialSocket, ",", ",,") + ",server=on,wait=off"
 }
