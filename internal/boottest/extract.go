@@ -14,20 +14,9 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
-
-// ctxReader stops a long copy when the build is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // decompressor opens the whole-file compression of an output.
 func decompressor(r io.Reader, compression string) (io.Reader, func(), error) {
@@ -65,7 +54,7 @@ func diskImage(ctx context.Context, output, format, compression, dir string) (st
 		return "", err
 	}
 	defer f.Close()
-	r, closeR, err := decompressor(ctxReader{ctx, f}, compression)
+	r, closeR, err := decompressor(fileutil.ContextReader{Ctx: ctx, R: f}, compression)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", output, err)
 	}

@@ -311,19 +311,6 @@ func digestFile(path string, withSHA512 bool) (map[string]string, error) {
 	return sums(), nil
 }
 
-// ctxReader stops a long copy when the build is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
 // compressFile streams src through the compressor into dst.
 func compressFile(ctx context.Context, src, dst, compression string, withSHA512 bool) (map[string]string, error) {
 	in, err := os.Open(src)
@@ -353,7 +340,7 @@ func compressFile(ctx context.Context, src, dst, compression string, withSHA512 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.Copy(zw, ctxReader{ctx, in}); err != nil {
+	if _, err := io.Copy(zw, fileutil.ContextReader{Ctx: ctx, R: in}); err != nil {
 		zw.Close()
 		return nil, err
 	}

@@ -134,7 +134,7 @@ func writeGCETarball(ctx context.Context, raw, dst string, modTime time.Time, wi
 	}
 	var stored int64
 	for _, e := range extents {
-		if _, err := io.Copy(gz, ctxReader{ctx, io.NewSectionReader(in, e.Offset, e.Length)}); err != nil {
+		if _, err := io.Copy(gz, fileutil.ContextReader{Ctx: ctx, R: io.NewSectionReader(in, e.Offset, e.Length)}); err != nil {
 			return nil, err
 		}
 		stored += e.Length

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/fileutil"
 )
 
 // ovaMember is one file of the package, from memory or from a file.
@@ -65,6 +67,6 @@ func copyMember(ctx context.Context, w io.Writer, m ovaMember) error {
 		return err
 	}
 	defer f.Close()
-	_, err = io.Copy(w, ctxReader{ctx, f})
+	_, err = io.Copy(w, fileutil.ContextReader{Ctx: ctx, R: f})
 	return err
 }

@@ -43,7 +43,7 @@ func hashFile(ctx context.Context, path string) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(h, fileutil.ContextReader{Ctx: ctx, R: f}); err != nil {
 		return "", err
 	}
 	return hexSum(h), nil
