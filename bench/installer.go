@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -82,33 +80,17 @@ build {
 }
 `, iso, filepath.Join(fixture, "http"), filepath.Join(dir, "out"), boot)
 	check(os.WriteFile(filepath.Join(dir, "bench.pkr.hcl"), []byte(template), 0o644))
-	cmd := exec.Command(packer, "build", ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1")
-	stdout, err := cmd.StdoutPipe()
-	check(err)
-	cmd.Stderr = cmd.Stdout
-	start := time.Now()
-	check(cmd.Start())
 	var vmStarted, typed time.Time
-	var out strings.Builder
-	scanner := bufio.NewScanner(stdout)
-	for scanner.Scan() {
-		line, at := scanner.Text(), time.Now()
-		out.WriteString(line + "\n")
+	_, total := streamBuild(packer, dir, func(line string, at time.Time) {
 		if vmStarted.IsZero() && strings.Contains(line, "Starting the VM") {
 			vmStarted = at
 		}
 		if typed.IsZero() && strings.Contains(line, "Waiting for the guest's SSH server") {
 			typed = at
 		}
-		if strings.Contains(line, "Accelerator: ") {
-			accelerator = strings.Fields(line[strings.Index(line, "Accelerator: ")+len("Accelerator: "):])[0]
-			accelerator = strings.TrimSuffix(accelerator, ",")
+		if i := strings.Index(line, "Accelerator: "); i >= 0 {
+			accelerator = strings.TrimSuffix(strings.Fields(line[i+len("Accelerator: "):])[0], ",")
 		}
-	}
-	if err := cmd.Wait(); err != nil {
-		fail("packer build: %v\n%s", err, out.String())
-	}
-	return typed.Sub(vmStarted), time.Since(start)
+	})
+	return typed.Sub(vmStarted), total
 }

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -127,22 +126,10 @@ build {
 }
 `, image, filepath.Join(dir, "out"))
 	check(os.WriteFile(filepath.Join(dir, "bench.pkr.hcl"), []byte(template), 0o644))
-	cmd := exec.Command(packer, "build", ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PACKER_NO_COLOR=1", "CHECKPOINT_DISABLE=1")
-	stdout, err := cmd.StdoutPipe()
-	check(err)
-	cmd.Stderr = cmd.Stdout
-	start := time.Now()
-	check(cmd.Start())
 	marks := map[string]time.Time{}
-	var out strings.Builder
 	var sshdListening, guestNow float64
 	var guestNowArrived time.Time
-	scanner := bufio.NewScanner(stdout)
-	for scanner.Scan() {
-		line, at := scanner.Text(), time.Now()
-		out.WriteString(line + "\n")
+	text, total := streamBuild(packer, dir, func(line string, at time.Time) {
 		for _, key := range []string{"SSH is up", "Shutting down with"} {
 			if _, seen := marks[key]; !seen && strings.Contains(line, key) {
 				marks[key] = at
@@ -152,12 +139,8 @@ build {
 			fmt.Sscanf(line[i:], "SSHD=%f GUESTNOW=%f", &sshdListening, &guestNow)
 			guestNowArrived = at
 		}
-	}
-	if err := cmd.Wait(); err != nil {
-		fail("packer build: %v\n%s", err, out.String())
-	}
-	total := time.Since(start)
-	output := []byte(out.String())
+	})
+	output := []byte(text)
 	// The last line counts: a build that KVM failed before SSH restarts
 	// under TCG and says so in a second Accelerator line.
 	if all := regexp.MustCompile(`Accelerator: (\w+)`).FindAllSubmatch(output, -1); len(all) > 0 {
