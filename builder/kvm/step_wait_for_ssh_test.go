@@ -2,40 +2,22 @@ package kvm
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kvmforge/packer-plugin-kvm/internal/sshprobe/sshprobetest"
+
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 
 	"github.com/kvmforge/packer-plugin-kvm/internal/qemu/qemumock"
 )
 
-// fakePort listens on 127.0.0.1 and answers each connection with banner
-// (nothing, when banner is empty: like QEMU's user network before sshd).
+// fakePort is a forwarded SSH port answering with banner.
 func fakePort(t *testing.T, banner string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			if banner != "" {
-				c.Write([]byte(banner))
-			}
-			go func() { time.Sleep(2 * time.Second); c.Close() }()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return sshprobetest.Listen(t, banner, 2*time.Second)
 }
 
 func sshWaitState(t *testing.T, port int) (*multistep.BasicStateBag, *qemumock.VMMock) {

@@ -1,30 +1,14 @@
 package sshprobe
 
 import (
-	"net"
 	"testing"
 	"time"
+
+	"github.com/kvmforge/packer-plugin-kvm/internal/sshprobe/sshprobetest"
 )
 
 func listen(t *testing.T, banner string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = conn.Write([]byte(banner))
-			time.Sleep(200 * time.Millisecond)
-			conn.Close()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return sshprobetest.Listen(t, banner, 200*time.Millisecond)
 }
 
 func TestBanner(t *testing.T) {
