@@ -98,12 +98,12 @@ func parseWait(s string) (*Wait, int, error) {
 	}
 	pattern := rest[1 : 1+end]
 	after := rest[2+end:]
-	close := strings.IndexByte(after, '>')
+	closeAt := strings.IndexByte(after, '>')
 	// A '<' before it starts the next token: this one did not end.
-	if open := strings.IndexByte(after, '<'); close < 0 || open >= 0 && open < close {
+	if openAt := strings.IndexByte(after, '<'); closeAt < 0 || openAt >= 0 && openAt < closeAt {
 		return nil, 0, fmt.Errorf("boot_command: %s has no closing '>': %s", quoteStart(s), usage)
 	}
-	n := len(s) - len(after) + close + 1
+	n := len(s) - len(after) + closeAt + 1
 	token := s[:n]
 	re, err := regexp.Compile(pattern)
 	if err != nil {
@@ -113,7 +113,7 @@ func parseWait(s string) (*Wait, int, error) {
 		return nil, 0, fmt.Errorf("boot_command: %s: the pattern is empty: %s", token, usage)
 	}
 	wait := &Wait{Pattern: re, Token: token}
-	if timeout := strings.TrimSpace(after[:close]); timeout != "" {
+	if timeout := strings.TrimSpace(after[:closeAt]); timeout != "" {
 		d, err := time.ParseDuration(timeout)
 		if err != nil || d <= 0 {
 			return nil, 0, fmt.Errorf("boot_command: %s: %q is not a positive duration such as 2m or 90s: %s", token, timeout, usage)

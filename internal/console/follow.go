@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"regexp"
 	"time"
@@ -93,7 +92,7 @@ func (f *Follower) read() {
 	for {
 		n, err := f.file.Read(buf)
 		f.text += f.stream.Write(buf[:n])
-		if err == io.EOF || err != nil || n == 0 {
+		if err != nil || n == 0 { // io.EOF: all that is written so far
 			return
 		}
 	}

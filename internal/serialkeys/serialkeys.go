@@ -24,10 +24,10 @@ const DefaultInterval = 10 * time.Millisecond
 
 // specials are the bytes of the SDK's special keys (its names, lower
 // case). Home and End are xterm's ESC [ H and ESC [ F, which GRUB's serial
-// terminal reads (not the VT220's ESC [ 4~ for End). The function keys F1-F5 are the Linux console's (ESC [ [ A-E),
-// which GRUB's serial terminal reads for all five, unlike xterm's ESC O R,
-// ESC O S and ESC [ 15~; F6-F12 are what xterm and the Linux console both
-// send.
+// terminal reads (not the VT220's ESC [ 4~ for End). F1-F5 are the Linux
+// console's (ESC [ [ A-E), which GRUB's serial terminal reads for all
+// five, unlike xterm's ESC O R, ESC O S and ESC [ 15~; F6-F12 are what
+// xterm and the Linux console both send.
 var specials = map[string]string{
 	"enter": "\r", "return": "\r",
 	"tab":      "\t",
